@@ -1,0 +1,17 @@
+//! The domain core of cassa: pure types and rules, no I/O, no async.
+//!
+//! Everything that decides whether a payment is right lives here, so that the
+//! storage, the web layer and the wire formats only move data around.
+
+pub mod debt;
+pub mod fiscal_code;
+pub mod iban;
+pub mod money;
+pub mod notice;
+pub mod taxonomy;
+
+pub use fiscal_code::{CodiceFiscale, DebtorId, PartitaIva};
+pub use iban::Iban;
+pub use money::Cents;
+pub use notice::{Iuv, NoticeNumber, SegregationCode};
+pub use taxonomy::TaxonomyCode;
