@@ -4,11 +4,13 @@
 //! storage, the web layer and the wire formats only move data around.
 
 pub mod debt;
+pub mod ente;
 pub mod fiscal_code;
 pub mod iban;
 pub mod money;
 pub mod notice;
 pub mod taxonomy;
+pub mod tipo_dovuto;
 
 pub use fiscal_code::{CodiceFiscale, DebtorId, PartitaIva};
 pub use iban::Iban;

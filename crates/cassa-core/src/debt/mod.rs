@@ -11,6 +11,7 @@ pub use lifecycle::{Lifecycle, OptionLifecycle, Refusal, status_on_save};
 pub use rules::{Mode, Violation, ViolationKind, check_position};
 
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
 use crate::fiscal_code::{DebtorId, PartitaIva};
 use crate::iban::Iban;
@@ -27,9 +28,11 @@ pub const MAX_OPTIONS: usize = 100;
 pub const MAX_METADATA: usize = 10;
 
 /// F: a natural person; G: a legal entity.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DebtorKind {
+    #[serde(rename = "F")]
     Person,
+    #[serde(rename = "G")]
     LegalEntity,
 }
 
@@ -67,14 +70,14 @@ pub struct Debtor {
 }
 
 /// A free key/value pair the ente attaches to an option or a transfer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metadata {
     pub key: String,
     pub value: String,
 }
 
 /// A digital revenue stamp (marca da bollo digitale) instead of an account.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevenueStamp {
     pub hash_document: String,
     pub stamp_type: String,
@@ -136,7 +139,8 @@ pub struct DebtPositionDraft {
 }
 
 /// The GPD status of a debt position.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PositionStatus {
     Draft,
     /// Published, but its validity date has not come yet.
@@ -179,14 +183,30 @@ impl PositionStatus {
     pub fn parse(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.code() == code)
     }
+
+    /// Whether the accounts of its unpaid options may still be changed
+    /// (GPD's bulk IBAN replacement).
+    pub fn accepts_account_changes(self) -> bool {
+        matches!(
+            self,
+            PositionStatus::Draft
+                | PositionStatus::Published
+                | PositionStatus::Valid
+                | PositionStatus::PartiallyPaid
+        )
+    }
 }
 
 /// The GPD status of one payment option.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OptionStatus {
+    #[serde(rename = "PO_UNPAID")]
     Unpaid,
+    #[serde(rename = "PO_PAID")]
     Paid,
+    #[serde(rename = "PO_PARTIALLY_REPORTED")]
     PartiallyReported,
+    #[serde(rename = "PO_REPORTED")]
     Reported,
 }
 
@@ -217,9 +237,11 @@ impl OptionStatus {
 }
 
 /// Whether a transfer has been seen in a reporting flow (FdR).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TransferStatus {
+    #[serde(rename = "T_UNREPORTED")]
     Unreported,
+    #[serde(rename = "T_REPORTED")]
     Reported,
 }
 
@@ -250,5 +272,32 @@ pub(crate) mod test_support {
 
     pub fn hours(n: i64) -> SignedDuration {
         SignedDuration::from_hours(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_match_their_serde_names() {
+        for status in PositionStatus::ALL {
+            let json = serde_json::to_value(status).unwrap();
+            assert_eq!(json, status.code());
+            assert_eq!(PositionStatus::parse(status.code()), Some(status));
+        }
+        for status in [
+            OptionStatus::Unpaid,
+            OptionStatus::Paid,
+            OptionStatus::PartiallyReported,
+            OptionStatus::Reported,
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.code());
+            assert_eq!(OptionStatus::parse(status.code()), Some(status));
+        }
+        for status in [TransferStatus::Unreported, TransferStatus::Reported] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.code());
+        }
+        assert_eq!(serde_json::to_value(DebtorKind::LegalEntity).unwrap(), "G");
     }
 }

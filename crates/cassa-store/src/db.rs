@@ -1,0 +1,193 @@
+//! Connecting, migrating, and the two pools.
+//!
+//! SQLite allows one writer at a time: a second connection that tries to
+//! write sleeps in SQLite's busy handler, which wrecks throughput. So on
+//! SQLite writes go through a pool of exactly one connection and queue in
+//! sqlx instead, while reads use a separate pool (WAL mode lets readers run
+//! beside the writer). On PostgreSQL both are the same pool.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+use crate::iuv::IuvAllocator;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(
+                url.split(':').next().unwrap_or_default().to_owned(),
+            ))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL scheme {0:?}: use sqlite:// or postgres://")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Connections in the (read) pool.
+    pub max_connections: u32,
+    /// IUV bases reserved from the database at a time, per ente and process.
+    pub iuv_block: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            iuv_block: 100,
+        }
+    }
+}
+
+/// The handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Backend,
+    read: AnyPool,
+    write: AnyPool,
+    iuv: IuvAllocator,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // Durable commits (a receipt acknowledged is a receipt kept),
+                    // foreign keys enforced, and patience with other processes.
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                }
+                Ok(())
+            })
+        })
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://...`).
+    pub async fn connect(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let (read, write) = match backend {
+            Backend::Sqlite => {
+                let write = pool_options(backend, 1).connect(url).await?;
+                // WAL is a property of the file: set once, before readers open.
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .fetch_optional(&write)
+                    .await?;
+                let read = pool_options(backend, options.max_connections.max(1))
+                    .connect(url)
+                    .await?;
+                (read, write)
+            }
+            Backend::Postgres => {
+                let pool = pool_options(backend, options.max_connections.max(2))
+                    .connect(url)
+                    .await?;
+                (pool.clone(), pool)
+            }
+        };
+        Ok(Store {
+            inner: Arc::new(Inner {
+                backend,
+                read,
+                write,
+                iuv: IuvAllocator::new(options.iuv_block),
+            }),
+        })
+    }
+
+    /// Brings the schema up to date.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.inner.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.inner.write).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    pub(crate) fn read(&self) -> &AnyPool {
+        &self.inner.read
+    }
+
+    pub(crate) fn iuv(&self) -> &IuvAllocator {
+        &self.inner.iuv
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a transaction that reads before writing never
+    /// fails half-way because another process wrote in between.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(match self.inner.backend {
+            Backend::Sqlite => self.inner.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.inner.write.begin().await?,
+        })
+    }
+
+    /// `FOR UPDATE` where the backend has it (PostgreSQL); SQLite's write
+    /// transaction already excludes other writers.
+    pub(crate) fn for_update(&self) -> &'static str {
+        match self.inner.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// Checks that the database answers (for /healthz).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").fetch_one(self.read()).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.inner.read.close().await;
+        self.inner.write.close().await;
+    }
+}

@@ -1,0 +1,26 @@
+//! Storage for cassa: one schema, two backends. SQLite is the embedded
+//! default (a file in the data directory); PostgreSQL is chosen with a
+//! `postgres://` URL. Both go through sqlx's `Any` driver, so every query is
+//! written once, in the portable subset (see docs/ARCHITECTURE.md).
+//!
+//! Rows use only integers and text: money in cents, times in microseconds
+//! since the epoch (UTC), flags as 0/1, lists as JSON text.
+
+mod api_keys;
+mod audit;
+mod db;
+mod enti;
+mod iuv;
+mod positions;
+mod sql;
+mod tipi_dovuto;
+
+pub use api_keys::{ApiKey, ApiKeyOwner};
+pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
+pub use db::{Backend, Store, StoreError, StoreOptions};
+pub use enti::{Ente, EnteError, NewEnte};
+pub use positions::{
+    Actor, CreateError, ListFilter, ListOrder, Origin, PositionChangeError, PositionPage,
+    PositionWrite, SortKey, StoredOption, StoredPosition, StoredTransfer,
+};
+pub use tipi_dovuto::{NewTipoDovuto, TipoDovuto, TipoDovutoError};

@@ -1,0 +1,721 @@
+//! Changing positions. Each operation is one transaction that checks the
+//! domain rules (cassa-core) on the current row, writes, and records an
+//! audit event; nothing is half-done.
+
+use std::collections::{HashMap, HashSet};
+
+use cassa_core::debt::{
+    DebtPositionDraft, Destination, Mode, OptionStatus, PaymentOption, PositionStatus,
+    TransferStatus, check_position, status_on_save,
+};
+use cassa_core::{Iuv, NoticeNumber};
+use jiff::Timestamp;
+use sqlx::{AnyConnection, Row};
+
+use super::read::{POSITION_COLUMNS, load_position, position_from_row};
+use super::{
+    CreateError, Origin, PositionChangeError, StoredOption, StoredPosition, StoredTransfer,
+};
+use crate::audit::{self, NewAuditEvent};
+use crate::sql::{flag, is_unique_violation, micros, opt_micros, placeholders, values_clause};
+use crate::{Ente, Store, StoreError};
+
+/// Who asks for a change, for the audit log.
+#[derive(Copy, Clone, Debug)]
+pub struct Actor<'a> {
+    pub name: &'a str,
+    pub request_id: Option<&'a str>,
+}
+
+/// A position to create or to replace.
+#[derive(Copy, Clone, Debug)]
+pub struct PositionWrite<'a> {
+    pub ente: &'a Ente,
+    pub tipo_dovuto_id: Option<i64>,
+    pub draft: &'a DebtPositionDraft,
+    /// Publish at once (GPD's `toPublish`).
+    pub to_publish: bool,
+    pub origin: Origin,
+    pub actor: Actor<'a>,
+    pub now: Timestamp,
+}
+
+const MAX_ATTEMPTS: usize = 3;
+
+fn due_bounds(draft: &DebtPositionDraft) -> (i64, i64) {
+    let dues = draft.options.iter().map(|o| micros(o.due_date));
+    (dues.clone().min().unwrap_or(0), dues.max().unwrap_or(0))
+}
+
+/// The IUVs of the draft's options: the supplied ones, else `reuse[i]`,
+/// else freshly generated from `bases`.
+fn assign_iuvs(
+    ente: &Ente,
+    draft: &DebtPositionDraft,
+    reuse: &[Option<String>],
+    bases: &[u64],
+) -> Vec<Iuv> {
+    let supplied: HashSet<&str> = draft
+        .options
+        .iter()
+        .filter_map(|o| o.iuv.as_ref().map(Iuv::as_str))
+        .collect();
+    let mut fresh = bases.iter();
+    draft
+        .options
+        .iter()
+        .enumerate()
+        .map(
+            |(i, option)| match (&option.iuv, reuse.get(i).cloned().flatten()) {
+                (Some(iuv), _) => iuv.clone(),
+                (None, Some(old)) if !supplied.contains(old.as_str()) => Iuv::from_trusted(old),
+                (None, _) => {
+                    let base = *fresh.next().expect("one base per option without an IUV");
+                    NoticeNumber::generate(ente.segregation_code, base)
+                        .expect("allocated bases fit in 13 digits")
+                        .iuv()
+                }
+            },
+        )
+        .collect()
+}
+
+/// The notice number of an IUV of ours (aux digit 3).
+fn notice_of(iuv: &Iuv) -> NoticeNumber {
+    iuv.notice_number()
+}
+
+async fn insert_position_row(
+    conn: &mut AnyConnection,
+    w: &PositionWrite<'_>,
+    status: PositionStatus,
+) -> Result<StoredPosition, sqlx::Error> {
+    let d = w.draft;
+    let debtor = &d.debtor;
+    let (min_due, max_due) = due_bounds(d);
+    let published = (status != PositionStatus::Draft).then_some(micros(w.now));
+    let row = sqlx::query(&format!(
+        "INSERT INTO debt_position (ente_id, tipo_dovuto_id, iupd, debtor_type, debtor_fiscal_code, debtor_name, \
+         street_name, civic_number, postal_code, city, province, region, country, email, phone, company_name, \
+         office_name, validity_date, switch_to_expired, pay_stand_in, status, origin, min_due_date, max_due_date, \
+         inserted_at, updated_at, published_at, payment_date, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+         $22, $23, $24, $25, $25, $26, NULL, 0) RETURNING {POSITION_COLUMNS}"
+    ))
+    .bind(w.ente.id)
+    .bind(w.tipo_dovuto_id)
+    .bind(&d.iupd)
+    .bind(debtor.kind.code())
+    .bind(debtor.id.as_str())
+    .bind(&debtor.full_name)
+    .bind(debtor.street_name.as_deref())
+    .bind(debtor.civic_number.as_deref())
+    .bind(debtor.postal_code.as_deref())
+    .bind(debtor.city.as_deref())
+    .bind(debtor.province.as_deref())
+    .bind(debtor.region.as_deref())
+    .bind(debtor.country.as_deref())
+    .bind(debtor.email.as_deref())
+    .bind(debtor.phone.as_deref())
+    .bind(&d.company_name)
+    .bind(d.office_name.as_deref())
+    .bind(opt_micros(d.validity_date))
+    .bind(flag(d.switch_to_expired))
+    .bind(flag(d.pay_stand_in))
+    .bind(status.code())
+    .bind(w.origin.code())
+    .bind(min_due)
+    .bind(max_due)
+    .bind(micros(w.now))
+    .bind(published)
+    .fetch_one(conn)
+    .await?;
+    position_from_row(&row).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn metadata_json(metadata: &[cassa_core::debt::Metadata]) -> String {
+    serde_json::to_string(metadata).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Inserts the options and their transfers; returns them as stored.
+/// `inserted_at` keeps the creation time of options that keep their IUV.
+async fn insert_options(
+    conn: &mut AnyConnection,
+    position_id: i64,
+    w: &PositionWrite<'_>,
+    iuvs: &[Iuv],
+    inserted_at: &HashMap<String, Timestamp>,
+) -> Result<Vec<StoredOption>, sqlx::Error> {
+    let options = &w.draft.options;
+    let now = w.now;
+    let mut stored: Vec<StoredOption> = options
+        .iter()
+        .zip(iuvs)
+        .enumerate()
+        .map(|(seq, (o, iuv))| {
+            stored_option(
+                seq as i32,
+                o,
+                iuv,
+                inserted_at.get(iuv.as_str()).copied().unwrap_or(now),
+                now,
+            )
+        })
+        .collect();
+
+    let sql = format!(
+        "INSERT INTO payment_option (position_id, ente_id, seq, iuv, notice_number, amount, description, \
+         is_partial_payment, due_date, retention_date, fee, notification_fee, status, metadata, inserted_at, \
+         updated_at) VALUES {} RETURNING id, seq",
+        values_clause(stored.len(), 16, 1)
+    );
+    let mut query = sqlx::query(&sql);
+    for (o, s) in options.iter().zip(&stored) {
+        query = query
+            .bind(position_id)
+            .bind(w.ente.id)
+            .bind(s.seq)
+            .bind(s.iuv.clone())
+            .bind(s.notice_number.clone())
+            .bind(o.amount.get())
+            .bind(o.description.clone())
+            .bind(flag(o.is_partial_payment))
+            .bind(micros(o.due_date))
+            .bind(opt_micros(o.retention_date))
+            .bind(o.fee.get())
+            .bind(0i64)
+            .bind(OptionStatus::Unpaid.code())
+            .bind(metadata_json(&o.metadata))
+            .bind(micros(s.inserted_at))
+            .bind(micros(now));
+    }
+    let ids: HashMap<i64, i64> = query
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get::<i64, _>(1)?, row.try_get::<i64, _>(0)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    for s in &mut stored {
+        s.id = ids[&i64::from(s.seq)];
+    }
+
+    let transfer_count: usize = stored.iter().map(|s| s.transfers.len()).sum();
+    let sql = format!(
+        "INSERT INTO transfer (option_id, id_transfer, amount, organization_fiscal_code, company_name, \
+         remittance_information, category, iban, postal_iban, stamp_hash_document, stamp_type, \
+         stamp_provincial_residence, status, metadata, inserted_at, updated_at) VALUES {}",
+        values_clause(transfer_count, 16, 1)
+    );
+    let mut query = sqlx::query(&sql);
+    for s in &stored {
+        for t in &s.transfers {
+            let stamp = t.stamp.as_ref();
+            query = query
+                .bind(s.id)
+                .bind(i32::from(t.id_transfer))
+                .bind(t.amount.get())
+                .bind(t.organization_fiscal_code.clone())
+                .bind(t.company_name.clone())
+                .bind(t.remittance_information.clone())
+                .bind(t.category.clone())
+                .bind(t.iban.clone())
+                .bind(t.postal_iban.clone())
+                .bind(stamp.map(|s| s.hash_document.clone()))
+                .bind(stamp.map(|s| s.stamp_type.clone()))
+                .bind(stamp.map(|s| s.provincial_residence.clone()))
+                .bind(t.status.code())
+                .bind(metadata_json(&t.metadata))
+                .bind(micros(t.inserted_at))
+                .bind(micros(now));
+        }
+    }
+    if transfer_count > 0 {
+        query.execute(&mut *conn).await?;
+    }
+    Ok(stored)
+}
+
+fn stored_option(
+    seq: i32,
+    o: &PaymentOption,
+    iuv: &Iuv,
+    inserted_at: Timestamp,
+    now: Timestamp,
+) -> StoredOption {
+    StoredOption {
+        id: 0,
+        seq,
+        iuv: iuv.as_str().to_owned(),
+        notice_number: notice_of(iuv).as_str().to_owned(),
+        amount: o.amount,
+        description: o.description.clone(),
+        is_partial_payment: o.is_partial_payment,
+        due_date: o.due_date,
+        retention_date: o.retention_date,
+        fee: o.fee,
+        notification_fee: cassa_core::Cents::ZERO,
+        status: OptionStatus::Unpaid,
+        payment_date: None,
+        reporting_date: None,
+        payment_method: None,
+        psp_company: None,
+        id_receipt: None,
+        id_flow_reporting: None,
+        metadata: o.metadata.clone(),
+        inserted_at,
+        updated_at: now,
+        transfers: o
+            .transfers
+            .iter()
+            .map(|t| {
+                let (iban, postal_iban, stamp) = match &t.destination {
+                    Destination::Account { iban, postal_iban } => (
+                        Some(iban.as_str().to_owned()),
+                        postal_iban.as_ref().map(|p| p.as_str().to_owned()),
+                        None,
+                    ),
+                    Destination::Stamp(stamp) => (None, None, Some(stamp.clone())),
+                };
+                StoredTransfer {
+                    id_transfer: t.id,
+                    amount: t.amount,
+                    organization_fiscal_code: t.organization_fiscal_code.as_str().to_owned(),
+                    company_name: t.company_name.clone(),
+                    remittance_information: t.remittance_information.clone(),
+                    category: t.category.to_string(),
+                    iban,
+                    postal_iban,
+                    stamp,
+                    status: TransferStatus::Unreported,
+                    metadata: t.metadata.clone(),
+                    inserted_at,
+                    updated_at: now,
+                }
+            })
+            .collect(),
+    }
+}
+
+fn audit_json(position: &StoredPosition) -> Option<serde_json::Value> {
+    serde_json::to_value(position).ok()
+}
+
+impl Store {
+    /// Which of `iuvs` the ente already uses, and whether `iupd` is taken:
+    /// explains a unique violation after the failed transaction is gone.
+    async fn conflicts(
+        &self,
+        ente_id: i64,
+        iupd: Option<&str>,
+        iuvs: &[&str],
+    ) -> Result<(bool, Option<String>), StoreError> {
+        let iupd_taken = match iupd {
+            Some(iupd) => {
+                sqlx::query("SELECT 1 FROM debt_position WHERE ente_id = $1 AND iupd = $2")
+                    .bind(ente_id)
+                    .bind(iupd)
+                    .fetch_optional(self.read())
+                    .await?
+                    .is_some()
+            }
+            None => false,
+        };
+        let mut iuv_taken = None;
+        if !iuvs.is_empty() {
+            let sql = format!(
+                "SELECT iuv FROM payment_option WHERE ente_id = $1 AND iuv IN ({}) ORDER BY iuv LIMIT 1",
+                placeholders(iuvs.len(), 2)
+            );
+            let mut query = sqlx::query(&sql).bind(ente_id);
+            for iuv in iuvs {
+                query = query.bind(*iuv);
+            }
+            iuv_taken = query
+                .fetch_optional(self.read())
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+        }
+        Ok((iupd_taken, iuv_taken))
+    }
+
+    /// Creates a position, generating the IUVs the draft leaves out.
+    pub async fn create_position(
+        &self,
+        w: PositionWrite<'_>,
+    ) -> Result<StoredPosition, CreateError> {
+        let violations = check_position(w.draft, Mode::Create, w.now);
+        if !violations.is_empty() {
+            return Err(CreateError::Invalid(violations));
+        }
+        let supplied: Vec<&str> = w
+            .draft
+            .options
+            .iter()
+            .filter_map(|o| o.iuv.as_ref().map(Iuv::as_str))
+            .collect();
+        let missing = w.draft.options.len() - supplied.len();
+        let status = status_on_save(w.to_publish, w.draft.validity_date, w.now);
+        for _ in 0..MAX_ATTEMPTS {
+            let bases = self.allocate_iuv_bases(w.ente.id, missing).await?;
+            let iuvs = assign_iuvs(w.ente, w.draft, &[], &bases);
+            let mut tx = self.begin_write().await?;
+            let attempt = async {
+                let mut position = insert_position_row(&mut tx, &w, status).await?;
+                position.options =
+                    insert_options(&mut tx, position.id, &w, &iuvs, &HashMap::new()).await?;
+                Ok::<_, sqlx::Error>(position)
+            }
+            .await;
+            match attempt {
+                Ok(position) => {
+                    audit::record(
+                        &mut tx,
+                        NewAuditEvent {
+                            at: w.now,
+                            actor: w.actor.name,
+                            ente_id: Some(w.ente.id),
+                            action: "create",
+                            entity: "debt_position",
+                            entity_key: &position.iupd,
+                            before: None,
+                            after: audit_json(&position),
+                            request_id: w.actor.request_id,
+                        },
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    return Ok(position);
+                }
+                Err(e) if is_unique_violation(&e) => {
+                    drop(tx);
+                    let (iupd_taken, iuv_taken) = self
+                        .conflicts(w.ente.id, Some(&w.draft.iupd), &supplied)
+                        .await?;
+                    if iupd_taken {
+                        return Err(CreateError::DuplicateIupd(w.draft.iupd.clone()));
+                    }
+                    if let Some(iuv) = iuv_taken {
+                        return Err(CreateError::DuplicateIuv(iuv));
+                    }
+                    // A generated IUV met one an ente supplied earlier: draw again.
+                    tracing::warn!(ente = w.ente.id, "generated IUV already in use; retrying");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CreateError::Store(StoreError::Corrupt(
+            "could not find free IUVs after several attempts".into(),
+        )))
+    }
+
+    /// Replaces a position's content (GPD's PUT); it goes back to DRAFT
+    /// unless published at once. Options without an IUV keep the IUV of the
+    /// option in the same place, so printed notices stay valid.
+    pub async fn update_position(
+        &self,
+        w: PositionWrite<'_>,
+    ) -> Result<StoredPosition, PositionChangeError> {
+        let violations = check_position(w.draft, Mode::Update, w.now);
+        if !violations.is_empty() {
+            return Err(PositionChangeError::Invalid(violations));
+        }
+        let supplied: Vec<&str> = w
+            .draft
+            .options
+            .iter()
+            .filter_map(|o| o.iuv.as_ref().map(Iuv::as_str))
+            .collect();
+        // Reserved before the transaction: on SQLite it holds the only writer.
+        let bases = self
+            .allocate_iuv_bases(w.ente.id, w.draft.options.len() - supplied.len())
+            .await?;
+        let mut tx = self.begin_write().await?;
+        let before = load_position(&mut tx, w.ente.id, &w.draft.iupd, self.for_update())
+            .await?
+            .ok_or_else(|| PositionChangeError::NotFound(w.draft.iupd.clone()))?;
+        before
+            .lifecycle()
+            .check_update(w.now)
+            .map_err(PositionChangeError::Refused)?;
+
+        let reuse: Vec<Option<String>> =
+            before.options.iter().map(|o| Some(o.iuv.clone())).collect();
+        let iuvs = assign_iuvs(w.ente, w.draft, &reuse, &bases);
+        let kept: HashMap<String, Timestamp> = before
+            .options
+            .iter()
+            .map(|o| (o.iuv.clone(), o.inserted_at))
+            .collect();
+        let status = status_on_save(w.to_publish, w.draft.validity_date, w.now);
+        let d = w.draft;
+        let debtor = &d.debtor;
+        let (min_due, max_due) = due_bounds(d);
+
+        let result = async {
+            sqlx::query("DELETE FROM payment_option WHERE position_id = $1")
+                .bind(before.id)
+                .execute(&mut *tx)
+                .await?;
+            let row = sqlx::query(&format!(
+                "UPDATE debt_position SET debtor_type = $2, debtor_fiscal_code = $3, debtor_name = $4, \
+                 street_name = $5, civic_number = $6, postal_code = $7, city = $8, province = $9, region = $10, \
+                 country = $11, email = $12, phone = $13, company_name = $14, office_name = $15, \
+                 validity_date = $16, switch_to_expired = $17, pay_stand_in = $18, status = $19, \
+                 min_due_date = $20, max_due_date = $21, updated_at = $22, published_at = $23, \
+                 version = version + 1 WHERE id = $1 RETURNING {POSITION_COLUMNS}"
+            ))
+            .bind(before.id)
+            .bind(debtor.kind.code())
+            .bind(debtor.id.as_str())
+            .bind(&debtor.full_name)
+            .bind(debtor.street_name.as_deref())
+            .bind(debtor.civic_number.as_deref())
+            .bind(debtor.postal_code.as_deref())
+            .bind(debtor.city.as_deref())
+            .bind(debtor.province.as_deref())
+            .bind(debtor.region.as_deref())
+            .bind(debtor.country.as_deref())
+            .bind(debtor.email.as_deref())
+            .bind(debtor.phone.as_deref())
+            .bind(&d.company_name)
+            .bind(d.office_name.as_deref())
+            .bind(opt_micros(d.validity_date))
+            .bind(flag(d.switch_to_expired))
+            .bind(flag(d.pay_stand_in))
+            .bind(status.code())
+            .bind(min_due)
+            .bind(max_due)
+            .bind(micros(w.now))
+            .bind((status != PositionStatus::Draft).then_some(micros(w.now)))
+            .fetch_one(&mut *tx)
+            .await?;
+            let mut after = position_from_row(&row).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            after.options = insert_options(&mut tx, after.id, &w, &iuvs, &kept).await?;
+            Ok::<_, sqlx::Error>(after)
+        }
+        .await;
+        let after = match result {
+            Ok(after) => after,
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                let (_, taken) = self.conflicts(w.ente.id, None, &supplied).await?;
+                return Err(PositionChangeError::DuplicateIuv(taken.unwrap_or_default()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                at: w.now,
+                actor: w.actor.name,
+                ente_id: Some(w.ente.id),
+                action: "update",
+                entity: "debt_position",
+                entity_key: &after.iupd,
+                before: audit_json(&before),
+                after: audit_json(&after),
+                request_id: w.actor.request_id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Deletes a position on which nothing was paid.
+    pub async fn delete_position(
+        &self,
+        ente_id: i64,
+        iupd: &str,
+        actor: Actor<'_>,
+        now: Timestamp,
+    ) -> Result<(), PositionChangeError> {
+        let mut tx = self.begin_write().await?;
+        let before = load_position(&mut tx, ente_id, iupd, self.for_update())
+            .await?
+            .ok_or_else(|| PositionChangeError::NotFound(iupd.to_owned()))?;
+        before
+            .lifecycle()
+            .check_delete()
+            .map_err(PositionChangeError::Refused)?;
+        sqlx::query("DELETE FROM debt_position WHERE id = $1")
+            .bind(before.id)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                at: now,
+                actor: actor.name,
+                ente_id: Some(ente_id),
+                action: "delete",
+                entity: "debt_position",
+                entity_key: iupd,
+                before: audit_json(&before),
+                after: None,
+                request_id: actor.request_id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn publish_position(
+        &self,
+        ente_id: i64,
+        iupd: &str,
+        actor: Actor<'_>,
+        now: Timestamp,
+    ) -> Result<StoredPosition, PositionChangeError> {
+        self.change_status(ente_id, iupd, actor, now, "publish")
+            .await
+    }
+
+    /// Cancels a published position (annullamento).
+    pub async fn invalidate_position(
+        &self,
+        ente_id: i64,
+        iupd: &str,
+        actor: Actor<'_>,
+        now: Timestamp,
+    ) -> Result<StoredPosition, PositionChangeError> {
+        self.change_status(ente_id, iupd, actor, now, "invalidate")
+            .await
+    }
+
+    async fn change_status(
+        &self,
+        ente_id: i64,
+        iupd: &str,
+        actor: Actor<'_>,
+        now: Timestamp,
+        action: &'static str,
+    ) -> Result<StoredPosition, PositionChangeError> {
+        let mut tx = self.begin_write().await?;
+        let mut position = load_position(&mut tx, ente_id, iupd, self.for_update())
+            .await?
+            .ok_or_else(|| PositionChangeError::NotFound(iupd.to_owned()))?;
+        let lifecycle = position.lifecycle();
+        let before = position.status;
+        let status = if action == "publish" {
+            lifecycle.publish(now)
+        } else {
+            lifecycle.invalidate(now)
+        }
+        .map_err(PositionChangeError::Refused)?;
+        if action == "publish" {
+            position.published_at = Some(now);
+        }
+        sqlx::query(
+            "UPDATE debt_position SET status = $2, published_at = $3, updated_at = $4, version = version + 1 WHERE id = $1",
+        )
+        .bind(position.id)
+        .bind(status.code())
+        .bind(opt_micros(position.published_at))
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        position.status = status;
+        position.updated_at = now;
+        position.version += 1;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                at: now,
+                actor: actor.name,
+                ente_id: Some(ente_id),
+                action,
+                entity: "debt_position",
+                entity_key: iupd,
+                before: Some(serde_json::json!({ "status": before })),
+                after: Some(serde_json::json!({ "status": status })),
+                request_id: actor.request_id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(position)
+    }
+
+    /// Applies the clock to stored statuses: PUBLISHED positions whose
+    /// validity date came become VALID; VALID ones that may expire and are
+    /// unpaid past every due date become EXPIRED. The same rules as
+    /// `Lifecycle::effective_status`, for the whole table at once.
+    pub async fn sweep_statuses(&self, now: Timestamp) -> Result<(u64, u64), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let promoted = sqlx::query(
+            "UPDATE debt_position SET status = 'VALID', updated_at = $1, version = version + 1 \
+             WHERE status = 'PUBLISHED' AND (validity_date IS NULL OR validity_date <= $1)",
+        )
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let expired = sqlx::query(
+            "UPDATE debt_position SET status = 'EXPIRED', updated_at = $1, version = version + 1 \
+             WHERE status = 'VALID' AND switch_to_expired = 1 AND max_due_date < $1 \
+             AND NOT EXISTS (SELECT 1 FROM payment_option o WHERE o.position_id = debt_position.id \
+             AND o.status <> 'PO_UNPAID')",
+        )
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok((promoted, expired))
+    }
+
+    /// GPD's bulk IBAN replacement: moves up to `limit` transfers of unpaid
+    /// options of open positions from `old_iban` to `new_iban`.
+    pub async fn replace_transfer_iban(
+        &self,
+        ente_id: i64,
+        old_iban: &str,
+        new_iban: &str,
+        limit: u32,
+        actor: Actor<'_>,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let open: Vec<String> = PositionStatus::ALL
+            .into_iter()
+            .filter(|s| s.accepts_account_changes())
+            .map(|s| format!("'{}'", s.code()))
+            .collect();
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(&format!(
+            "UPDATE transfer SET iban = $3, updated_at = $4 WHERE id IN ( \
+             SELECT t.id FROM transfer t JOIN payment_option o ON o.id = t.option_id \
+             JOIN debt_position p ON p.id = o.position_id \
+             WHERE p.ente_id = $1 AND t.iban = $2 AND o.status = 'PO_UNPAID' AND p.status IN ({}) \
+             ORDER BY t.id LIMIT $5)",
+            open.join(", ")
+        ))
+        .bind(ente_id)
+        .bind(old_iban)
+        .bind(new_iban)
+        .bind(micros(now))
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                at: now,
+                actor: actor.name,
+                ente_id: Some(ente_id),
+                action: "replace_iban",
+                entity: "transfer",
+                entity_key: old_iban,
+                before: Some(serde_json::json!({ "iban": old_iban })),
+                after: Some(serde_json::json!({ "iban": new_iban, "updatedTransfers": updated })),
+                request_id: actor.request_id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+}

@@ -1,0 +1,212 @@
+//! Tipi dovuto: the kinds of payment each ente collects.
+
+use cassa_core::tipo_dovuto::AmountRule;
+use cassa_core::{Cents, Iban, TaxonomyCode};
+use jiff::Timestamp;
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::audit::{self, NewAuditEvent};
+use crate::sql::{flag, is_unique_violation, micros, timestamp};
+use crate::{Store, StoreError};
+
+#[derive(Clone, Debug)]
+pub struct NewTipoDovuto {
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub taxonomy_code: TaxonomyCode,
+    pub iban: Option<Iban>,
+    pub postal_iban: Option<Iban>,
+    pub amount_rule: AmountRule,
+    pub spontaneous: bool,
+    /// The spontaneous-payment form, as configured in the back office.
+    pub form_fields: serde_json::Value,
+    pub tags: Vec<String>,
+    pub external_url: Option<String>,
+    pub capitolo: Option<String>,
+    pub accertamento: Option<String>,
+    pub ufficio: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TipoDovuto {
+    pub id: i64,
+    pub ente_id: i64,
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub taxonomy_code: String,
+    pub iban: Option<String>,
+    pub postal_iban: Option<String>,
+    #[serde(skip)]
+    pub amount_rule: AmountRule,
+    pub spontaneous: bool,
+    pub form_fields: serde_json::Value,
+    pub tags: Vec<String>,
+    pub external_url: Option<String>,
+    pub capitolo: Option<String>,
+    pub accertamento: Option<String>,
+    pub ufficio: Option<String>,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TipoDovutoError {
+    #[error("the ente already has a tipo dovuto with code {0}")]
+    Duplicate(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for TipoDovutoError {
+    fn from(e: sqlx::Error) -> Self {
+        TipoDovutoError::Store(e.into())
+    }
+}
+
+const COLUMNS: &str = "id, ente_id, code, name, description, taxonomy_code, iban, postal_iban, amount_rule, \
+    fixed_amount, min_amount, max_amount, spontaneous, form_fields, tags, external_url, capitolo, \
+    accertamento, ufficio, active, created_at, updated_at";
+
+fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+fn tipo_from_row(row: &AnyRow) -> Result<TipoDovuto, StoreError> {
+    let cents = |c: &str| -> Result<Option<Cents>, StoreError> {
+        Ok(row.try_get::<Option<i64>, _>(c)?.map(Cents::new))
+    };
+    let rule: String = row.try_get("amount_rule")?;
+    Ok(TipoDovuto {
+        id: row.try_get("id")?,
+        ente_id: row.try_get("ente_id")?,
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        taxonomy_code: row.try_get("taxonomy_code")?,
+        iban: row.try_get("iban")?,
+        postal_iban: row.try_get("postal_iban")?,
+        amount_rule: AmountRule::from_parts(
+            &rule,
+            cents("fixed_amount")?,
+            cents("min_amount")?,
+            cents("max_amount")?,
+        )
+        .ok_or_else(|| StoreError::Corrupt(format!("amount rule {rule}")))?,
+        spontaneous: row.try_get::<i64, _>("spontaneous")? != 0,
+        form_fields: json(row, "form_fields")?,
+        tags: json(row, "tags")?,
+        external_url: row.try_get("external_url")?,
+        capitolo: row.try_get("capitolo")?,
+        accertamento: row.try_get("accertamento")?,
+        ufficio: row.try_get("ufficio")?,
+        active: row.try_get::<i64, _>("active")? != 0,
+        created_at: timestamp(row.try_get("created_at")?)?,
+        updated_at: timestamp(row.try_get("updated_at")?)?,
+    })
+}
+
+impl Store {
+    pub async fn create_tipo_dovuto(
+        &self,
+        ente_id: i64,
+        new: &NewTipoDovuto,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<TipoDovuto, TipoDovutoError> {
+        let (fixed, min, max) = match new.amount_rule {
+            AmountRule::Free => (None, None, None),
+            AmountRule::Fixed(a) => (Some(a.get()), None, None),
+            AmountRule::Range { min, max } => (None, Some(min.get()), Some(max.get())),
+        };
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO tipo_dovuto (ente_id, code, name, description, taxonomy_code, iban, postal_iban, \
+             amount_rule, fixed_amount, min_amount, max_amount, spontaneous, form_fields, tags, external_url, \
+             capitolo, accertamento, ufficio, active, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) \
+             RETURNING {COLUMNS}"
+        ))
+        .bind(ente_id)
+        .bind(&new.code)
+        .bind(&new.name)
+        .bind(new.description.as_deref())
+        .bind(new.taxonomy_code.to_string())
+        .bind(new.iban.as_ref().map(Iban::as_str))
+        .bind(new.postal_iban.as_ref().map(Iban::as_str))
+        .bind(new.amount_rule.code())
+        .bind(fixed)
+        .bind(min)
+        .bind(max)
+        .bind(flag(new.spontaneous))
+        .bind(new.form_fields.to_string())
+        .bind(serde_json::to_string(&new.tags).unwrap_or_else(|_| "[]".into()))
+        .bind(new.external_url.as_deref())
+        .bind(new.capitolo.as_deref())
+        .bind(new.accertamento.as_deref())
+        .bind(new.ufficio.as_deref())
+        .bind(flag(true))
+        .bind(micros(now))
+        .fetch_one(&mut *tx)
+        .await;
+        let row = match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(TipoDovutoError::Duplicate(new.code.clone()));
+            }
+            other => other?,
+        };
+        let tipo = tipo_from_row(&row)?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                at: now,
+                actor,
+                ente_id: Some(ente_id),
+                action: "create",
+                entity: "tipo_dovuto",
+                entity_key: &tipo.code,
+                before: None,
+                after: serde_json::to_value(&tipo).ok(),
+                request_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(tipo)
+    }
+
+    /// The ente's tipi dovuto, by name.
+    pub async fn tipi_dovuto(&self, ente_id: i64) -> Result<Vec<TipoDovuto>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM tipo_dovuto WHERE ente_id = $1 ORDER BY name, id"
+        ))
+        .bind(ente_id)
+        .fetch_all(self.read())
+        .await?
+        .iter()
+        .map(tipo_from_row)
+        .collect()
+    }
+
+    pub async fn tipo_dovuto_by_code(
+        &self,
+        ente_id: i64,
+        code: &str,
+    ) -> Result<Option<TipoDovuto>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM tipo_dovuto WHERE ente_id = $1 AND code = $2"
+        ))
+        .bind(ente_id)
+        .bind(code)
+        .fetch_optional(self.read())
+        .await?
+        .as_ref()
+        .map(tipo_from_row)
+        .transpose()
+    }
+}

@@ -1,0 +1,172 @@
+use cassa_core::tipo_dovuto::AmountRule;
+use cassa_core::{Cents, Iban};
+use cassa_store::{AuditFilter, EnteError, NewTipoDovuto, TipoDovutoError};
+use cassa_testkit::{Backend, backend_tests};
+
+use crate::{fixture, new_ente, now};
+
+backend_tests!(
+    enti_are_unique_by_fiscal_code,
+    tipi_dovuto_belong_to_their_ente,
+    api_keys_find_their_ente_until_revoked,
+);
+
+async fn enti_are_unique_by_fiscal_code(backend: Backend) {
+    let f = fixture(backend).await;
+    assert_eq!(f.ente.fiscal_code, "01199250158");
+    assert_eq!(f.ente.segregation_code.to_string(), "02");
+    let again = f
+        .store
+        .create_ente(&new_ente("01199250158", "Altro", 3), "test", now())
+        .await;
+    assert!(matches!(again, Err(EnteError::Duplicate(cf)) if cf == "01199250158"));
+    f.store
+        .create_ente(
+            &new_ente("80050050154", "Regione Lombardia", 1),
+            "test",
+            now(),
+        )
+        .await
+        .unwrap();
+    let names: Vec<String> = f
+        .store
+        .list_enti()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["Comune di Milano", "Regione Lombardia"]);
+    let found = f
+        .store
+        .ente_by_fiscal_code("80050050154")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        f.store.ente_by_id(found.id).await.unwrap().unwrap().name,
+        "Regione Lombardia"
+    );
+    assert!(
+        f.store
+            .ente_by_fiscal_code("00000000000")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let events = f
+        .store
+        .audit_events(&AuditFilter {
+            entity: Some("ente".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].entity_key, "80050050154");
+    assert_eq!(
+        events[0].after.as_ref().unwrap()["name"],
+        "Regione Lombardia"
+    );
+}
+
+fn tipo(code: &str) -> NewTipoDovuto {
+    NewTipoDovuto {
+        code: code.into(),
+        name: "Refezione scolastica".into(),
+        description: Some("Mensa delle scuole primarie".into()),
+        taxonomy_code: "9/0101108TS/".parse().unwrap(),
+        iban: Some(Iban::italian("03069", "09606", "100000046039").unwrap()),
+        postal_iban: None,
+        amount_rule: AmountRule::Range {
+            min: Cents::new(100),
+            max: Cents::new(50_000),
+        },
+        spontaneous: true,
+        form_fields: serde_json::json!([{ "name": "alunno", "label": "Alunno", "required": true }]),
+        tags: vec!["mensa".into(), "scuola".into()],
+        external_url: None,
+        capitolo: Some("1234".into()),
+        accertamento: None,
+        ufficio: None,
+    }
+}
+
+async fn tipi_dovuto_belong_to_their_ente(backend: Backend) {
+    let f = fixture(backend).await;
+    let created = f
+        .store
+        .create_tipo_dovuto(f.ente.id, &tipo("MENSA"), "test", now())
+        .await
+        .unwrap();
+    assert_eq!(
+        created.amount_rule,
+        AmountRule::Range {
+            min: Cents::new(100),
+            max: Cents::new(50_000)
+        }
+    );
+    assert!(matches!(
+        f.store
+            .create_tipo_dovuto(f.ente.id, &tipo("MENSA"), "test", now())
+            .await,
+        Err(TipoDovutoError::Duplicate(_))
+    ));
+    let other = f
+        .store
+        .create_ente(&new_ente("80050050154", "Regione", 1), "test", now())
+        .await
+        .unwrap();
+    f.store
+        .create_tipo_dovuto(other.id, &tipo("MENSA"), "test", now())
+        .await
+        .unwrap();
+    let read = f
+        .store
+        .tipo_dovuto_by_code(f.ente.id, "MENSA")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.tags, ["mensa", "scuola"]);
+    assert_eq!(read.form_fields[0]["name"], "alunno");
+    assert_eq!(read.taxonomy_code, "9/0101108TS/");
+    assert_eq!(f.store.tipi_dovuto(f.ente.id).await.unwrap().len(), 1);
+    assert!(
+        f.store
+            .tipo_dovuto_by_code(f.ente.id, "NONE")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn api_keys_find_their_ente_until_revoked(backend: Backend) {
+    let f = fixture(backend).await;
+    let key = f
+        .store
+        .create_api_key(f.ente.id, "cassa_ab", "hash-1", "gestionale", "test", now())
+        .await
+        .unwrap();
+    let owner = f.store.api_key_owner("hash-1").await.unwrap().unwrap();
+    assert_eq!(owner.ente_id, f.ente.id);
+    assert_eq!(owner.ente_fiscal_code, "01199250158");
+    assert!(f.store.api_key_owner("hash-2").await.unwrap().is_none());
+    assert!(
+        f.store
+            .revoke_api_key(f.ente.id, key.id, "test", now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .revoke_api_key(f.ente.id, key.id, "test", now())
+            .await
+            .unwrap()
+    );
+    assert!(f.store.api_key_owner("hash-1").await.unwrap().is_none());
+    assert!(
+        f.store.api_keys(f.ente.id).await.unwrap()[0]
+            .revoked_at
+            .is_some()
+    );
+}

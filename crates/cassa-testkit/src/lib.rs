@@ -1,0 +1,187 @@
+//! Test support shared by the crates' integration tests.
+//!
+//! Every storage test runs twice, on SQLite and on PostgreSQL, each time on
+//! a database of its own: a temp file for SQLite, a database cloned from a
+//! migrated template for PostgreSQL. The PostgreSQL server is a throwaway
+//! cluster that `scripts/test.sh` starts and names in
+//! `CASSA_TEST_POSTGRES_URL`.
+
+use std::sync::OnceLock;
+
+use sqlx::any::install_default_drivers;
+use sqlx::{AnyConnection, Connection, Executor};
+use tokio::sync::Mutex;
+
+pub const POSTGRES_URL_VAR: &str = "CASSA_TEST_POSTGRES_URL";
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that lives as long as this value (SQLite) or the throwaway
+/// cluster (PostgreSQL).
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate!("../cassa-store/migrations/postgres");
+
+/// The template's name changes whenever the migrations do.
+fn template_name() -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for m in POSTGRES_MIGRATIONS.iter() {
+        for b in m.checksum.iter() {
+            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("cassa_template_{hash:016x}")
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| {
+        panic!(
+            "PostgreSQL tests need {POSTGRES_URL_VAR} (a server they may create databases on). \
+             Run ./scripts/test.sh, which starts a throwaway cluster and sets it."
+        )
+    })
+}
+
+fn with_database(admin_url: &str, db: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (admin_url, None),
+    };
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[authority..].find('/') {
+        Some(i) => &base[..authority + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{server}/{db}?{q}"),
+        None => format!("{server}/{db}"),
+    }
+}
+
+async fn ensure_template(admin: &mut AnyConnection, admin_url: &str) -> String {
+    static READY: OnceLock<String> = OnceLock::new();
+    static LOCK: Mutex<()> = Mutex::const_new(());
+    if let Some(name) = READY.get() {
+        return name.clone();
+    }
+    let _guard = LOCK.lock().await;
+    if let Some(name) = READY.get() {
+        return name.clone();
+    }
+    let name = template_name();
+    // Other test processes may be doing the same: serialise on the server.
+    admin
+        .execute("SELECT pg_advisory_lock(7270001)")
+        .await
+        .unwrap();
+    let exists = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut *admin)
+        .await
+        .unwrap()
+        .is_some();
+    if !exists {
+        let building = format!("{name}_building");
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {building}").as_str())
+            .await
+            .unwrap();
+        admin
+            .execute(format!("CREATE DATABASE {building}").as_str())
+            .await
+            .unwrap();
+        let mut conn = AnyConnection::connect(&with_database(admin_url, &building))
+            .await
+            .unwrap();
+        POSTGRES_MIGRATIONS.run(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        admin
+            .execute(format!("ALTER DATABASE {building} RENAME TO {name}").as_str())
+            .await
+            .unwrap();
+    }
+    admin
+        .execute("SELECT pg_advisory_unlock(7270001)")
+        .await
+        .unwrap();
+    READY.get_or_init(|| name).clone()
+}
+
+/// A fresh, empty database for one test. SQLite's is not migrated yet;
+/// PostgreSQL's already is (cloned from the template), and migrating it
+/// again is a no-op.
+pub async fn fresh_database(backend: Backend) -> TestDatabase {
+    install_default_drivers();
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/cassa.db?mode=rwc", dir.path().display());
+            TestDatabase {
+                url,
+                _dir: Some(dir),
+            }
+        }
+        Backend::Postgres => {
+            let admin_url = postgres_admin_url();
+            let mut admin = AnyConnection::connect(&admin_url)
+                .await
+                .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {admin_url}: {e}"));
+            let template = ensure_template(&mut admin, &admin_url).await;
+            let name = format!("cassa_test_{:016x}", rand::random::<u64>());
+            admin
+                .execute(format!("CREATE DATABASE {name} TEMPLATE {template}").as_str())
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+            TestDatabase {
+                url: with_database(&admin_url, &name),
+                _dir: None,
+            }
+        }
+    }
+}
+
+/// Generates, for each named `async fn(Backend)`, a module with one test
+/// per backend: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swaps_the_database_in_a_url() {
+        assert_eq!(
+            with_database("postgres://u@127.0.0.1:5433/postgres?sslmode=disable", "x"),
+            "postgres://u@127.0.0.1:5433/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://u@127.0.0.1:5433", "x"),
+            "postgres://u@127.0.0.1:5433/x"
+        );
+    }
+}
