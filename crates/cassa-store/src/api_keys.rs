@@ -6,7 +6,9 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::Ente;
 use crate::audit::{self, NewAuditEvent};
+use crate::enti::{COLUMNS as ENTE_COLUMNS, ente_from_row};
 use crate::sql::{micros, opt_timestamp, timestamp};
 use crate::{Store, StoreError};
 
@@ -22,12 +24,10 @@ pub struct ApiKey {
 }
 
 /// Whom a presented key belongs to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct ApiKeyOwner {
     pub key_id: i64,
-    pub ente_id: i64,
-    pub ente_fiscal_code: String,
-    pub ente_active: bool,
+    pub ente: Ente,
 }
 
 fn key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
@@ -88,19 +88,22 @@ impl Store {
         &self,
         secret_hash: &str,
     ) -> Result<Option<ApiKeyOwner>, StoreError> {
-        let row = sqlx::query(
-            "SELECT k.id, k.ente_id, e.fiscal_code, e.active FROM api_key k JOIN ente e ON e.id = k.ente_id \
+        let row = sqlx::query(&format!(
+            "SELECT k.id AS key_id, {} FROM api_key k JOIN ente e ON e.id = k.ente_id \
              WHERE k.secret_hash = $1 AND k.revoked_at IS NULL",
-        )
+            ENTE_COLUMNS
+                .split(", ")
+                .map(|c| format!("e.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
         .bind(secret_hash)
         .fetch_optional(self.read())
         .await?;
         row.map(|row| {
             Ok(ApiKeyOwner {
-                key_id: row.try_get(0)?,
-                ente_id: row.try_get(1)?,
-                ente_fiscal_code: row.try_get(2)?,
-                ente_active: row.try_get::<i64, _>(3)? != 0,
+                key_id: row.try_get("key_id")?,
+                ente: ente_from_row(&row)?,
             })
         })
         .transpose()

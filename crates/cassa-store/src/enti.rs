@@ -70,10 +70,10 @@ impl From<sqlx::Error> for EnteError {
     }
 }
 
-const COLUMNS: &str = "id, fiscal_code, name, ipa_code, segregation_code, cbill, iban, postal_iban, \
+pub(crate) const COLUMNS: &str = "id, fiscal_code, name, ipa_code, segregation_code, cbill, iban, postal_iban, \
     office_name, email, pec, phone, website, address, membership_mode, active, created_at, updated_at";
 
-fn ente_from_row(row: &AnyRow) -> Result<Ente, StoreError> {
+pub(crate) fn ente_from_row(row: &AnyRow) -> Result<Ente, StoreError> {
     let seg: i64 = row.try_get("segregation_code")?;
     let mode: String = row.try_get("membership_mode")?;
     Ok(Ente {

@@ -148,8 +148,8 @@ async fn api_keys_find_their_ente_until_revoked(backend: Backend) {
         .await
         .unwrap();
     let owner = f.store.api_key_owner("hash-1").await.unwrap().unwrap();
-    assert_eq!(owner.ente_id, f.ente.id);
-    assert_eq!(owner.ente_fiscal_code, "01199250158");
+    assert_eq!(owner.ente.id, f.ente.id);
+    assert_eq!(owner.ente.fiscal_code, "01199250158");
     assert!(f.store.api_key_owner("hash-2").await.unwrap().is_none());
     assert!(
         f.store

@@ -1,0 +1,56 @@
+//! The integration REST API, compatible with pagoPA's GPD (gpd.json).
+
+mod auth;
+mod debt_positions;
+pub mod errors;
+mod query;
+mod responses;
+
+use std::any::Any;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use cassa_pagopa::gpd::titles;
+
+pub use auth::KEY_HEADER;
+use errors::ApiError;
+
+use crate::AppState;
+
+const BASE: &str = "/organizations/{organizationfiscalcode}/debtpositions";
+
+pub fn routes() -> Router<AppState> {
+    use debt_positions as dp;
+    Router::new()
+        .route(BASE, get(dp::list).post(dp::create))
+        .route(&format!("{BASE}/transfers"), patch(dp::replace_iban))
+        .route(
+            &format!("{BASE}/{{iupd}}"),
+            get(dp::get_one).put(dp::update).delete(dp::delete),
+        )
+        .route(&format!("{BASE}/{{iupd}}/publish"), post(dp::publish))
+        .route(&format!("{BASE}/{{iupd}}/invalidate"), post(dp::invalidate))
+}
+
+/// Unknown paths get a JSON 404 too.
+pub async fn not_found() -> Response {
+    ApiError::new(StatusCode::NOT_FOUND, "Not Found", "No such resource").into_response()
+}
+
+/// A panic in a handler answers 500 with a ProblemJson body, never a reset.
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = message, "handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        titles::INTERNAL_SERVER_ERROR,
+        "An unexpected error occurred; it has been logged",
+    )
+    .into_response()
+}

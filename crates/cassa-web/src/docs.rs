@@ -1,0 +1,239 @@
+//! The OpenAPI document of what we implement, and a readable page of it.
+//!
+//! The document is pagoPA's own gpd.json (shipped in `openapi/`), amended
+//! where cassa differs: the IUV may be left out for cassa to generate, and
+//! the server is this installation. Serving the official contract itself
+//! keeps us honest: the tests validate our answers against it.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+const OFFICIAL: &str = include_str!("../openapi/gpd.json");
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/docs", get(docs_page))
+        .route("/api", get(|| async { Redirect::permanent("/api/docs") }))
+}
+
+pub fn openapi_document() -> Value {
+    let mut doc: Value =
+        serde_json::from_str(OFFICIAL).expect("the shipped gpd.json is valid JSON");
+    doc["info"]["title"] = json!("cassa — Debt Positions API (GPD-compatible)");
+    doc["info"]["version"] = json!(env!("CARGO_PKG_VERSION"));
+    doc["info"]["description"] = json!(
+        "The debt-position API of pagoPA's GPD (Gestione Posizioni Debitorie), served by cassa with the same \
+         paths, bodies, status codes and error bodies, so that software written for GPD works unchanged. \
+         Authenticate with your ente's API key in the `Ocp-Apim-Subscription-Key` header.\n\n\
+         Differences from GPD, all compatible:\n\
+         - `iuv` may be left out of a payment option: cassa then generates it (aux digit 3, the ente's \
+         segregation code, a 13-digit progressive, check digits) and returns it with its `nav`. On update, an \
+         option without `iuv` keeps the IUV of the option in the same place.\n\
+         - A supplied `iuv` is checked: 17 digits, the ente's segregation code, valid check digits. A supplied \
+         `nav` must carry the same IUV.\n\
+         - Codici fiscali, partite IVA, IBANs (mod 97 and CIN; postal IBANs must be Poste accounts) and taxonomy \
+         codes are validated, and every wrong field is reported at once as `field: reason`.\n\
+         - Dates without an offset are read as UTC, like GPD; dates are written in RFC 3339 with `Z`.\n\
+         - `status` is computed at the time of the request (a PUBLISHED position whose validity date has come \
+         is VALID)."
+    );
+    doc["servers"] = json!([{ "url": "/", "description": "this cassa installation" }]);
+    doc["security"] = json!([{ "ApiKey": [] }]);
+    let option = &mut doc["components"]["schemas"]["PaymentOptionModel"];
+    if let Some(required) = option["required"].as_array_mut() {
+        required.retain(|r| r != "iuv");
+    }
+    option["properties"]["iuv"]["description"] = json!(
+        "The IUV (17 digits for this ente). cassa extension: leave it out and cassa generates it."
+    );
+    option["properties"]["nav"]["description"] = json!(
+        "The notice number: aux digit 3 followed by the IUV. Optional; derived from the IUV."
+    );
+    doc
+}
+
+async fn openapi_json(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi.to_string(),
+    )
+        .into_response()
+}
+
+struct Parameter {
+    name: String,
+    location: String,
+    required: bool,
+    schema: String,
+    description: String,
+}
+
+struct Operation {
+    method: String,
+    path: String,
+    anchor: String,
+    summary: String,
+    parameters: Vec<Parameter>,
+    body: Option<String>,
+    responses: Vec<(String, String)>,
+}
+
+struct Property {
+    name: String,
+    kind: String,
+    required: bool,
+    description: String,
+}
+
+struct Schema {
+    name: String,
+    properties: Vec<Property>,
+}
+
+#[derive(Template)]
+#[template(path = "api_docs.html")]
+struct DocsPage {
+    title: String,
+    description: String,
+    operations: Vec<Operation>,
+    schemas: Vec<Schema>,
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+fn type_of(schema: &Value) -> String {
+    if let Some(r) = schema["$ref"].as_str() {
+        return r.rsplit('/').next().unwrap_or(r).to_owned();
+    }
+    let base = match schema["type"].as_str() {
+        Some("array") => format!("array of {}", type_of(&schema["items"])),
+        Some(t) => t.to_owned(),
+        None => "object".to_owned(),
+    };
+    let mut extras = Vec::new();
+    if let Some(f) = schema["format"].as_str() {
+        extras.push(f.to_owned());
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        extras.push(values.iter().map(text).collect::<Vec<_>>().join(" | "));
+    }
+    if let Some(p) = schema["pattern"].as_str() {
+        extras.push(format!("pattern {p}"));
+    }
+    for (key, label) in [
+        ("maxLength", "max length"),
+        ("minimum", "min"),
+        ("maximum", "max"),
+    ] {
+        if let Some(n) = schema[key].as_i64() {
+            extras.push(format!("{label} {n}"));
+        }
+    }
+    if extras.is_empty() {
+        base
+    } else {
+        format!("{base} ({})", extras.join(", "))
+    }
+}
+
+fn page(doc: &Value) -> DocsPage {
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        let shared = item["parameters"].as_array().cloned().unwrap_or_default();
+        for (method, op) in item.as_object().into_iter().flatten() {
+            if method == "parameters" {
+                continue;
+            }
+            let parameters = shared
+                .iter()
+                .chain(op["parameters"].as_array().into_iter().flatten())
+                .map(|p| Parameter {
+                    name: text(&p["name"]),
+                    location: text(&p["in"]),
+                    required: p["required"].as_bool().unwrap_or(false),
+                    schema: type_of(&p["schema"]),
+                    description: text(&p["description"]),
+                })
+                .collect();
+            operations.push(Operation {
+                method: method.to_uppercase(),
+                anchor: text(&op["operationId"]),
+                path: path.clone(),
+                summary: text(&op["summary"]),
+                parameters,
+                body: op["requestBody"]["content"]["application/json"]
+                    .get("schema")
+                    .map(type_of),
+                responses: op["responses"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(code, r)| {
+                        let schema = r["content"]["application/json"].get("schema").map(type_of);
+                        let description = text(&r["description"]);
+                        (
+                            code.clone(),
+                            match schema {
+                                Some(s) => format!("{description} — {s}"),
+                                None => description,
+                            },
+                        )
+                    })
+                    .collect(),
+            });
+        }
+    }
+    let schemas = doc["components"]["schemas"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, s)| {
+            let required: Vec<&str> = s["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            Schema {
+                name: name.clone(),
+                properties: s["properties"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(prop, p)| Property {
+                        required: required.contains(&prop.as_str()),
+                        name: prop.clone(),
+                        kind: type_of(p),
+                        description: text(&p["description"]),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    DocsPage {
+        title: text(&doc["info"]["title"]),
+        description: text(&doc["info"]["description"]),
+        operations,
+        schemas,
+    }
+}
+
+async fn docs_page(State(state): State<AppState>) -> Response {
+    match page(&state.openapi).render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering the API page");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The HTTP face of cassa (axum): the GPD-compatible integration API, its
+//! OpenAPI document and reference page, `/healthz` and `/metrics`.
+//! Handlers are thin: they read the request, call the store (which applies
+//! the domain rules) and write the wire format.
+
+pub mod api;
+pub mod api_key;
+mod docs;
+mod ops;
+mod request_id;
+
+use std::sync::Arc;
+
+use axum::Router;
+use cassa_store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+pub use ops::metrics_handle;
+pub use request_id::RequestId;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub metrics: PrometheusHandle,
+    /// The OpenAPI document we serve, built once.
+    pub openapi: Arc<serde_json::Value>,
+}
+
+impl AppState {
+    pub fn new(store: Store) -> Self {
+        AppState {
+            store,
+            metrics: metrics_handle(),
+            openapi: Arc::new(docs::openapi_document()),
+        }
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(docs::routes())
+        .merge(ops::routes())
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(ops::record_metrics))
+        .layer(axum::middleware::from_fn(request_id::propagate))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            api::panic_response,
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,200 @@
+//! The web layer over real HTTP on a loopback port, on SQLite and PostgreSQL.
+
+mod auth;
+mod contract;
+mod debt_positions;
+mod errors;
+mod iuv_concurrency;
+mod ops;
+
+use cassa_core::SegregationCode;
+use cassa_core::ente::MembershipMode;
+use cassa_store::{Ente, NewEnte, Store, StoreOptions};
+use cassa_testkit::{Backend, TestDatabase, fresh_database};
+use cassa_web::{AppState, api_key, router};
+use jiff::Timestamp;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub const MILANO: &str = "01199250158";
+pub const REGIONE: &str = "80050050154";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    pub ente: Ente,
+    pub key: String,
+    _db: TestDatabase,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+pub async fn create_ente(
+    store: &Store,
+    fiscal_code: &str,
+    name: &str,
+    segregation: u8,
+) -> (Ente, String) {
+    let ente = store
+        .create_ente(
+            &NewEnte {
+                fiscal_code: fiscal_code.parse().unwrap(),
+                name: name.into(),
+                ipa_code: None,
+                segregation_code: SegregationCode::new(segregation).unwrap(),
+                cbill: None,
+                iban: None,
+                postal_iban: None,
+                office_name: None,
+                email: None,
+                pec: None,
+                phone: None,
+                website: None,
+                address: None,
+                membership_mode: MembershipMode::IniziatoPressoEnte,
+            },
+            "test",
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let secret = api_key::generate();
+    store
+        .create_api_key(
+            ente.id,
+            &secret.prefix,
+            &secret.hash,
+            "test",
+            "test",
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    (ente, secret.secret)
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> TestApp {
+        let db = fresh_database(backend).await;
+        let store = Store::connect(&db.url, StoreOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let (ente, key) = create_ente(&store, MILANO, "Comune di Milano", 2).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = router(AppState::new(store.clone()));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            store,
+            ente,
+            key,
+            _db: db,
+        }
+    }
+
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.header("Ocp-Apim-Subscription-Key", key);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    /// A call with this ente's key.
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        self.call_raw(
+            method,
+            path,
+            Some(&self.key),
+            body.map(|b| b.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    pub fn positions(&self) -> String {
+        format!("/organizations/{}/debtpositions", self.ente.fiscal_code)
+    }
+}
+
+/// A valid GPD body with one option per slice of transfer amounts.
+pub fn position_body(iupd: &str, options: &[&[i64]]) -> Value {
+    let options: Vec<Value> = options
+        .iter()
+        .enumerate()
+        .map(|(i, parts)| {
+            let transfers: Vec<Value> = parts
+                .iter()
+                .enumerate()
+                .map(|(j, amount)| {
+                    json!({
+                        "idTransfer": (j + 1).to_string(),
+                        "amount": amount,
+                        "remittanceInformation": format!("Quota {}", j + 1),
+                        "category": "9/0101101IM/",
+                        "iban": "IT60X0542811101000000123456",
+                        "transferMetadata": [{ "key": "capitolo", "value": "1234" }]
+                    })
+                })
+                .collect();
+            json!({
+                "amount": parts.iter().sum::<i64>(),
+                "description": format!("TARI 2026 rata {}", i + 1),
+                "isPartialPayment": options.len() > 1,
+                "dueDate": format!("2030-0{}-28T23:59:59", i + 1),
+                "fee": 0,
+                "transfer": transfers,
+                "paymentOptionMetadata": [{ "key": "anno", "value": "2026" }]
+            })
+        })
+        .collect();
+    json!({
+        "iupd": iupd,
+        "type": "F",
+        "fiscalCode": "RSSMRA85T10A562S",
+        "fullName": "Mario Rossi",
+        "streetName": "Via Roma",
+        "civicNumber": "1",
+        "postalCode": "20121",
+        "city": "Milano",
+        "province": "MI",
+        "country": "IT",
+        "email": "mario.rossi@example.org",
+        "switchToExpired": false,
+        "companyName": "Comune di Milano",
+        "officeName": "Tributi",
+        "paymentOption": options
+    })
+}
