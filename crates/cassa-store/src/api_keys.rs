@@ -83,8 +83,23 @@ impl Store {
         Ok(key)
     }
 
-    /// The owner of an unrevoked key with this secret hash.
+    /// The owner of an unrevoked key with this secret hash. Answers from a
+    /// cache of a few seconds (see `key_cache`).
     pub async fn api_key_owner(
+        &self,
+        secret_hash: &str,
+    ) -> Result<Option<ApiKeyOwner>, StoreError> {
+        if let Some(owner) = self.key_cache().get(secret_hash) {
+            return Ok(Some(owner));
+        }
+        let owner = self.api_key_owner_uncached(secret_hash).await?;
+        if let Some(owner) = &owner {
+            self.key_cache().put(secret_hash, owner);
+        }
+        Ok(owner)
+    }
+
+    async fn api_key_owner_uncached(
         &self,
         secret_hash: &str,
     ) -> Result<Option<ApiKeyOwner>, StoreError> {
@@ -158,6 +173,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        self.key_cache().clear();
         Ok(done)
     }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::sql::{micros, timestamp};
+use crate::sql::{micros, timestamp, values_clause};
 use crate::{Store, StoreError};
 
 /// An event to record, inside the transaction that makes the change.
@@ -51,21 +51,37 @@ pub(crate) async fn record(
     conn: &mut AnyConnection,
     event: NewAuditEvent<'_>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_event (at, actor, ente_id, action, entity, entity_key, before_json, after_json, request_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(micros(event.at))
-    .bind(event.actor)
-    .bind(event.ente_id)
-    .bind(event.action)
-    .bind(event.entity)
-    .bind(event.entity_key)
-    .bind(event.before.map(|v| v.to_string()))
-    .bind(event.after.map(|v| v.to_string()))
-    .bind(event.request_id)
-    .execute(conn)
-    .await?;
+    record_many(conn, vec![event])
+        .await
+        .map_err(StoreError::from)
+}
+
+/// Records many events with multi-row inserts.
+pub(crate) async fn record_many(
+    conn: &mut AnyConnection,
+    events: Vec<NewAuditEvent<'_>>,
+) -> Result<(), sqlx::Error> {
+    for chunk in events.chunks(500) {
+        let sql = format!(
+            "INSERT INTO audit_event (at, actor, ente_id, action, entity, entity_key, before_json, after_json, \
+             request_id) VALUES {}",
+            values_clause(chunk.len(), 9, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for event in chunk {
+            query = query
+                .bind(micros(event.at))
+                .bind(event.actor)
+                .bind(event.ente_id)
+                .bind(event.action)
+                .bind(event.entity)
+                .bind(event.entity_key)
+                .bind(event.before.as_ref().map(|v| v.to_string()))
+                .bind(event.after.as_ref().map(|v| v.to_string()))
+                .bind(event.request_id);
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

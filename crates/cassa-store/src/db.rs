@@ -13,6 +13,8 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 use crate::iuv::IuvAllocator;
+use crate::key_cache::KeyCache;
+use crate::positions::group_commit::{self, CreateQueue};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -38,6 +40,24 @@ impl Backend {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
         }
+    }
+}
+
+/// The same server URL naming another database (PostgreSQL), keeping the
+/// query string.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[authority..].find('/') {
+        Some(i) => &base[..authority + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{server}/{database}?{q}"),
+        None => format!("{server}/{database}"),
     }
 }
 
@@ -81,6 +101,8 @@ struct Inner {
     read: AnyPool,
     write: AnyPool,
     iuv: IuvAllocator,
+    creates: CreateQueue,
+    keys: KeyCache,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -103,6 +125,17 @@ fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
                 Ok(())
             })
         })
+}
+
+/// A write transaction on `pool`; see [`Store::begin_write`].
+pub(crate) async fn begin_write_on(
+    pool: &AnyPool,
+    backend: Backend,
+) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => pool.begin().await,
+    }
 }
 
 impl Store {
@@ -133,8 +166,10 @@ impl Store {
             inner: Arc::new(Inner {
                 backend,
                 read,
-                write,
                 iuv: IuvAllocator::new(options.iuv_block),
+                creates: group_commit::start(write.clone(), backend),
+                keys: KeyCache::default(),
+                write,
             }),
         })
     }
@@ -165,10 +200,16 @@ impl Store {
     /// (`BEGIN IMMEDIATE`), so a transaction that reads before writing never
     /// fails half-way because another process wrote in between.
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        Ok(match self.inner.backend {
-            Backend::Sqlite => self.inner.write.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.inner.write.begin().await?,
-        })
+        Ok(begin_write_on(&self.inner.write, self.inner.backend).await?)
+    }
+
+    pub(crate) fn key_cache(&self) -> &KeyCache {
+        &self.inner.keys
+    }
+
+    /// Where new positions queue for the group-commit writer.
+    pub(crate) fn create_queue(&self) -> &CreateQueue {
+        &self.inner.creates
     }
 
     /// `FOR UPDATE` where the backend has it (PostgreSQL); SQLite's write
@@ -189,5 +230,20 @@ impl Store {
     pub async fn close(&self) {
         self.inner.read.close().await;
         self.inner.write.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn swaps_the_database_in_a_url() {
+        assert_eq!(
+            super::with_database("postgres://u@127.0.0.1:5433/postgres?sslmode=disable", "x"),
+            "postgres://u@127.0.0.1:5433/x?sslmode=disable"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@127.0.0.1:5433", "x"),
+            "postgres://u@127.0.0.1:5433/x"
+        );
     }
 }

@@ -11,13 +11,14 @@ mod audit;
 mod db;
 mod enti;
 mod iuv;
+mod key_cache;
 mod positions;
 mod sql;
 mod tipi_dovuto;
 
 pub use api_keys::{ApiKey, ApiKeyOwner};
 pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
-pub use db::{Backend, Store, StoreError, StoreOptions};
+pub use db::{Backend, Store, StoreError, StoreOptions, with_database};
 pub use enti::{Ente, EnteError, NewEnte};
 pub use positions::{
     Actor, CreateError, ListFilter, ListOrder, Origin, PositionChangeError, PositionPage,

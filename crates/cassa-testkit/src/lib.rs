@@ -50,22 +50,6 @@ fn postgres_admin_url() -> String {
     })
 }
 
-fn with_database(admin_url: &str, db: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (admin_url, None),
-    };
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let server = match base[authority..].find('/') {
-        Some(i) => &base[..authority + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{server}/{db}?{q}"),
-        None => format!("{server}/{db}"),
-    }
-}
-
 async fn ensure_template(admin: &mut AnyConnection, admin_url: &str) -> String {
     static READY: OnceLock<String> = OnceLock::new();
     static LOCK: Mutex<()> = Mutex::const_new(());
@@ -98,7 +82,7 @@ async fn ensure_template(admin: &mut AnyConnection, admin_url: &str) -> String {
             .execute(format!("CREATE DATABASE {building}").as_str())
             .await
             .unwrap();
-        let mut conn = AnyConnection::connect(&with_database(admin_url, &building))
+        let mut conn = AnyConnection::connect(&cassa_store::with_database(admin_url, &building))
             .await
             .unwrap();
         POSTGRES_MIGRATIONS.run(&mut conn).await.unwrap();
@@ -142,7 +126,7 @@ pub async fn fresh_database(backend: Backend) -> TestDatabase {
                 .unwrap();
             admin.close().await.unwrap();
             TestDatabase {
-                url: with_database(&admin_url, &name),
+                url: cassa_store::with_database(&admin_url, &name),
                 _dir: None,
             }
         }
@@ -167,21 +151,4 @@ macro_rules! backend_tests {
             }
         )*
     };
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn swaps_the_database_in_a_url() {
-        assert_eq!(
-            with_database("postgres://u@127.0.0.1:5433/postgres?sslmode=disable", "x"),
-            "postgres://u@127.0.0.1:5433/x?sslmode=disable"
-        );
-        assert_eq!(
-            with_database("postgres://u@127.0.0.1:5433", "x"),
-            "postgres://u@127.0.0.1:5433/x"
-        );
-    }
 }

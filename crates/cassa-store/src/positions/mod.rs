@@ -1,6 +1,8 @@
 //! Debt positions with their payment options and transfers.
 
+pub(crate) mod group_commit;
 mod read;
+mod rows;
 mod write;
 
 use cassa_core::Cents;

@@ -4,20 +4,18 @@
 
 use std::collections::{HashMap, HashSet};
 
-use cassa_core::debt::{
-    DebtPositionDraft, Destination, Mode, OptionStatus, PaymentOption, PositionStatus,
-    TransferStatus, check_position, status_on_save,
-};
+use cassa_core::debt::{DebtPositionDraft, Mode, PositionStatus, check_position, status_on_save};
 use cassa_core::{Iuv, NoticeNumber};
 use jiff::Timestamp;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
+use tokio::sync::oneshot;
 
+use super::group_commit::CreateJob;
 use super::read::{POSITION_COLUMNS, load_position, position_from_row};
-use super::{
-    CreateError, Origin, PositionChangeError, StoredOption, StoredPosition, StoredTransfer,
-};
+use super::rows::{insert_options, new_option, new_position};
+use super::{CreateError, Origin, PositionChangeError, StoredPosition};
 use crate::audit::{self, NewAuditEvent};
-use crate::sql::{flag, is_unique_violation, micros, opt_micros, placeholders, values_clause};
+use crate::sql::{flag, is_unique_violation, micros, opt_micros, placeholders};
 use crate::{Ente, Store, StoreError};
 
 /// Who asks for a change, for the audit log.
@@ -41,11 +39,6 @@ pub struct PositionWrite<'a> {
 }
 
 const MAX_ATTEMPTS: usize = 3;
-
-fn due_bounds(draft: &DebtPositionDraft) -> (i64, i64) {
-    let dues = draft.options.iter().map(|o| micros(o.due_date));
-    (dues.clone().min().unwrap_or(0), dues.max().unwrap_or(0))
-}
 
 /// The IUVs of the draft's options: the supplied ones, else `reuse[i]`,
 /// else freshly generated from `bases`.
@@ -78,222 +71,6 @@ fn assign_iuvs(
             },
         )
         .collect()
-}
-
-/// The notice number of an IUV of ours (aux digit 3).
-fn notice_of(iuv: &Iuv) -> NoticeNumber {
-    iuv.notice_number()
-}
-
-async fn insert_position_row(
-    conn: &mut AnyConnection,
-    w: &PositionWrite<'_>,
-    status: PositionStatus,
-) -> Result<StoredPosition, sqlx::Error> {
-    let d = w.draft;
-    let debtor = &d.debtor;
-    let (min_due, max_due) = due_bounds(d);
-    let published = (status != PositionStatus::Draft).then_some(micros(w.now));
-    let row = sqlx::query(&format!(
-        "INSERT INTO debt_position (ente_id, tipo_dovuto_id, iupd, debtor_type, debtor_fiscal_code, debtor_name, \
-         street_name, civic_number, postal_code, city, province, region, country, email, phone, company_name, \
-         office_name, validity_date, switch_to_expired, pay_stand_in, status, origin, min_due_date, max_due_date, \
-         inserted_at, updated_at, published_at, payment_date, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-         $22, $23, $24, $25, $25, $26, NULL, 0) RETURNING {POSITION_COLUMNS}"
-    ))
-    .bind(w.ente.id)
-    .bind(w.tipo_dovuto_id)
-    .bind(&d.iupd)
-    .bind(debtor.kind.code())
-    .bind(debtor.id.as_str())
-    .bind(&debtor.full_name)
-    .bind(debtor.street_name.as_deref())
-    .bind(debtor.civic_number.as_deref())
-    .bind(debtor.postal_code.as_deref())
-    .bind(debtor.city.as_deref())
-    .bind(debtor.province.as_deref())
-    .bind(debtor.region.as_deref())
-    .bind(debtor.country.as_deref())
-    .bind(debtor.email.as_deref())
-    .bind(debtor.phone.as_deref())
-    .bind(&d.company_name)
-    .bind(d.office_name.as_deref())
-    .bind(opt_micros(d.validity_date))
-    .bind(flag(d.switch_to_expired))
-    .bind(flag(d.pay_stand_in))
-    .bind(status.code())
-    .bind(w.origin.code())
-    .bind(min_due)
-    .bind(max_due)
-    .bind(micros(w.now))
-    .bind(published)
-    .fetch_one(conn)
-    .await?;
-    position_from_row(&row).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-}
-
-fn metadata_json(metadata: &[cassa_core::debt::Metadata]) -> String {
-    serde_json::to_string(metadata).unwrap_or_else(|_| "[]".to_owned())
-}
-
-/// Inserts the options and their transfers; returns them as stored.
-/// `inserted_at` keeps the creation time of options that keep their IUV.
-async fn insert_options(
-    conn: &mut AnyConnection,
-    position_id: i64,
-    w: &PositionWrite<'_>,
-    iuvs: &[Iuv],
-    inserted_at: &HashMap<String, Timestamp>,
-) -> Result<Vec<StoredOption>, sqlx::Error> {
-    let options = &w.draft.options;
-    let now = w.now;
-    let mut stored: Vec<StoredOption> = options
-        .iter()
-        .zip(iuvs)
-        .enumerate()
-        .map(|(seq, (o, iuv))| {
-            stored_option(
-                seq as i32,
-                o,
-                iuv,
-                inserted_at.get(iuv.as_str()).copied().unwrap_or(now),
-                now,
-            )
-        })
-        .collect();
-
-    let sql = format!(
-        "INSERT INTO payment_option (position_id, ente_id, seq, iuv, notice_number, amount, description, \
-         is_partial_payment, due_date, retention_date, fee, notification_fee, status, metadata, inserted_at, \
-         updated_at) VALUES {} RETURNING id, seq",
-        values_clause(stored.len(), 16, 1)
-    );
-    let mut query = sqlx::query(&sql);
-    for (o, s) in options.iter().zip(&stored) {
-        query = query
-            .bind(position_id)
-            .bind(w.ente.id)
-            .bind(s.seq)
-            .bind(s.iuv.clone())
-            .bind(s.notice_number.clone())
-            .bind(o.amount.get())
-            .bind(o.description.clone())
-            .bind(flag(o.is_partial_payment))
-            .bind(micros(o.due_date))
-            .bind(opt_micros(o.retention_date))
-            .bind(o.fee.get())
-            .bind(0i64)
-            .bind(OptionStatus::Unpaid.code())
-            .bind(metadata_json(&o.metadata))
-            .bind(micros(s.inserted_at))
-            .bind(micros(now));
-    }
-    let ids: HashMap<i64, i64> = query
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get::<i64, _>(1)?, row.try_get::<i64, _>(0)?)))
-        .collect::<Result<_, sqlx::Error>>()?;
-    for s in &mut stored {
-        s.id = ids[&i64::from(s.seq)];
-    }
-
-    let transfer_count: usize = stored.iter().map(|s| s.transfers.len()).sum();
-    let sql = format!(
-        "INSERT INTO transfer (option_id, id_transfer, amount, organization_fiscal_code, company_name, \
-         remittance_information, category, iban, postal_iban, stamp_hash_document, stamp_type, \
-         stamp_provincial_residence, status, metadata, inserted_at, updated_at) VALUES {}",
-        values_clause(transfer_count, 16, 1)
-    );
-    let mut query = sqlx::query(&sql);
-    for s in &stored {
-        for t in &s.transfers {
-            let stamp = t.stamp.as_ref();
-            query = query
-                .bind(s.id)
-                .bind(i32::from(t.id_transfer))
-                .bind(t.amount.get())
-                .bind(t.organization_fiscal_code.clone())
-                .bind(t.company_name.clone())
-                .bind(t.remittance_information.clone())
-                .bind(t.category.clone())
-                .bind(t.iban.clone())
-                .bind(t.postal_iban.clone())
-                .bind(stamp.map(|s| s.hash_document.clone()))
-                .bind(stamp.map(|s| s.stamp_type.clone()))
-                .bind(stamp.map(|s| s.provincial_residence.clone()))
-                .bind(t.status.code())
-                .bind(metadata_json(&t.metadata))
-                .bind(micros(t.inserted_at))
-                .bind(micros(now));
-        }
-    }
-    if transfer_count > 0 {
-        query.execute(&mut *conn).await?;
-    }
-    Ok(stored)
-}
-
-fn stored_option(
-    seq: i32,
-    o: &PaymentOption,
-    iuv: &Iuv,
-    inserted_at: Timestamp,
-    now: Timestamp,
-) -> StoredOption {
-    StoredOption {
-        id: 0,
-        seq,
-        iuv: iuv.as_str().to_owned(),
-        notice_number: notice_of(iuv).as_str().to_owned(),
-        amount: o.amount,
-        description: o.description.clone(),
-        is_partial_payment: o.is_partial_payment,
-        due_date: o.due_date,
-        retention_date: o.retention_date,
-        fee: o.fee,
-        notification_fee: cassa_core::Cents::ZERO,
-        status: OptionStatus::Unpaid,
-        payment_date: None,
-        reporting_date: None,
-        payment_method: None,
-        psp_company: None,
-        id_receipt: None,
-        id_flow_reporting: None,
-        metadata: o.metadata.clone(),
-        inserted_at,
-        updated_at: now,
-        transfers: o
-            .transfers
-            .iter()
-            .map(|t| {
-                let (iban, postal_iban, stamp) = match &t.destination {
-                    Destination::Account { iban, postal_iban } => (
-                        Some(iban.as_str().to_owned()),
-                        postal_iban.as_ref().map(|p| p.as_str().to_owned()),
-                        None,
-                    ),
-                    Destination::Stamp(stamp) => (None, None, Some(stamp.clone())),
-                };
-                StoredTransfer {
-                    id_transfer: t.id,
-                    amount: t.amount,
-                    organization_fiscal_code: t.organization_fiscal_code.as_str().to_owned(),
-                    company_name: t.company_name.clone(),
-                    remittance_information: t.remittance_information.clone(),
-                    category: t.category.to_string(),
-                    iban,
-                    postal_iban,
-                    stamp,
-                    status: TransferStatus::Unreported,
-                    metadata: t.metadata.clone(),
-                    inserted_at,
-                    updated_at: now,
-                }
-            })
-            .collect(),
-    }
 }
 
 fn audit_json(position: &StoredPosition) -> Option<serde_json::Value> {
@@ -359,36 +136,21 @@ impl Store {
         for _ in 0..MAX_ATTEMPTS {
             let bases = self.allocate_iuv_bases(w.ente.id, missing).await?;
             let iuvs = assign_iuvs(w.ente, w.draft, &[], &bases);
-            let mut tx = self.begin_write().await?;
-            let attempt = async {
-                let mut position = insert_position_row(&mut tx, &w, status).await?;
-                position.options =
-                    insert_options(&mut tx, position.id, &w, &iuvs, &HashMap::new()).await?;
-                Ok::<_, sqlx::Error>(position)
-            }
-            .await;
-            match attempt {
-                Ok(position) => {
-                    audit::record(
-                        &mut tx,
-                        NewAuditEvent {
-                            at: w.now,
-                            actor: w.actor.name,
-                            ente_id: Some(w.ente.id),
-                            action: "create",
-                            entity: "debt_position",
-                            entity_key: &position.iupd,
-                            before: None,
-                            after: audit_json(&position),
-                            request_id: w.actor.request_id,
-                        },
-                    )
-                    .await?;
-                    tx.commit().await?;
-                    return Ok(position);
-                }
+            let (reply, answer) = oneshot::channel();
+            self.create_queue()
+                .send(CreateJob {
+                    position: new_position(&w, status, &iuvs),
+                    actor: w.actor.name.to_owned(),
+                    request_id: w.actor.request_id.map(str::to_owned),
+                    reply,
+                })
+                .map_err(|_| StoreError::Corrupt("the writer has stopped".into()))?;
+            let stored = answer
+                .await
+                .map_err(|_| StoreError::Corrupt("the writer has stopped".into()))?;
+            match stored {
+                Ok(position) => return Ok(position),
                 Err(e) if is_unique_violation(&e) => {
-                    drop(tx);
                     let (iupd_taken, iuv_taken) = self
                         .conflicts(w.ente.id, Some(&w.draft.iupd), &supplied)
                         .await?;
@@ -450,7 +212,8 @@ impl Store {
         let status = status_on_save(w.to_publish, w.draft.validity_date, w.now);
         let d = w.draft;
         let debtor = &d.debtor;
-        let (min_due, max_due) = due_bounds(d);
+        let dues = d.options.iter().map(|o| micros(o.due_date));
+        let (min_due, max_due) = (dues.clone().min().unwrap_or(0), dues.max().unwrap_or(0));
 
         let result = async {
             sqlx::query("DELETE FROM payment_option WHERE position_id = $1")
@@ -491,7 +254,17 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let mut after = position_from_row(&row).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-            after.options = insert_options(&mut tx, after.id, &w, &iuvs, &kept).await?;
+            after.options = d
+                .options
+                .iter()
+                .zip(&iuvs)
+                .enumerate()
+                .map(|(seq, (o, iuv))| {
+                    let inserted_at = kept.get(iuv.as_str()).copied().unwrap_or(after.updated_at);
+                    new_option(seq as i32, o, iuv, inserted_at, after.updated_at)
+                })
+                .collect();
+            insert_options(&mut tx, &mut [&mut after]).await?;
             Ok::<_, sqlx::Error>(after)
         }
         .await;

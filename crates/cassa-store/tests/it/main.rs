@@ -1,6 +1,7 @@
 //! Storage tests: each runs on SQLite and on PostgreSQL, on a fresh database.
 
 mod enti;
+mod group_commit;
 mod iuv;
 mod positions;
 mod schema;

@@ -1,0 +1,277 @@
+//! Configuration: defaults, then a TOML file, then `CASSA_*` environment
+//! variables (and `DATABASE_URL`), then command-line flags. A bad value is
+//! reported with its key and where it came from, and the process stops.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Everything `cassa` reads at start.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where cassa keeps its files (the SQLite database by default).
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; default: SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Connections in the database pool.
+    pub database_max_connections: u32,
+    /// Address `cassa serve` listens on.
+    pub listen: SocketAddr,
+    /// `text` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// A tracing filter, e.g. `info` or `info,cassa_store=debug`.
+    pub log_filter: String,
+    /// Seconds between sweeps that move positions to VALID or EXPIRED.
+    pub status_sweep_seconds: u64,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+const KEYS: [&str; 7] = [
+    "data_dir",
+    "database_url",
+    "database_max_connections",
+    "listen",
+    "log_format",
+    "log_filter",
+    "status_sweep_seconds",
+];
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            database_max_connections: 16,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            log_format: LogFormat::Text,
+            log_filter: "info,sqlx=warn".into(),
+            status_sweep_seconds: 60,
+        }
+    }
+}
+
+/// Values given on the command line, which win over everything else.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+}
+
+impl Config {
+    /// Reads the configuration. The file is `config_file` if given, else
+    /// `cassa.toml` in the data directory when it exists.
+    pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
+        // Only known keys: other CASSA_* variables (the test suite's, say)
+        // are not configuration.
+        let env = Env::prefixed("CASSA_").only(&KEYS);
+        let base = Figment::from(Serialized::defaults(Config::default()));
+        // The data directory decides where the default file is, so find it first.
+        let early: Config = base
+            .clone()
+            .merge(env.clone().only(&["DATA_DIR"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(explain)?;
+        let file = match config_file {
+            Some(path) if !path.exists() => {
+                bail!("configuration file {} does not exist", path.display())
+            }
+            Some(path) => Some(path.to_owned()),
+            None => Some(early.data_dir.join("cassa.toml")).filter(|p| p.exists()),
+        };
+        let mut figment = base;
+        if let Some(file) = &file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let config: Config = figment
+            .merge(env)
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(explain)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if let Some(url) = &self.database_url {
+            cassa_store::Backend::from_url(url).context("database_url (DATABASE_URL)")?;
+        }
+        if self.database_max_connections == 0 {
+            bail!("database_max_connections must be at least 1");
+        }
+        if self.status_sweep_seconds == 0 {
+            bail!("status_sweep_seconds must be at least 1");
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_filter).map_err(|e| {
+            anyhow::anyhow!(
+                "log_filter {:?} is not a valid filter: {e}",
+                self.log_filter
+            )
+        })?;
+        Ok(())
+    }
+
+    /// The database URL: the configured one, or SQLite inside the data
+    /// directory (created if missing).
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                self.data_dir.display()
+            )
+        })?;
+        let path = self.data_dir.join("cassa.db");
+        Ok(format!("sqlite://{}?mode=rwc", path.display()))
+    }
+}
+
+/// Figment's errors name the key and the source; say it in one sentence
+/// per error.
+fn explain(error: figment::Error) -> anyhow::Error {
+    let lines: Vec<String> = error
+        .into_iter()
+        .map(|e| {
+            let key = if e.path.is_empty() {
+                "configuration".to_owned()
+            } else {
+                e.path.join(".")
+            };
+            let source = e.metadata.as_ref().map_or_else(String::new, |m| {
+                if m.name.contains("CASSA_") {
+                    format!(" (from environment variable CASSA_{})", key.to_uppercase())
+                } else if m.name.contains("environment") {
+                    format!(" (from environment variable {})", key.to_uppercase())
+                } else {
+                    let place = m
+                        .source
+                        .as_ref()
+                        .map_or_else(String::new, |s| format!(" {s}"));
+                    format!(" (from {}{place})", m.name)
+                }
+            });
+            format!("bad configuration value for {key}{source}: {}", e.kind)
+        })
+        .collect();
+    anyhow::anyhow!(lines.join("\n"))
+}
+
+#[cfg(test)]
+// figment::Jail's closures return figment::Error, which is large.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use figment::Jail;
+
+    use super::*;
+
+    fn load(jail: &Jail, file: Option<&str>, overrides: &Overrides) -> Result<Config, String> {
+        let path = file.map(|f| jail.directory().join(f));
+        Config::load(path.as_deref(), overrides).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_then_file_then_env_then_flags() {
+        Jail::expect_with(|jail| {
+            let config = load(jail, None, &Overrides::default())?;
+            assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+            assert!(
+                config
+                    .database_url()
+                    .unwrap()
+                    .starts_with("sqlite://data/cassa.db")
+            );
+
+            std::fs::create_dir_all("data").unwrap();
+            jail.create_file(
+                "data/cassa.toml",
+                "listen = \"0.0.0.0:9000\"\nlog_format = \"json\"\nstatus_sweep_seconds = 5",
+            )?;
+            let config = load(jail, None, &Overrides::default())?;
+            assert_eq!(config.listen.to_string(), "0.0.0.0:9000");
+            assert_eq!(config.log_format, LogFormat::Json);
+
+            jail.set_env("CASSA_STATUS_SWEEP_SECONDS", "7");
+            jail.set_env("DATABASE_URL", "postgres://db.example/cassa");
+            let config = load(jail, None, &Overrides::default())?;
+            assert_eq!(config.status_sweep_seconds, 7);
+            assert_eq!(
+                config.database_url().unwrap(),
+                "postgres://db.example/cassa"
+            );
+
+            let flags = Overrides {
+                listen: Some("127.0.0.1:1".parse().unwrap()),
+                data_dir: None,
+            };
+            assert_eq!(load(jail, None, &flags)?.listen.to_string(), "127.0.0.1:1");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_data_dir_from_env_locates_the_file() {
+        Jail::expect_with(|jail| {
+            std::fs::create_dir_all("elsewhere").unwrap();
+            jail.create_file("elsewhere/cassa.toml", "listen = \"127.0.0.1:7000\"")?;
+            jail.set_env("CASSA_DATA_DIR", "elsewhere");
+            assert_eq!(
+                load(jail, None, &Overrides::default())?.listen.to_string(),
+                "127.0.0.1:7000"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_the_source() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CASSA_LISTEN", "not-an-address");
+            let error = load(jail, None, &Overrides::default()).unwrap_err();
+            assert!(
+                error.contains("listen") && error.contains("CASSA_LISTEN"),
+                "{error}"
+            );
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "status_sweep_seconds = \"often\"")?;
+            let error = load(jail, Some("c.toml"), &Overrides::default()).unwrap_err();
+            assert!(
+                error.contains("status_sweep_seconds") && error.contains("c.toml"),
+                "{error}"
+            );
+            jail.create_file("d.toml", "lisen = \"127.0.0.1:1\"")?;
+            let error = load(jail, Some("d.toml"), &Overrides::default()).unwrap_err();
+            assert!(error.contains("lisen"), "{error}");
+            let error = load(jail, Some("missing.toml"), &Overrides::default()).unwrap_err();
+            assert!(error.contains("does not exist"), "{error}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "mysql://x");
+            let error = load(jail, None, &Overrides::default()).unwrap_err();
+            assert!(error.contains("DATABASE_URL"), "{error}");
+            jail.set_env("DATABASE_URL", "sqlite://x.db");
+            jail.set_env("CASSA_LOG_FILTER", "info,[");
+            let error = load(jail, None, &Overrides::default()).unwrap_err();
+            assert!(error.contains("log_filter"), "{error}");
+            Ok(())
+        });
+    }
+}

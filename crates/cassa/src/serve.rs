@@ -1,0 +1,117 @@
+//! `cassa serve`: the web application, plus the periodic status sweep.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use cassa_store::{Store, StoreOptions};
+use cassa_web::{AppState, router};
+use jiff::Timestamp;
+
+use crate::config::Config;
+use crate::demo;
+
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let url = config.database_url()?;
+    let options = StoreOptions {
+        max_connections: config.database_max_connections,
+        ..StoreOptions::default()
+    };
+    let store = Store::connect(&url, options)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&url)))?;
+    store
+        .migrate()
+        .await
+        .context("cannot bring the database schema up to date")?;
+    Ok(store)
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    if with_demo {
+        if store.list_enti().await?.is_empty() {
+            let loaded = demo::load(&store).await?;
+            demo::print(&loaded);
+        } else {
+            eprintln!("The store already holds data: demo data not loaded again.");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, database = store.backend().name(), "cassa is serving");
+    println!("cassa is serving on http://{address}/ (API reference: http://{address}/api/docs)");
+
+    let sweeper = tokio::spawn(sweep_statuses(
+        store.clone(),
+        Duration::from_secs(config.status_sweep_seconds),
+    ));
+    let app = router(AppState::new(store.clone()));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the server stopped with an error")?;
+    sweeper.abort();
+    store.close().await;
+    tracing::info!("cassa stopped");
+    Ok(())
+}
+
+/// Moves PUBLISHED positions whose validity date has come to VALID and
+/// VALID ones past their due date to EXPIRED (when they ask to).
+async fn sweep_statuses(store: Store, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        match store.sweep_statuses(Timestamp::now()).await {
+            Ok((0, 0)) => {}
+            Ok((valid, expired)) => tracing::info!(valid, expired, "position statuses updated"),
+            Err(e) => tracing::error!(error = %e, "status sweep failed; retrying at the next tick"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(
+            super::redact("postgres://cassa:secret@db:5432/x"),
+            "postgres://cassa:***@db:5432/x"
+        );
+        assert_eq!(
+            super::redact("sqlite://data/cassa.db"),
+            "sqlite://data/cassa.db"
+        );
+    }
+}
