@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: every storage and API test runs on SQLite and on a
+# throwaway PostgreSQL cluster this script starts (and removes) itself.
+# Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/throwaway-postgres.sh
+source scripts/throwaway-postgres.sh
+start_throwaway_postgres
+export CASSA_TEST_POSTGRES_URL="$THROWAWAY_POSTGRES_URL"
+echo "test PostgreSQL: $CASSA_TEST_POSTGRES_URL" >&2
+cargo test --workspace --locked "$@"
