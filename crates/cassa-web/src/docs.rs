@@ -22,6 +22,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/docs", get(docs_page))
         .route("/api", get(|| async { Redirect::permanent("/api/docs") }))
+        // Until the citizen portal takes the home page, it leads to the API.
+        .route("/", get(|| async { Redirect::to("/api/docs") }))
 }
 
 pub fn openapi_document() -> Value {
@@ -43,7 +45,7 @@ pub fn openapi_document() -> Value {
          codes are validated, and every wrong field is reported at once as `field: reason`.\n\
          - Dates without an offset are read as UTC, like GPD; dates are written in RFC 3339 with `Z`.\n\
          - `status` is computed at the time of the request (a PUBLISHED position whose validity date has come \
-         is VALID)."
+         is VALID). The list's `status` filter uses the stored status, which a sweep refreshes every minute."
     );
     doc["servers"] = json!([{ "url": "/", "description": "this cassa installation" }]);
     doc["security"] = json!([{ "ApiKey": [] }]);

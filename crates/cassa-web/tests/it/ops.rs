@@ -69,6 +69,16 @@ async fn health_metrics_and_docs(backend: Backend) {
         "{html}"
     );
 
+    let home = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.headers()["location"], "/api/docs");
+
     let unknown = app.call_raw(Method::GET, "/nope", None, None).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.body["status"], 404);
