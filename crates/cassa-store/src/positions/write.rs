@@ -40,6 +40,15 @@ pub struct PositionWrite<'a> {
 
 const MAX_ATTEMPTS: usize = 3;
 
+/// The IUVs the caller chose.
+fn supplied_iuvs(draft: &DebtPositionDraft) -> Vec<&str> {
+    draft
+        .options
+        .iter()
+        .filter_map(|o| o.iuv.as_ref().map(Iuv::as_str))
+        .collect()
+}
+
 /// The IUVs of the draft's options: the supplied ones, else `reuse[i]`,
 /// else freshly generated from `bases`.
 fn assign_iuvs(
@@ -125,12 +134,7 @@ impl Store {
         if !violations.is_empty() {
             return Err(CreateError::Invalid(violations));
         }
-        let supplied: Vec<&str> = w
-            .draft
-            .options
-            .iter()
-            .filter_map(|o| o.iuv.as_ref().map(Iuv::as_str))
-            .collect();
+        let supplied = supplied_iuvs(w.draft);
         let missing = w.draft.options.len() - supplied.len();
         let status = status_on_save(w.to_publish, w.draft.validity_date, w.now);
         for _ in 0..MAX_ATTEMPTS {
@@ -182,12 +186,7 @@ impl Store {
         if !violations.is_empty() {
             return Err(PositionChangeError::Invalid(violations));
         }
-        let supplied: Vec<&str> = w
-            .draft
-            .options
-            .iter()
-            .filter_map(|o| o.iuv.as_ref().map(Iuv::as_str))
-            .collect();
+        let supplied = supplied_iuvs(w.draft);
         // Reserved before the transaction: on SQLite it holds the only writer.
         let bases = self
             .allocate_iuv_bases(w.ente.id, w.draft.options.len() - supplied.len())
