@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::AppState;
+use crate::{AppState, RequestId};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -63,6 +63,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// Counts and times every request, and logs one line for it.
 pub async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
@@ -70,11 +71,20 @@ pub async fn record_metrics(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let path = request.uri().path().to_owned();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    if status >= 500 {
+        tracing::error!(%method, %path, status, ms = elapsed.as_secs_f64() * 1000.0, request_id, "request failed");
+    } else {
+        tracing::info!(%method, %path, status, ms = elapsed.as_secs_f64() * 1000.0, request_id, "request");
+    }
+    let status = status.to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels[..2])
-        .record(started.elapsed().as_secs_f64());
+        .record(elapsed.as_secs_f64());
     response
 }
