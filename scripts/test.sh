@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/throwaway-postgres.sh
 source scripts/throwaway-postgres.sh
+# XML messages are validated against pagoPA's XSDs with xmllint.
+ensure_debian_command xmllint libxml2-utils
 start_throwaway_postgres
 export CASSA_TEST_POSTGRES_URL="$THROWAWAY_POSTGRES_URL"
 echo "test PostgreSQL: $CASSA_TEST_POSTGRES_URL" >&2

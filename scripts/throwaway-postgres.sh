@@ -1,4 +1,5 @@
-# Sourced by the scripts that need PostgreSQL: starts a throwaway cluster
+# Sourced by the test and bench scripts. Installs Debian packages they need
+# when missing, and for PostgreSQL: starts a throwaway cluster
 # (initdb + pg_ctl in a temp dir, on a free loopback port) and exports
 # THROWAWAY_POSTGRES_URL. The cluster is stopped and deleted on exit.
 # Never touches a shared server.
@@ -12,13 +13,24 @@ pg_bin_dir() {
   return 1
 }
 
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >&2
+}
+
+# ensure_debian_command COMMAND PACKAGE: installs PACKAGE if COMMAND is missing.
+ensure_debian_command() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "$1 missing: installing Debian's $2 package" >&2
+  apt_install "$2"
+}
+
 ensure_postgres_binaries() {
   if ! pg_bin_dir >/dev/null; then
     echo "PostgreSQL binaries missing: installing Debian's postgresql package" >&2
-    local sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >&2
+    apt_install postgresql
   fi
   PG_BIN=$(pg_bin_dir) || { echo "cannot find initdb after installing postgresql" >&2; return 1; }
 }

@@ -4,4 +4,5 @@
 //!   serves unchanged so that software written for GPD works against it.
 
 pub mod gpd;
+pub mod node;
 pub mod time;

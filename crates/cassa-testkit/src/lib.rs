@@ -152,3 +152,32 @@ macro_rules! backend_tests {
         )*
     };
 }
+
+/// pagoPA's schemas as shipped in the project (crates/cassa-pagopa/pagopa-api).
+pub fn pagopa_api_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../cassa-pagopa/pagopa-api")
+}
+
+/// Asserts that `xml` validates against the XSD at `schema`, with xmllint
+/// (Debian's libxml2-utils; scripts/test.sh installs it).
+pub fn assert_valid_xml(xml: &str, schema: &std::path::Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("message.xml");
+    std::fs::write(&file, xml).unwrap();
+    let output = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--nonet")
+        .arg("--schema")
+        .arg(schema)
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run xmllint ({e}): run ./scripts/test.sh, which installs it")
+        });
+    assert!(
+        output.status.success(),
+        "not valid against {}:\n{}\n{xml}",
+        schema.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
