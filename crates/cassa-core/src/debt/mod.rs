@@ -5,9 +5,11 @@
 //! The shape mirrors pagoPA's GPD so that its API maps one to one.
 
 mod lifecycle;
+mod payability;
 mod rules;
 
 pub use lifecycle::{Lifecycle, OptionLifecycle, Refusal, status_on_save};
+pub use payability::{NotPayable, check_payable};
 pub use rules::{Mode, Violation, ViolationKind, check_position};
 
 use jiff::Timestamp;

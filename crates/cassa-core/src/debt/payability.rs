@@ -1,0 +1,190 @@
+//! Whether the node may take a payment of one option now: the rules behind
+//! paVerifyPaymentNotice and paGetPayment, in one place. The SOAP layer maps
+//! each refusal to its PAA fault.
+
+use jiff::Timestamp;
+
+use super::PositionStatus;
+use super::lifecycle::Lifecycle;
+
+/// Why an option cannot be paid.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotPayable {
+    /// Not (yet) payable: not published, or not valid yet (PAA_PAGAMENTO_SCONOSCIUTO).
+    #[error("the payment is not known or not yet payable")]
+    Unknown,
+    /// This very option is already paid (PAA_PAGAMENTO_DUPLICATO).
+    #[error("the payment option has already been paid")]
+    AlreadyPaid,
+    /// Past its due date, and the ente does not accept late payments (PAA_PAGAMENTO_SCADUTO).
+    #[error("the payment option is past its due date")]
+    Expired,
+    /// Cancelled by the ente, or superseded: the alternative (single payment
+    /// or installment plan) was paid (PAA_PAGAMENTO_ANNULLATO).
+    #[error("the payment option has been cancelled")]
+    Cancelled,
+    /// Another payment of it is being made right now (PAA_PAGAMENTO_IN_CORSO).
+    #[error("a payment of this option is in progress")]
+    InProgress,
+}
+
+/// Decides whether option `index` of `position` can be paid at `now`.
+/// `in_progress`: another activation of it is still open.
+pub fn check_payable(
+    position: &Lifecycle,
+    index: usize,
+    in_progress: bool,
+    now: Timestamp,
+) -> Result<(), NotPayable> {
+    let option = position.options.get(index).ok_or(NotPayable::Unknown)?;
+    if option.status.is_paid() {
+        return Err(NotPayable::AlreadyPaid);
+    }
+    match position.effective_status(now) {
+        PositionStatus::Draft | PositionStatus::Published => return Err(NotPayable::Unknown),
+        PositionStatus::Invalid => return Err(NotPayable::Cancelled),
+        PositionStatus::Expired => return Err(NotPayable::Expired),
+        PositionStatus::Paid | PositionStatus::Reported => return Err(NotPayable::Cancelled),
+        PositionStatus::Valid | PositionStatus::PartiallyPaid => {}
+    }
+    // The single payment and the installments exclude each other.
+    let alternative_paid = position
+        .options
+        .iter()
+        .any(|o| o.is_partial_payment != option.is_partial_payment && o.status.is_paid());
+    if alternative_paid {
+        return Err(NotPayable::Cancelled);
+    }
+    if position.switch_to_expired && option.due_date < now {
+        return Err(NotPayable::Expired);
+    }
+    if in_progress {
+        return Err(NotPayable::InProgress);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::debt::OptionStatus::{Paid, Unpaid};
+    use crate::debt::lifecycle::OptionLifecycle;
+    use crate::debt::test_support::days;
+    use proptest::prelude::*;
+
+    fn now() -> Timestamp {
+        "2026-11-23T10:00:00Z".parse().unwrap()
+    }
+
+    /// A valid position: the single payment (index 0) and three installments.
+    fn plan(paid: &[usize]) -> Lifecycle {
+        let options = (0..4)
+            .map(|i| OptionLifecycle {
+                due_date: now() + days(30 * (i as i64 + 1)),
+                is_partial_payment: i > 0,
+                status: if paid.contains(&i) { Paid } else { Unpaid },
+            })
+            .collect();
+        Lifecycle {
+            status: if paid.is_empty() {
+                PositionStatus::Valid
+            } else {
+                PositionStatus::PartiallyPaid
+            },
+            validity_date: None,
+            switch_to_expired: false,
+            options,
+        }
+    }
+
+    #[test]
+    fn an_open_option_is_payable_once() {
+        assert_eq!(check_payable(&plan(&[]), 0, false, now()), Ok(()));
+        assert_eq!(check_payable(&plan(&[]), 2, false, now()), Ok(()));
+        assert_eq!(
+            check_payable(&plan(&[]), 0, true, now()),
+            Err(NotPayable::InProgress)
+        );
+        assert_eq!(
+            check_payable(&plan(&[]), 9, false, now()),
+            Err(NotPayable::Unknown)
+        );
+    }
+
+    #[test]
+    fn installments_and_the_single_payment_exclude_each_other() {
+        let mut full_paid = plan(&[0]);
+        full_paid.status = PositionStatus::Paid;
+        assert_eq!(
+            check_payable(&full_paid, 0, false, now()),
+            Err(NotPayable::AlreadyPaid)
+        );
+        assert_eq!(
+            check_payable(&full_paid, 1, false, now()),
+            Err(NotPayable::Cancelled)
+        );
+        let one_installment = plan(&[1]);
+        assert_eq!(
+            check_payable(&one_installment, 1, false, now()),
+            Err(NotPayable::AlreadyPaid)
+        );
+        assert_eq!(check_payable(&one_installment, 2, false, now()), Ok(()));
+        assert_eq!(
+            check_payable(&one_installment, 0, false, now()),
+            Err(NotPayable::Cancelled)
+        );
+    }
+
+    #[test]
+    fn status_decides_first() {
+        for (status, expected) in [
+            (PositionStatus::Draft, Err(NotPayable::Unknown)),
+            (PositionStatus::Invalid, Err(NotPayable::Cancelled)),
+            (PositionStatus::Expired, Err(NotPayable::Expired)),
+            (PositionStatus::Valid, Ok(())),
+        ] {
+            let mut p = plan(&[]);
+            p.status = status;
+            assert_eq!(check_payable(&p, 0, false, now()), expected, "{status:?}");
+        }
+        // Published with a validity date still ahead: not payable yet.
+        let mut p = plan(&[]);
+        p.status = PositionStatus::Published;
+        p.validity_date = Some(now() + days(1));
+        assert_eq!(check_payable(&p, 0, false, now()), Err(NotPayable::Unknown));
+        assert_eq!(check_payable(&p, 0, false, now() + days(2)), Ok(()));
+    }
+
+    #[test]
+    fn late_payments_only_where_the_ente_accepts_them() {
+        let mut p = plan(&[]);
+        let late = now() + days(45);
+        // The single payment was due at +30 days, the first installment at +60.
+        assert_eq!(
+            check_payable(&p, 0, false, late),
+            Ok(()),
+            "accepted after the due date by default"
+        );
+        p.switch_to_expired = true;
+        assert_eq!(check_payable(&p, 0, false, late), Err(NotPayable::Expired));
+        assert_eq!(check_payable(&p, 1, false, late), Ok(()));
+    }
+
+    proptest! {
+        /// Whatever is paid, a paid option is never payable again and at
+        /// most one of the two alternatives stays payable.
+        #[test]
+        fn never_twice_never_both(paid in proptest::collection::btree_set(0usize..4, 0..4), index in 0usize..4) {
+            let paid: Vec<usize> = paid.into_iter().collect();
+            let mut p = plan(&paid);
+            p.status = p.status_after_payment();
+            let result = check_payable(&p, index, false, now());
+            if paid.contains(&index) {
+                prop_assert_eq!(result, Err(NotPayable::AlreadyPaid));
+            }
+            let full_payable = check_payable(&p, 0, false, now()).is_ok();
+            let some_installment_payable = (1..4).any(|i| check_payable(&p, i, false, now()).is_ok());
+            prop_assert!(!(full_payable && some_installment_payable && !paid.is_empty()));
+        }
+    }
+}
