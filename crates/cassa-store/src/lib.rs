@@ -12,6 +12,7 @@ mod db;
 mod enti;
 mod iuv;
 mod key_cache;
+mod payments;
 mod positions;
 mod sql;
 mod tipi_dovuto;
@@ -20,6 +21,10 @@ pub use api_keys::{ApiKey, ApiKeyOwner};
 pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
 pub use db::{Backend, Store, StoreError, StoreOptions, with_database};
 pub use enti::{Ente, EnteError, NewEnte};
+pub use payments::{
+    ActivationRequest, NewReceipt, NoticeMatch, PayRefusal, ReceiptOutcome, ReceiptStatus,
+    StoredReceipt,
+};
 pub use positions::{
     Actor, CreateError, ListFilter, ListOrder, Origin, PositionChangeError, PositionPage,
     PositionWrite, SortKey, StoredOption, StoredPosition, StoredTransfer,

@@ -1,7 +1,7 @@
 //! Debt positions with their payment options and transfers.
 
 pub(crate) mod group_commit;
-mod read;
+pub(crate) mod read;
 mod rows;
 mod write;
 

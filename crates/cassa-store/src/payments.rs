@@ -1,0 +1,423 @@
+//! Payments through the pagoPA node: finding an option by notice number,
+//! activations (paGetPayment) and receipts (paSendRT). Each receipt is kept
+//! whole and applied in the same transaction that marks the option paid;
+//! the same receipt sent again changes nothing; a receipt that cannot be
+//! applied is kept as an anomaly for the operators, never dropped.
+
+use cassa_core::Cents;
+use cassa_core::debt::{NotPayable, OptionStatus, check_payable};
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+use crate::audit::{self, NewAuditEvent};
+use crate::positions::StoredPosition;
+use crate::positions::read::load_position;
+use crate::sql::{is_unique_violation, micros, opt_micros, opt_timestamp, timestamp};
+use crate::{Store, StoreError};
+
+/// A position and which of its options a notice number names.
+#[derive(Clone, Debug)]
+pub struct NoticeMatch {
+    pub position: StoredPosition,
+    pub index: usize,
+}
+
+impl NoticeMatch {
+    pub fn option(&self) -> &crate::StoredOption {
+        &self.position.options[self.index]
+    }
+}
+
+/// What an activation asked for.
+#[derive(Clone, Debug)]
+pub struct ActivationRequest<'a> {
+    pub ente_id: i64,
+    pub notice_number: &'a str,
+    /// `paGetPayment` or `paGetPaymentV2`.
+    pub operation: &'a str,
+    pub transfer_type: Option<&'a str>,
+    /// How long the activation blocks others (the node's token validity).
+    pub validity: SignedDuration,
+    pub now: Timestamp,
+}
+
+/// What became of a receipt.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    /// It paid its option.
+    Applied,
+    /// A failed payment (outcome KO), kept for the record.
+    Ko,
+    /// Anomaly: the option had already been paid by another receipt.
+    DoublePayment,
+    /// Anomaly: no option of the ente has this notice number.
+    UnknownNotice,
+    /// Anomaly: the amount differs from the option's.
+    AmountMismatch,
+}
+
+impl ReceiptStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            ReceiptStatus::Applied => "applied",
+            ReceiptStatus::Ko => "ko",
+            ReceiptStatus::DoublePayment => "double_payment",
+            ReceiptStatus::UnknownNotice => "unknown_notice",
+            ReceiptStatus::AmountMismatch => "amount_mismatch",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        [
+            ReceiptStatus::Applied,
+            ReceiptStatus::Ko,
+            ReceiptStatus::DoublePayment,
+            ReceiptStatus::UnknownNotice,
+            ReceiptStatus::AmountMismatch,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+
+    pub fn is_anomaly(self) -> bool {
+        !matches!(self, ReceiptStatus::Applied | ReceiptStatus::Ko)
+    }
+}
+
+/// A receipt as the node sent it, already parsed.
+#[derive(Clone, Debug)]
+pub struct NewReceipt<'a> {
+    pub ente_id: i64,
+    pub receipt_id: &'a str,
+    pub notice_number: &'a str,
+    pub ok: bool,
+    pub amount: Cents,
+    pub fee: Option<Cents>,
+    pub psp_id: &'a str,
+    pub psp_company_name: &'a str,
+    pub channel_id: &'a str,
+    pub payment_method: Option<&'a str>,
+    pub payer_fiscal_code: Option<&'a str>,
+    pub payer_name: Option<&'a str>,
+    pub payment_date_time: Option<Timestamp>,
+    pub application_date: Option<&'a str>,
+    pub transfer_date: Option<&'a str>,
+    /// `paSendRT` or `paSendRTV2`.
+    pub operation: &'a str,
+    pub raw_xml: &'a str,
+    pub now: Timestamp,
+}
+
+/// The answer to a receipt.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ReceiptOutcome {
+    /// Stored now, with this status.
+    Stored(ReceiptStatus),
+    /// This receipt id was already stored, with this status: nothing changed.
+    AlreadyStored(ReceiptStatus),
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StoredReceipt {
+    pub id: i64,
+    pub ente_id: i64,
+    pub receipt_id: String,
+    pub notice_number: String,
+    pub option_id: Option<i64>,
+    pub status: ReceiptStatus,
+    pub ok: bool,
+    pub amount: Cents,
+    pub fee: Option<Cents>,
+    pub psp_id: String,
+    pub psp_company_name: String,
+    pub payment_method: Option<String>,
+    pub payment_date_time: Option<Timestamp>,
+    pub operation: String,
+    pub raw_xml: String,
+    pub received_at: Timestamp,
+}
+
+async fn find_notice(
+    conn: &mut AnyConnection,
+    ente_id: i64,
+    notice_number: &str,
+    lock: &str,
+) -> Result<Option<NoticeMatch>, StoreError> {
+    let iupd: Option<String> = sqlx::query_scalar(
+        "SELECT p.iupd FROM payment_option o JOIN debt_position p ON p.id = o.position_id \
+         WHERE o.ente_id = $1 AND o.notice_number = $2",
+    )
+    .bind(ente_id)
+    .bind(notice_number)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(iupd) = iupd else { return Ok(None) };
+    let Some(position) = load_position(conn, ente_id, &iupd, lock).await? else {
+        return Ok(None);
+    };
+    let index = position
+        .options
+        .iter()
+        .position(|o| o.notice_number == notice_number)
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!("notice {notice_number} vanished from {iupd}"))
+        })?;
+    Ok(Some(NoticeMatch { position, index }))
+}
+
+async fn open_activation(
+    conn: &mut AnyConnection,
+    option_id: i64,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "SELECT 1 FROM payment_activation WHERE option_id = $1 AND closed_at IS NULL AND expires_at > $2",
+    )
+    .bind(option_id)
+    .bind(micros(now))
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some())
+}
+
+/// Why a notice cannot be paid, or the notice does not exist.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PayRefusal {
+    UnknownNotice,
+    NotPayable(NotPayable),
+}
+
+impl Store {
+    /// The option a notice number names, and whether it may be paid now
+    /// (paVerifyPaymentNotice).
+    pub async fn verify_notice(
+        &self,
+        ente_id: i64,
+        notice_number: &str,
+        now: Timestamp,
+    ) -> Result<Result<NoticeMatch, PayRefusal>, StoreError> {
+        let mut conn = self.read().acquire().await?;
+        let Some(found) = find_notice(&mut conn, ente_id, notice_number, "").await? else {
+            return Ok(Err(PayRefusal::UnknownNotice));
+        };
+        let in_progress = open_activation(&mut conn, found.option().id, now).await?;
+        Ok(
+            check_payable(&found.position.lifecycle(), found.index, in_progress, now)
+                .map(|()| found)
+                .map_err(PayRefusal::NotPayable),
+        )
+    }
+
+    /// Opens an activation if the option may be paid (paGetPayment): one
+    /// transaction with the position locked, so two activations at the same
+    /// moment cannot both succeed.
+    pub async fn activate_notice(
+        &self,
+        request: &ActivationRequest<'_>,
+    ) -> Result<Result<NoticeMatch, PayRefusal>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let Some(found) = find_notice(
+            &mut tx,
+            request.ente_id,
+            request.notice_number,
+            self.for_update(),
+        )
+        .await?
+        else {
+            return Ok(Err(PayRefusal::UnknownNotice));
+        };
+        let in_progress = open_activation(&mut tx, found.option().id, request.now).await?;
+        if let Err(refusal) = check_payable(
+            &found.position.lifecycle(),
+            found.index,
+            in_progress,
+            request.now,
+        ) {
+            return Ok(Err(PayRefusal::NotPayable(refusal)));
+        }
+        sqlx::query(
+            "INSERT INTO payment_activation (ente_id, option_id, notice_number, operation, transfer_type, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(request.ente_id)
+        .bind(found.option().id)
+        .bind(request.notice_number)
+        .bind(request.operation)
+        .bind(request.transfer_type)
+        .bind(micros(request.now))
+        .bind(micros(request.now + request.validity))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(found))
+    }
+
+    /// Stores a receipt and applies it, in one transaction.
+    pub async fn record_receipt(&self, r: &NewReceipt<'_>) -> Result<ReceiptOutcome, StoreError> {
+        loop {
+            match self.try_record_receipt(r).await {
+                // Two deliveries of one receipt raced: the loser finds the winner's row.
+                Err(StoreError::Db(e)) if is_unique_violation(&e) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    async fn try_record_receipt(&self, r: &NewReceipt<'_>) -> Result<ReceiptOutcome, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let seen: Option<String> =
+            sqlx::query_scalar("SELECT status FROM receipt WHERE ente_id = $1 AND receipt_id = $2")
+                .bind(r.ente_id)
+                .bind(r.receipt_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(status) = seen {
+            let status = ReceiptStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("receipt status {status}")))?;
+            return Ok(ReceiptOutcome::AlreadyStored(status));
+        }
+        let found = find_notice(&mut tx, r.ente_id, r.notice_number, self.for_update()).await?;
+        let status = match &found {
+            None => ReceiptStatus::UnknownNotice,
+            Some(_) if !r.ok => ReceiptStatus::Ko,
+            Some(f) if f.option().status.is_paid() => ReceiptStatus::DoublePayment,
+            Some(f) if f.option().amount != r.amount => ReceiptStatus::AmountMismatch,
+            Some(_) => ReceiptStatus::Applied,
+        };
+        let option_id = found.as_ref().map(|f| f.option().id);
+        sqlx::query(
+            "INSERT INTO receipt (ente_id, receipt_id, notice_number, option_id, status, outcome, amount, fee, \
+             psp_id, psp_company_name, channel_id, payment_method, payer_fiscal_code, payer_name, \
+             payment_date_time, application_date, transfer_date, operation, raw_xml, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+        )
+        .bind(r.ente_id)
+        .bind(r.receipt_id)
+        .bind(r.notice_number)
+        .bind(option_id)
+        .bind(status.code())
+        .bind(if r.ok { "OK" } else { "KO" })
+        .bind(r.amount.get())
+        .bind(r.fee.map(Cents::get))
+        .bind(r.psp_id)
+        .bind(r.psp_company_name)
+        .bind(r.channel_id)
+        .bind(r.payment_method)
+        .bind(r.payer_fiscal_code)
+        .bind(r.payer_name)
+        .bind(opt_micros(r.payment_date_time))
+        .bind(r.application_date)
+        .bind(r.transfer_date)
+        .bind(r.operation)
+        .bind(r.raw_xml)
+        .bind(micros(r.now))
+        .execute(&mut *tx)
+        .await?;
+        if let (ReceiptStatus::Applied, Some(found)) = (status, found) {
+            apply_payment(&mut tx, found, r).await?;
+        }
+        if let Some(option_id) = option_id {
+            sqlx::query("UPDATE payment_activation SET closed_at = $2 WHERE option_id = $1 AND closed_at IS NULL")
+                .bind(option_id)
+                .bind(micros(r.now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                at: r.now,
+                actor: "pagopa-node",
+                ente_id: Some(r.ente_id),
+                action: "receipt",
+                entity: "payment_option",
+                entity_key: r.notice_number,
+                before: None,
+                after: Some(serde_json::json!({ "receiptId": r.receipt_id, "status": status })),
+                request_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ReceiptOutcome::Stored(status))
+    }
+
+    /// The receipts of a notice, oldest first.
+    pub async fn receipts_of_notice(
+        &self,
+        ente_id: i64,
+        notice_number: &str,
+    ) -> Result<Vec<StoredReceipt>, StoreError> {
+        sqlx::query(
+            "SELECT id, ente_id, receipt_id, notice_number, option_id, status, outcome, amount, fee, psp_id, \
+             psp_company_name, payment_method, payment_date_time, operation, raw_xml, received_at \
+             FROM receipt WHERE ente_id = $1 AND notice_number = $2 ORDER BY id",
+        )
+        .bind(ente_id)
+        .bind(notice_number)
+        .fetch_all(self.read())
+        .await?
+        .iter()
+        .map(|row| {
+            let status: String = row.try_get("status")?;
+            Ok(StoredReceipt {
+                id: row.try_get("id")?,
+                ente_id: row.try_get("ente_id")?,
+                receipt_id: row.try_get("receipt_id")?,
+                notice_number: row.try_get("notice_number")?,
+                option_id: row.try_get("option_id")?,
+                status: ReceiptStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("receipt status {status}")))?,
+                ok: row.try_get::<String, _>("outcome")? == "OK",
+                amount: Cents::new(row.try_get("amount")?),
+                fee: row.try_get::<Option<i64>, _>("fee")?.map(Cents::new),
+                psp_id: row.try_get("psp_id")?,
+                psp_company_name: row.try_get("psp_company_name")?,
+                payment_method: row.try_get("payment_method")?,
+                payment_date_time: opt_timestamp(row.try_get("payment_date_time")?)?,
+                operation: row.try_get("operation")?,
+                raw_xml: row.try_get("raw_xml")?,
+                received_at: timestamp(row.try_get("received_at")?)?,
+            })
+        })
+        .collect()
+    }
+}
+
+/// Marks the option paid and moves the position on (PARTIALLY_PAID or PAID).
+async fn apply_payment(
+    conn: &mut AnyConnection,
+    found: NoticeMatch,
+    r: &NewReceipt<'_>,
+) -> Result<(), StoreError> {
+    let mut position = found.position;
+    let paid_at = r.payment_date_time.unwrap_or(r.now);
+    position.options[found.index].status = OptionStatus::Paid;
+    let status = position.lifecycle().status_after_payment();
+    let option_id = position.options[found.index].id;
+    sqlx::query(
+        "UPDATE payment_option SET status = $2, payment_date = $3, payment_method = $4, psp_company = $5, \
+         id_receipt = $6, updated_at = $7 WHERE id = $1",
+    )
+    .bind(option_id)
+    .bind(OptionStatus::Paid.code())
+    .bind(micros(paid_at))
+    .bind(r.payment_method)
+    .bind(r.psp_company_name)
+    .bind(r.receipt_id)
+    .bind(micros(r.now))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE debt_position SET status = $2, payment_date = $3, updated_at = $4, version = version + 1 WHERE id = $1",
+    )
+    .bind(position.id)
+    .bind(status.code())
+    .bind(micros(paid_at))
+    .bind(micros(r.now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
