@@ -6,6 +6,7 @@
 pub mod api;
 pub mod api_key;
 mod docs;
+pub mod node;
 mod ops;
 mod request_id;
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The OpenAPI document we serve, built once.
     pub openapi: Arc<serde_json::Value>,
+    /// Our broker and station towards the pagoPA node.
+    pub node: Arc<node::NodeSettings>,
 }
 
 impl AppState {
@@ -33,7 +36,13 @@ impl AppState {
             store,
             metrics: metrics_handle(),
             openapi: Arc::new(docs::openapi_document()),
+            node: Arc::new(node::NodeSettings::default()),
         }
+    }
+
+    pub fn with_node(mut self, settings: node::NodeSettings) -> Self {
+        self.node = Arc::new(settings);
+        self
     }
 }
 
@@ -41,6 +50,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
+        .merge(node::routes())
         .merge(docs::routes())
         .merge(ops::routes())
         .fallback(api::not_found)

@@ -2,6 +2,7 @@
 //! their SOAP envelopes and the faults. Used by cassa's endpoint and by
 //! pagopa-sim, which plays the node.
 
+pub mod check;
 pub mod fault;
 pub mod model;
 pub mod soap;

@@ -269,3 +269,15 @@ pub fn write_message(element: &str, body: &impl Serialize) -> String {
         write_body(element, body)
     )
 }
+
+/// A SOAP 1.1 Fault, for requests too broken to name an operation.
+/// `code` is `Client` (the request is wrong) or `Server`.
+pub fn write_soap_fault(code: &str, message: &str) -> String {
+    let message = quick_xml::escape::escape(message);
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <soapenv:Envelope xmlns:soapenv=\"{SOAP_ENVELOPE_NS}\"><soapenv:Body><soapenv:Fault>\
+         <faultcode>soapenv:{code}</faultcode><faultstring>{message}</faultstring>\
+         </soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
+}

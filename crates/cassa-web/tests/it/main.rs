@@ -5,6 +5,7 @@ mod contract;
 mod debt_positions;
 mod errors;
 mod iuv_concurrency;
+mod node;
 mod ops;
 
 use cassa_core::SegregationCode;

@@ -1,0 +1,451 @@
+//! The pagoPA node endpoint: `POST /pagopa/paForNode` (paForNode.wsdl).
+//! Faults the spec defines travel as `outcome` KO with a fault bean (HTTP
+//! 200); a request too broken to name an operation gets a SOAP Fault (500).
+
+mod answers;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use cassa_core::Cents;
+use cassa_core::debt::NotPayable;
+use cassa_pagopa::node::model::{
+    GetPaymentRequest, GetPaymentResponse, SendRtRequest, SendRtResponse, VerifyRequest,
+    VerifyResponse,
+};
+use cassa_pagopa::node::soap::{
+    MAX_MESSAGE_BYTES, body_element, decode, write_message, write_soap_fault,
+};
+use cassa_pagopa::node::{FaultCode, Operation, SoapError, check};
+use cassa_store::{ActivationRequest, NewReceipt, PayRefusal, ReceiptOutcome, ReceiptStatus};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::AppState;
+
+/// Our identity towards the node: the broker (intermediario) and station.
+#[derive(Clone, Debug)]
+pub struct NodeSettings {
+    pub broker_id: String,
+    pub station_id: String,
+    /// How long an activation blocks other activations of the same notice.
+    pub activation_validity: SignedDuration,
+}
+
+impl Default for NodeSettings {
+    fn default() -> Self {
+        NodeSettings {
+            broker_id: "80050050154".into(),
+            station_id: "80050050154_01".into(),
+            activation_validity: SignedDuration::from_mins(30),
+        }
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/pagopa/paForNode", post(pa_for_node))
+}
+
+fn xml(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn soap_fault(code: &str, message: &str) -> Response {
+    tracing::warn!(message, "SOAP fault");
+    xml(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        write_soap_fault(code, message),
+    )
+}
+
+/// An answer of the operation, `outcome` KO.
+fn ko(operation: Operation, code: FaultCode, id: &str, description: &str) -> Response {
+    tracing::info!(
+        operation = operation.soap_action(),
+        fault = code.code(),
+        description,
+        "KO to the node"
+    );
+    let fault = Some(code.bean(id, description));
+    let element = operation.response_element();
+    let body = match operation {
+        Operation::VerifyPaymentNotice => write_message(
+            element,
+            &VerifyResponse {
+                outcome: "KO".into(),
+                fault,
+                payment_list: None,
+                payment_description: None,
+                fiscal_code_pa: None,
+                company_name: None,
+                office_name: None,
+            },
+        ),
+        Operation::GetPayment | Operation::GetPaymentV2 => write_message(
+            element,
+            &GetPaymentResponse {
+                outcome: "KO".into(),
+                fault,
+                data: None,
+            },
+        ),
+        Operation::SendRt | Operation::SendRtV2 => write_message(
+            element,
+            &SendRtResponse {
+                outcome: "KO".into(),
+                fault,
+            },
+        ),
+    };
+    xml(StatusCode::OK, body)
+}
+
+fn ok(operation: Operation, body: &impl serde::Serialize) -> Response {
+    xml(
+        StatusCode::OK,
+        write_message(operation.response_element(), body),
+    )
+}
+
+/// A KO answer, already written.
+struct Ko(Response);
+
+async fn pa_for_node(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = match to_bytes(Body::new(body), MAX_MESSAGE_BYTES + 1).await {
+        Ok(b) if b.len() <= MAX_MESSAGE_BYTES => b,
+        Ok(_) | Err(_) => return soap_fault("Client", &SoapError::TooLarge.to_string()),
+    };
+    let element = match body_element(&bytes) {
+        Ok(e) => e,
+        Err(e) => return soap_fault("Client", &e.to_string()),
+    };
+    let Some(operation) = Operation::from_request_element(&element.name) else {
+        return soap_fault(
+            "Client",
+            &SoapError::UnknownOperation(element.name.clone()).to_string(),
+        );
+    };
+    if let Some(action) = soap_action(&parts.headers)
+        && Operation::from_soap_action(&action) != Some(operation)
+    {
+        return soap_fault(
+            "Client",
+            &SoapError::ActionMismatch {
+                action,
+                element: element.name,
+            }
+            .to_string(),
+        );
+    }
+    let station = &state.node;
+    let syntax = |e: String| {
+        Ko(ko(
+            operation,
+            FaultCode::SintassiExtraxsd,
+            &station.broker_id,
+            &e,
+        ))
+    };
+    let result = match operation {
+        Operation::VerifyPaymentNotice => match decode::<VerifyRequest>(&element) {
+            Ok(r) => verify(&state, r).await,
+            Err(e) => Err(syntax(e.to_string())),
+        },
+        Operation::GetPayment | Operation::GetPaymentV2 => {
+            match decode::<GetPaymentRequest>(&element) {
+                Ok(r) => get_payment(&state, operation, r).await,
+                Err(e) => Err(syntax(e.to_string())),
+            }
+        }
+        Operation::SendRt | Operation::SendRtV2 => match decode::<SendRtRequest>(&element) {
+            Ok(r) => send_rt(&state, operation, r, &bytes).await,
+            Err(e) => Err(syntax(e.to_string())),
+        },
+    };
+    result.unwrap_or_else(|Ko(response)| response)
+}
+
+fn soap_action(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("soapaction")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().trim_matches('"').to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The checks every request shares: schema rules, our broker and station,
+/// an ente we serve. Returns the ente.
+async fn accept(
+    state: &AppState,
+    operation: Operation,
+    rules: Result<(), Vec<String>>,
+    id_pa: &str,
+    id_broker_pa: &str,
+    id_station: &str,
+    notice_fiscal_code: &str,
+) -> Result<cassa_store::Ente, Ko> {
+    let station = &state.node;
+    if let Err(problems) = rules {
+        return Err(Ko(ko(
+            operation,
+            FaultCode::SintassiExtraxsd,
+            &station.broker_id,
+            &problems.join("; "),
+        )));
+    }
+    if id_broker_pa != station.broker_id {
+        let why = format!(
+            "idBrokerPA {id_broker_pa} is not this intermediary ({})",
+            station.broker_id
+        );
+        return Err(Ko(ko(
+            operation,
+            FaultCode::IdIntermediarioErrato,
+            id_pa,
+            &why,
+        )));
+    }
+    if id_station != station.station_id {
+        let why = format!(
+            "idStation {id_station} is not this station ({})",
+            station.station_id
+        );
+        return Err(Ko(ko(operation, FaultCode::StazioneIntErrata, id_pa, &why)));
+    }
+    let ente = match state.store.ente_by_fiscal_code(id_pa).await {
+        Ok(Some(ente)) if ente.active => ente,
+        Ok(_) => {
+            let why = format!("idPA {id_pa} is not an ente of this station");
+            return Err(Ko(ko(operation, FaultCode::IdDominioErrato, id_pa, &why)));
+        }
+        Err(e) => return Err(system_error(operation, id_pa, e)),
+    };
+    if notice_fiscal_code != id_pa {
+        let why = format!("the notice's fiscal code {notice_fiscal_code} is not idPA {id_pa}");
+        return Err(Ko(ko(operation, FaultCode::IdDominioErrato, id_pa, &why)));
+    }
+    Ok(ente)
+}
+
+fn system_error(operation: Operation, id_pa: &str, error: impl std::fmt::Display) -> Ko {
+    tracing::error!(operation = operation.soap_action(), error = %error, "node request failed");
+    Ko(ko(
+        operation,
+        FaultCode::SystemError,
+        id_pa,
+        "internal error; it has been logged, please retry",
+    ))
+}
+
+fn refusal(operation: Operation, id_pa: &str, notice: &str, refusal: PayRefusal) -> Ko {
+    let (code, why) = match refusal {
+        PayRefusal::UnknownNotice => (
+            FaultCode::PagamentoSconosciuto,
+            "no payment has this notice number",
+        ),
+        PayRefusal::NotPayable(NotPayable::Unknown) => (
+            FaultCode::PagamentoSconosciuto,
+            "the payment is not payable yet",
+        ),
+        PayRefusal::NotPayable(NotPayable::AlreadyPaid) => (
+            FaultCode::PagamentoDuplicato,
+            "the payment has already been made",
+        ),
+        PayRefusal::NotPayable(NotPayable::Expired) => (
+            FaultCode::PagamentoScaduto,
+            "the payment is past its due date",
+        ),
+        PayRefusal::NotPayable(NotPayable::Cancelled) => (
+            FaultCode::PagamentoAnnullato,
+            "the payment was cancelled or replaced by another option",
+        ),
+        PayRefusal::NotPayable(NotPayable::InProgress) => (
+            FaultCode::PagamentoInCorso,
+            "a payment of this notice is in progress",
+        ),
+    };
+    Ko(ko(
+        operation,
+        code,
+        id_pa,
+        &format!("notice {notice}: {why}"),
+    ))
+}
+
+async fn verify(state: &AppState, r: VerifyRequest) -> Result<Response, Ko> {
+    let op = Operation::VerifyPaymentNotice;
+    let ente = accept(
+        state,
+        op,
+        check::verify_request(&r),
+        &r.id_pa,
+        &r.id_broker_pa,
+        &r.id_station,
+        &r.qr_code.fiscal_code,
+    )
+    .await?;
+    let notice = &r.qr_code.notice_number;
+    let found = state
+        .store
+        .verify_notice(ente.id, notice, Timestamp::now())
+        .await
+        .map_err(|e| system_error(op, &r.id_pa, e))?
+        .map_err(|e| refusal(op, &r.id_pa, notice, e))?;
+    Ok(ok(op, &answers::verify_ok(&found, &ente.fiscal_code)))
+}
+
+async fn get_payment(
+    state: &AppState,
+    op: Operation,
+    r: GetPaymentRequest,
+) -> Result<Response, Ko> {
+    let ente = accept(
+        state,
+        op,
+        check::get_payment_request(&r),
+        &r.id_pa,
+        &r.id_broker_pa,
+        &r.id_station,
+        &r.qr_code.fiscal_code,
+    )
+    .await?;
+    let notice = &r.qr_code.notice_number;
+    let request = ActivationRequest {
+        ente_id: ente.id,
+        notice_number: notice,
+        operation: op.soap_action(),
+        transfer_type: r.transfer_type.as_deref(),
+        validity: state.node.activation_validity,
+        now: Timestamp::now(),
+    };
+    let found = state
+        .store
+        .activate_notice(&request)
+        .await
+        .map_err(|e| system_error(op, &r.id_pa, e))?
+        .map_err(|e| refusal(op, &r.id_pa, notice, e))?;
+    let postal = r.transfer_type.as_deref() == Some("POSTAL");
+    let data =
+        answers::payment_data(&found, op == Operation::GetPaymentV2, postal).map_err(|_| {
+            Ko(ko(
+                op,
+                FaultCode::Semantica,
+                &r.id_pa,
+                "the payment includes a revenue stamp: use paGetPaymentV2",
+            ))
+        })?;
+    Ok(ok(
+        op,
+        &GetPaymentResponse {
+            outcome: "OK".into(),
+            fault: None,
+            data: Some(data),
+        },
+    ))
+}
+
+async fn send_rt(
+    state: &AppState,
+    op: Operation,
+    r: SendRtRequest,
+    raw: &[u8],
+) -> Result<Response, Ko> {
+    let receipt = &r.receipt;
+    let ente = accept(
+        state,
+        op,
+        check::send_rt_request(&r),
+        &r.id_pa,
+        &r.id_broker_pa,
+        &r.id_station,
+        &receipt.fiscal_code,
+    )
+    .await?;
+    let amount = Cents::parse_decimal(&receipt.payment_amount).map_err(|e| {
+        Ko(ko(
+            op,
+            FaultCode::SintassiExtraxsd,
+            &r.id_pa,
+            &format!("receipt.paymentAmount: {e}"),
+        ))
+    })?;
+    let fee = receipt
+        .fee
+        .as_deref()
+        .and_then(|f| Cents::parse_decimal(f).ok());
+    let paid_at = receipt
+        .payment_date_time
+        .as_deref()
+        .and_then(|t| cassa_pagopa::time::parse_datetime(t).ok());
+    let payer = receipt.payer.as_ref();
+    let new = NewReceipt {
+        ente_id: ente.id,
+        receipt_id: &receipt.receipt_id,
+        notice_number: &receipt.notice_number,
+        ok: receipt.outcome == "OK",
+        amount,
+        fee,
+        psp_id: &receipt.id_psp,
+        psp_company_name: &receipt.psp_company_name,
+        channel_id: &receipt.id_channel,
+        payment_method: receipt.payment_method.as_deref(),
+        payer_fiscal_code: payer.map(|p| p.unique_identifier.value.as_str()),
+        payer_name: payer.map(|p| p.full_name.as_str()),
+        payment_date_time: paid_at,
+        application_date: receipt.application_date.as_deref(),
+        transfer_date: receipt.transfer_date.as_deref(),
+        operation: op.soap_action(),
+        raw_xml: &String::from_utf8_lossy(raw),
+        now: Timestamp::now(),
+    };
+    let outcome = state
+        .store
+        .record_receipt(&new)
+        .await
+        .map_err(|e| system_error(op, &r.id_pa, e))?;
+    // The same receipt always gets the same answer, however often it comes.
+    let status = match outcome {
+        ReceiptOutcome::Stored(s) | ReceiptOutcome::AlreadyStored(s) => s,
+    };
+    let notice = &receipt.notice_number;
+    match status {
+        ReceiptStatus::Applied | ReceiptStatus::Ko => Ok(ok(
+            op,
+            &SendRtResponse {
+                outcome: "OK".into(),
+                fault: None,
+            },
+        )),
+        ReceiptStatus::DoublePayment => Err(Ko(ko(
+            op,
+            FaultCode::ReceiptDuplicata,
+            &r.id_pa,
+            &format!(
+                "notice {notice} was already paid with another receipt; this one is kept for the operators"
+            ),
+        ))),
+        ReceiptStatus::UnknownNotice => Err(Ko(ko(
+            op,
+            FaultCode::PagamentoSconosciuto,
+            &r.id_pa,
+            &format!("notice {notice} is unknown; the receipt is kept for the operators"),
+        ))),
+        ReceiptStatus::AmountMismatch => Err(Ko(ko(
+            op,
+            FaultCode::Semantica,
+            &r.id_pa,
+            &format!(
+                "the receipt amount {} differs from the notice's; the receipt is kept for the operators",
+                receipt.payment_amount
+            ),
+        ))),
+    }
+}

@@ -1,0 +1,427 @@
+//! The paForNode endpoint over real SOAP on a loopback port, both backends.
+//! Every answer is validated against the official XSDs.
+
+use cassa_pagopa::node::model::*;
+use cassa_pagopa::node::soap::{read_message, write_message};
+use cassa_pagopa::node::{FaultCode, Operation};
+use cassa_testkit::{Backend, assert_valid_xml, backend_tests, pagopa_api_dir};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::{MILANO, TestApp, position_body};
+
+backend_tests!(
+    modello_3_end_to_end,
+    faults_follow_the_table,
+    broken_requests_get_soap_faults
+);
+
+const BROKER: &str = "80050050154";
+const STATION: &str = "80050050154_01";
+
+struct Answer {
+    status: StatusCode,
+    text: String,
+}
+
+async fn soap(app: &TestApp, action: &str, body: String) -> Answer {
+    let response = app
+        .client
+        .post(format!("{}/pagopa/paForNode", app.base))
+        .header("content-type", "text/xml; charset=utf-8")
+        .header("SOAPAction", format!("\"{action}\""))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    Answer {
+        status: response.status(),
+        text: response.text().await.unwrap(),
+    }
+}
+
+/// Validates the answer (envelope and body) and reads it.
+fn valid<T: DeserializeOwned>(answer: &Answer, operation: Operation) -> T {
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let api = pagopa_api_dir();
+    assert_valid_xml(&answer.text, &api.join("xsd-common/envelope.xsd"));
+    let body = answer
+        .text
+        .split("<soapenv:Body>")
+        .nth(1)
+        .unwrap()
+        .split("</soapenv:Body>")
+        .next()
+        .unwrap();
+    assert_valid_xml(body, &api.join("wsdl/xsd/paForNode.xsd"));
+    read_message(answer.text.as_bytes(), operation.response_element()).unwrap()
+}
+
+async fn call<T: DeserializeOwned>(
+    app: &TestApp,
+    operation: Operation,
+    request: &impl Serialize,
+) -> T {
+    let answer = soap(
+        app,
+        operation.soap_action(),
+        write_message(operation.request_element(), request),
+    )
+    .await;
+    valid(&answer, operation)
+}
+
+fn verify_request(notice: &str) -> VerifyRequest {
+    VerifyRequest {
+        id_pa: MILANO.into(),
+        id_broker_pa: BROKER.into(),
+        id_station: STATION.into(),
+        qr_code: QrCode {
+            fiscal_code: MILANO.into(),
+            notice_number: notice.into(),
+        },
+    }
+}
+
+fn get_request(notice: &str) -> GetPaymentRequest {
+    GetPaymentRequest {
+        id_pa: MILANO.into(),
+        id_broker_pa: BROKER.into(),
+        id_station: STATION.into(),
+        qr_code: QrCode {
+            fiscal_code: MILANO.into(),
+            notice_number: notice.into(),
+        },
+        amount: None,
+        payment_note: None,
+        transfer_type: None,
+        due_date: None,
+    }
+}
+
+fn send_request(notice: &str, receipt_id: &str, data: &PaymentPa) -> SendRtRequest {
+    SendRtRequest {
+        id_pa: MILANO.into(),
+        id_broker_pa: BROKER.into(),
+        id_station: STATION.into(),
+        receipt: Receipt {
+            receipt_id: receipt_id.into(),
+            notice_number: notice.into(),
+            fiscal_code: MILANO.into(),
+            outcome: "OK".into(),
+            creditor_reference_id: data.creditor_reference_id.clone(),
+            payment_amount: data.payment_amount.clone(),
+            description: data.description.clone(),
+            company_name: data.company_name.clone().unwrap(),
+            office_name: None,
+            debtor: data.debtor.clone(),
+            transfer_list: ReceiptTransferList {
+                transfer: data
+                    .transfer_list
+                    .transfer
+                    .iter()
+                    .map(|t| ReceiptTransfer {
+                        id_transfer: t.id_transfer,
+                        transfer_amount: t.transfer_amount.clone(),
+                        fiscal_code_pa: t.fiscal_code_pa.clone(),
+                        company_name: None,
+                        iban: t.iban.clone(),
+                        mbd_attachment: None,
+                        remittance_information: t.remittance_information.clone(),
+                        transfer_category: t.transfer_category.clone(),
+                        metadata: None,
+                    })
+                    .collect(),
+            },
+            id_psp: "BCITITMM".into(),
+            psp_fiscal_code: None,
+            psp_partita_iva: None,
+            psp_company_name: "Intesa Sanpaolo".into(),
+            id_channel: "00799960158_01".into(),
+            channel_description: "app".into(),
+            payer: None,
+            payment_method: Some("creditCard".into()),
+            payment_note: None,
+            fee: Some("1.00".into()),
+            primary_ci_incurred_fee: None,
+            id_bundle: None,
+            id_ci_bundle: None,
+            payment_date_time: Some("2026-11-23T10:15:00".into()),
+            application_date: None,
+            transfer_date: None,
+            metadata: None,
+            stand_in: None,
+        },
+    }
+}
+
+/// Creates a published position and returns its notice numbers.
+async fn published(app: &TestApp, iupd: &str, options: &[&[i64]]) -> Vec<String> {
+    let reply = app
+        .call(
+            Method::POST,
+            &format!("{}?toPublish=true", app.positions()),
+            Some(&position_body(iupd, options)),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    reply.body["paymentOption"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["nav"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn fault_of(fault: &Option<FaultBean>) -> &str {
+    fault.as_ref().map_or("none", |f| f.fault_code.as_str())
+}
+
+async fn modello_3_end_to_end(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let notices = published(&app, "TARI-1", &[&[10_000, 2_050]]).await;
+    let notice = &notices[0];
+
+    let verified: VerifyResponse = call(
+        &app,
+        Operation::VerifyPaymentNotice,
+        &verify_request(notice),
+    )
+    .await;
+    assert_eq!(verified.outcome, "OK", "{:?}", verified.fault);
+    let option = verified.payment_list.unwrap().option;
+    assert_eq!(option.amount, "120.50");
+    assert_eq!(
+        option.due_date.as_deref(),
+        Some("2030-01-29"),
+        "Italian calendar day of 2030-01-28T23:59:59Z"
+    );
+    assert_eq!(verified.company_name.as_deref(), Some("Comune di Milano"));
+
+    let got: GetPaymentResponse = call(&app, Operation::GetPaymentV2, &get_request(notice)).await;
+    assert_eq!(got.outcome, "OK", "{:?}", got.fault);
+    let data = got.data.unwrap();
+    assert_eq!(data.payment_amount, "120.50");
+    assert_eq!(data.creditor_reference_id, notice[1..]);
+    let amounts: Vec<&str> = data
+        .transfer_list
+        .transfer
+        .iter()
+        .map(|t| t.transfer_amount.as_str())
+        .collect();
+    assert_eq!(amounts, ["100.00", "20.50"]);
+    assert_eq!(
+        data.transfer_list.transfer[0].transfer_category,
+        "9/0101101IM/"
+    );
+    assert_eq!(data.debtor.unique_identifier.value, "RSSMRA85T10A562S");
+
+    // A second PSP at the same time: in progress.
+    let second: GetPaymentResponse =
+        call(&app, Operation::GetPaymentV2, &get_request(notice)).await;
+    assert_eq!(fault_of(&second.fault), "PAA_PAGAMENTO_IN_CORSO");
+
+    let sent: SendRtResponse = call(
+        &app,
+        Operation::SendRtV2,
+        &send_request(notice, "R-1", &data),
+    )
+    .await;
+    assert_eq!(sent.outcome, "OK", "{:?}", sent.fault);
+    let position = app
+        .call(Method::GET, &format!("{}/TARI-1", app.positions()), None)
+        .await;
+    assert_eq!(position.body["status"], "PAID");
+    assert_eq!(position.body["paymentOption"][0]["status"], "PO_PAID");
+    assert_eq!(
+        position.body["paymentOption"][0]["pspCompany"],
+        "Intesa Sanpaolo"
+    );
+
+    // The node retries: the same answer, counted once.
+    let again: SendRtResponse = call(
+        &app,
+        Operation::SendRtV2,
+        &send_request(notice, "R-1", &data),
+    )
+    .await;
+    assert_eq!(again.outcome, "OK");
+    let other: SendRtResponse = call(
+        &app,
+        Operation::SendRtV2,
+        &send_request(notice, "R-2", &data),
+    )
+    .await;
+    assert_eq!(fault_of(&other.fault), "PAA_RECEIPT_DUPLICATA");
+    let ente = app.ente.id;
+    let receipts = app.store.receipts_of_notice(ente, notice).await.unwrap();
+    assert_eq!(receipts.len(), 2, "the conflicting receipt is kept");
+    assert!(receipts[0].raw_xml.contains("<receiptId>R-1</receiptId>"));
+
+    let after: VerifyResponse = call(
+        &app,
+        Operation::VerifyPaymentNotice,
+        &verify_request(notice),
+    )
+    .await;
+    assert_eq!(fault_of(&after.fault), "PAA_PAGAMENTO_DUPLICATO");
+
+    // Version 1 of getPayment and sendRT work the same way.
+    let notices = published(&app, "TARI-2", &[&[5_000]]).await;
+    let got: GetPaymentResponse =
+        call(&app, Operation::GetPayment, &get_request(&notices[0])).await;
+    let data = got.data.unwrap();
+    let sent: SendRtResponse = call(
+        &app,
+        Operation::SendRt,
+        &send_request(&notices[0], "R-3", &data),
+    )
+    .await;
+    assert_eq!(sent.outcome, "OK", "{:?}", sent.fault);
+}
+
+async fn faults_follow_the_table(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let notices = published(&app, "RATE", &[&[100], &[200]]).await;
+    let unknown = "302000000099999999";
+    let mut cases: Vec<(VerifyRequest, FaultCode)> = Vec::new();
+    cases.push((verify_request(unknown), FaultCode::PagamentoSconosciuto));
+    let mut r = verify_request(&notices[0]);
+    r.id_broker_pa = "99999999999".into();
+    cases.push((r, FaultCode::IdIntermediarioErrato));
+    let mut r = verify_request(&notices[0]);
+    r.id_station = "80050050154_99".into();
+    cases.push((r, FaultCode::StazioneIntErrata));
+    let mut r = verify_request(&notices[0]);
+    r.id_pa = "00000000000".into();
+    r.qr_code.fiscal_code = "00000000000".into();
+    cases.push((r, FaultCode::IdDominioErrato));
+    let mut r = verify_request(&notices[0]);
+    r.qr_code.notice_number = "3020".into();
+    cases.push((r, FaultCode::SintassiExtraxsd));
+    for (request, expected) in cases {
+        let answer: VerifyResponse = call(&app, Operation::VerifyPaymentNotice, &request).await;
+        assert_eq!(answer.outcome, "KO");
+        let fault = answer.fault.unwrap();
+        assert_eq!(fault.fault_code, expected.code(), "{fault:?}");
+        assert_eq!(fault.fault_string, expected.fault_string());
+        assert!(fault.description.is_some_and(|d| !d.is_empty()));
+    }
+
+    // A draft is unknown to the node; an invalidated position is cancelled.
+    let draft = app
+        .call(
+            Method::POST,
+            &app.positions(),
+            Some(&position_body("DRAFT", &[&[100]])),
+        )
+        .await;
+    let draft_notice = draft.body["paymentOption"][0]["nav"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let answer: VerifyResponse = call(
+        &app,
+        Operation::VerifyPaymentNotice,
+        &verify_request(&draft_notice),
+    )
+    .await;
+    assert_eq!(fault_of(&answer.fault), "PAA_PAGAMENTO_SCONOSCIUTO");
+    app.call(
+        Method::POST,
+        &format!("{}/RATE/invalidate", app.positions()),
+        None,
+    )
+    .await;
+    let answer: GetPaymentResponse =
+        call(&app, Operation::GetPaymentV2, &get_request(&notices[1])).await;
+    assert_eq!(fault_of(&answer.fault), "PAA_PAGAMENTO_ANNULLATO");
+
+    // A receipt for a notice nobody issued is kept and answered SCONOSCIUTO.
+    let notices = published(&app, "OTHER", &[&[700]]).await;
+    let got: GetPaymentResponse =
+        call(&app, Operation::GetPaymentV2, &get_request(&notices[0])).await;
+    let data = got.data.unwrap();
+    let stray: SendRtResponse = call(
+        &app,
+        Operation::SendRtV2,
+        &send_request(unknown, "R-X", &data),
+    )
+    .await;
+    assert_eq!(fault_of(&stray.fault), "PAA_PAGAMENTO_SCONOSCIUTO");
+    assert_eq!(
+        app.store
+            .receipts_of_notice(app.ente.id, unknown)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn broken_requests_get_soap_faults(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let notices = published(&app, "P", &[&[100]]).await;
+    let good = write_message(
+        Operation::VerifyPaymentNotice.request_element(),
+        &verify_request(&notices[0]),
+    );
+    let xxe = good
+        .replacen(
+            "<soapenv:Envelope",
+            "<!DOCTYPE x [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><soapenv:Envelope",
+            1,
+        )
+        .replace("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "");
+    let bodies = vec![
+        ("paVerifyPaymentNotice", "<not xml".to_owned()),
+        ("paVerifyPaymentNotice", xxe),
+        (
+            "paVerifyPaymentNotice",
+            good.replace(
+                "pagopa-api.pagopa.gov.it/pa/paForNode.xsd",
+                "example.org/other",
+            ),
+        ),
+        (
+            "paDemandPaymentNotice",
+            good.replace("paVerifyPaymentNoticeReq", "paDemandPaymentNoticeRequest"),
+        ),
+        ("paGetPayment", good.clone()),
+        (
+            "paVerifyPaymentNotice",
+            format!("{}{}", good, " ".repeat(1 << 20)),
+        ),
+        ("paVerifyPaymentNotice", String::new()),
+    ];
+    for (action, body) in bodies {
+        let answer = soap(&app, action, body).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{}",
+            answer.text
+        );
+        assert!(
+            answer.text.contains("<soapenv:Fault>") && answer.text.contains("soapenv:Client"),
+            "{}",
+            answer.text
+        );
+        assert_valid_xml(
+            &answer.text,
+            &pagopa_api_dir().join("xsd-common/envelope.xsd"),
+        );
+        assert!(!answer.text.contains("root:"), "no file was read");
+    }
+    // Nothing was activated by any of them.
+    let got: GetPaymentResponse =
+        call(&app, Operation::GetPaymentV2, &get_request(&notices[0])).await;
+    assert_eq!(got.outcome, "OK");
+    let health = app.call_raw(Method::GET, "/healthz", None, None).await;
+    assert_eq!(
+        health.body,
+        json!({ "status": "ok", "database": health.body["database"] })
+    );
+}
