@@ -28,6 +28,13 @@ pub struct Config {
     pub log_filter: String,
     /// Seconds between sweeps that move positions to VALID or EXPIRED.
     pub status_sweep_seconds: u64,
+    /// Our intermediary's id towards the pagoPA node (idBrokerPA).
+    pub pagopa_broker_id: String,
+    /// Our station's id at the pagoPA node (idStation).
+    pub pagopa_station_id: String,
+    /// Minutes an activation (paGetPayment) blocks other activations of
+    /// the same notice; the node's payment token lasts 30.
+    pub pagopa_activation_minutes: u32,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +44,7 @@ pub enum LogFormat {
     Json,
 }
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 10] = [
     "data_dir",
     "database_url",
     "database_max_connections",
@@ -45,6 +52,9 @@ const KEYS: [&str; 7] = [
     "log_format",
     "log_filter",
     "status_sweep_seconds",
+    "pagopa_broker_id",
+    "pagopa_station_id",
+    "pagopa_activation_minutes",
 ];
 
 impl Default for Config {
@@ -57,6 +67,9 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_filter: "info,sqlx=warn".into(),
             status_sweep_seconds: 60,
+            pagopa_broker_id: "80050050154".into(),
+            pagopa_station_id: "80050050154_01".into(),
+            pagopa_activation_minutes: 30,
         }
     }
 }
@@ -116,6 +129,17 @@ impl Config {
         if self.status_sweep_seconds == 0 {
             bail!("status_sweep_seconds must be at least 1");
         }
+        for (key, value) in [
+            ("pagopa_broker_id", &self.pagopa_broker_id),
+            ("pagopa_station_id", &self.pagopa_station_id),
+        ] {
+            if value.is_empty() || value.chars().count() > 35 {
+                bail!("{key} must be 1 to 35 characters, found {value:?}");
+            }
+        }
+        if self.pagopa_activation_minutes == 0 {
+            bail!("pagopa_activation_minutes must be at least 1");
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log_filter).map_err(|e| {
             anyhow::anyhow!(
                 "log_filter {:?} is not a valid filter: {e}",
@@ -127,6 +151,17 @@ impl Config {
 
     /// The database URL: the configured one, or SQLite inside the data
     /// directory (created if missing).
+    /// Our identity towards the pagoPA node.
+    pub fn node_settings(&self) -> cassa_web::node::NodeSettings {
+        cassa_web::node::NodeSettings {
+            broker_id: self.pagopa_broker_id.clone(),
+            station_id: self.pagopa_station_id.clone(),
+            activation_validity: jiff::SignedDuration::from_mins(i64::from(
+                self.pagopa_activation_minutes,
+            )),
+        }
+    }
+
     pub fn database_url(&self) -> anyhow::Result<String> {
         if let Some(url) = &self.database_url {
             return Ok(url.clone());

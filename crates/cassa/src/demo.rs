@@ -45,26 +45,33 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         bail!("the store already holds enti: demo data is loaded only into an empty store");
     }
     let loaded = load(&store).await?;
-    print(&loaded);
+    print(&loaded, config);
     store.close().await;
     Ok(())
 }
 
-pub fn print(loaded: &Loaded) {
+/// Prints what a tester needs, as `key=value` lines.
+pub fn print(loaded: &Loaded, config: &Config) {
+    let mut out = String::new();
+    let mut line = |key: String, value: &str| out.push_str(&format!("{key}={value}\n"));
+    line("station.broker_id".into(), &config.pagopa_broker_id);
+    line("station.id".into(), &config.pagopa_station_id);
+    line("station.endpoint_path".into(), "/pagopa/paForNode");
     for (i, ente) in loaded.enti.iter().enumerate() {
         let n = i + 1;
-        println!("ente.{n}.fiscal_code={}", ente.fiscal_code);
-        println!("ente.{n}.name={}", ente.name);
-        println!("ente.{n}.api_key={}", ente.api_key);
+        line(format!("ente.{n}.fiscal_code"), &ente.fiscal_code);
+        line(format!("ente.{n}.name"), &ente.name);
+        line(format!("ente.{n}.api_key"), &ente.api_key);
     }
     for (i, notice) in loaded.notices.iter().enumerate() {
         let n = i + 1;
-        println!("notice.{n}.ente={}", notice.ente);
-        println!("notice.{n}.number={}", notice.number);
-        println!("notice.{n}.amount={}", notice.amount.to_decimal());
-        println!("notice.{n}.due_date={}", notice.due_date);
-        println!("notice.{n}.description={}", notice.description);
+        line(format!("notice.{n}.ente"), &notice.ente);
+        line(format!("notice.{n}.number"), &notice.number);
+        line(format!("notice.{n}.amount"), &notice.amount.to_decimal());
+        line(format!("notice.{n}.due_date"), &notice.due_date.to_string());
+        line(format!("notice.{n}.description"), &notice.description);
     }
+    crate::serve::announce(&out);
 }
 
 struct EnteSpec {

@@ -43,7 +43,7 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     if with_demo {
         if store.list_enti().await?.is_empty() {
             let loaded = demo::load(&store).await?;
-            demo::print(&loaded);
+            demo::print(&loaded, config);
         } else {
             eprintln!("The store already holds data: demo data not loaded again.");
         }
@@ -53,13 +53,17 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = store.backend().name(), "cassa is serving");
-    println!("cassa is serving on http://{address}/ (API reference: http://{address}/api/docs)");
+    announce(&format!(
+        "cassa is serving on http://{address}/ (API reference: http://{address}/api/docs)\n\
+         pagoPA node endpoint: http://{address}/pagopa/paForNode (idBrokerPA {}, idStation {})\n",
+        config.pagopa_broker_id, config.pagopa_station_id
+    ));
 
     let sweeper = tokio::spawn(sweep_statuses(
         store.clone(),
         Duration::from_secs(config.status_sweep_seconds),
     ));
-    let app = router(AppState::new(store.clone()));
+    let app = router(AppState::new(store.clone()).with_node(config.node_settings()));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -68,6 +72,14 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("cassa stopped");
     Ok(())
+}
+
+/// Writes to stdout for whoever started us; a closed stdout must not stop
+/// the server (println! would panic).
+pub fn announce(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// Moves PUBLISHED positions whose validity date has come to VALID and

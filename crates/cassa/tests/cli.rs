@@ -78,6 +78,8 @@ async fn demo_then_keys_then_serve(backend: Backend) {
     let demo = key_values(&out);
     assert_eq!(demo["ente.1.fiscal_code"], "80050050154");
     assert_eq!(demo["ente.2.name"], "Comune di Milano");
+    assert_eq!(demo["station.broker_id"], "80050050154");
+    assert_eq!(demo["station.id"], "80050050154_01");
     assert!(demo["notice.1.number"].len() == 18 && demo["notice.1.number"].starts_with('3'));
     assert!(demo.contains_key("notice.5.amount"));
     if backend == Backend::Sqlite {
