@@ -1,0 +1,83 @@
+//! `pagopa-sim`: the node and the PSPs, from the command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use pagopa_sim::{NodeClient, Psp, RetryPolicy, Station, pay_notice};
+
+#[derive(Parser)]
+#[command(
+    name = "pagopa-sim",
+    version,
+    about = "Plays the pagoPA node and PSPs against cassa"
+)]
+struct Cli {
+    /// The EC's paForNode endpoint.
+    #[arg(
+        long,
+        env = "PAGOPA_SIM_EC_URL",
+        default_value = "http://127.0.0.1:8080/pagopa/paForNode",
+        global = true
+    )]
+    ec_url: String,
+    /// The EC's broker (idBrokerPA).
+    #[arg(long, default_value = "80050050154", global = true)]
+    broker_id: String,
+    /// The EC's station (idStation).
+    #[arg(long, default_value = "80050050154_01", global = true)]
+    station_id: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Pay a notice at a PSP: verify, activate, receipt. Prints key=value lines.
+    PayNotice {
+        /// The notice number (18 digits).
+        notice: String,
+        /// The ente's codice fiscale (idPA).
+        #[arg(long)]
+        ente: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let client = NodeClient::new(Station {
+        endpoint: cli.ec_url,
+        broker_id: cli.broker_id,
+        station_id: cli.station_id,
+    });
+    match cli.command {
+        Command::PayNotice { notice, ente } => {
+            match runtime.block_on(pay_notice(
+                &client,
+                &Psp::default(),
+                &ente,
+                &notice,
+                &RetryPolicy::default(),
+            )) {
+                Ok(paid) => {
+                    println!("outcome=OK");
+                    println!("notice={}", paid.notice_number);
+                    println!("receipt_id={}", paid.receipt_id);
+                    println!("amount={}", paid.amount);
+                    println!("description={}", paid.description);
+                    println!("company_name={}", paid.company_name);
+                    println!("receipt_attempts={}", paid.receipt_attempts);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    println!("outcome=KO");
+                    eprintln!("pagopa-sim: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

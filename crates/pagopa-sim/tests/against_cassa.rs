@@ -1,0 +1,295 @@
+//! pagopa-sim paying notices against a real cassa on a loopback port, on
+//! both storage backends.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cassa_core::SegregationCode;
+use cassa_core::ente::MembershipMode;
+use cassa_store::{NewEnte, Store, StoreOptions};
+use cassa_testkit::{Backend, TestDatabase, backend_tests, fresh_database};
+use cassa_web::{AppState, router};
+use jiff::Timestamp;
+use pagopa_sim::{NodeClient, PayError, Psp, RetryPolicy, Station, pay_notice};
+use serde_json::json;
+
+backend_tests!(
+    pays_a_notice_once,
+    two_psps_at_once_one_payment,
+    lost_answers_are_retried_and_counted_once
+);
+
+const MILANO: &str = "01199250158";
+
+struct Cassa {
+    base: String,
+    store: Store,
+    key: String,
+    _db: TestDatabase,
+}
+
+async fn start(backend: Backend) -> Cassa {
+    let db = fresh_database(backend).await;
+    let store = Store::connect(&db.url, StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let ente = store
+        .create_ente(
+            &NewEnte {
+                fiscal_code: MILANO.parse().unwrap(),
+                name: "Comune di Milano".into(),
+                ipa_code: None,
+                segregation_code: SegregationCode::new(2).unwrap(),
+                cbill: None,
+                iban: None,
+                postal_iban: None,
+                office_name: None,
+                email: None,
+                pec: None,
+                phone: None,
+                website: None,
+                address: None,
+                membership_mode: MembershipMode::IniziatoPressoEnte,
+            },
+            "test",
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let secret = cassa_web::api_key::generate();
+    store
+        .create_api_key(
+            ente.id,
+            &secret.prefix,
+            &secret.hash,
+            "test",
+            "test",
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = router(AppState::new(store.clone()));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Cassa {
+        base,
+        store,
+        key: secret.secret,
+        _db: db,
+    }
+}
+
+impl Cassa {
+    /// Publishes a position with one option of two transfers; its notice.
+    async fn notice(&self, iupd: &str) -> String {
+        let body = json!({
+            "iupd": iupd, "type": "F", "fiscalCode": "RSSMRA85T10A562S", "fullName": "Mario Rossi",
+            "switchToExpired": false, "companyName": "Comune di Milano",
+            "paymentOption": [{
+                "amount": 12050, "description": "TARI 2026", "isPartialPayment": false,
+                "dueDate": "2030-12-31T22:59:59Z", "fee": 0,
+                "transfer": [
+                    { "idTransfer": "1", "amount": 11450, "remittanceInformation": "TARI", "category": "9/0101101IM/",
+                      "iban": "IT60X0542811101000000123456" },
+                    { "idTransfer": "2", "amount": 600, "remittanceInformation": "TEFA", "category": "9/0201102IM/",
+                      "organizationFiscalCode": "08911820960", "iban": "IT60X0542811101000000123456" }
+                ]
+            }]
+        });
+        let response = reqwest::Client::new()
+            .post(format!(
+                "{}/organizations/{MILANO}/debtpositions?toPublish=true",
+                self.base
+            ))
+            .header("Ocp-Apim-Subscription-Key", &self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let created: serde_json::Value = response.json().await.unwrap();
+        created["paymentOption"][0]["nav"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn client(&self, endpoint: &str) -> NodeClient {
+        NodeClient::new(Station {
+            endpoint: endpoint.to_owned(),
+            broker_id: "80050050154".into(),
+            station_id: "80050050154_01".into(),
+        })
+    }
+
+    async fn status(&self, iupd: &str) -> String {
+        let ente = self
+            .store
+            .ente_by_fiscal_code(MILANO)
+            .await
+            .unwrap()
+            .unwrap();
+        let position = self.store.position(ente.id, iupd).await.unwrap().unwrap();
+        position.status.code().to_owned()
+    }
+}
+
+fn fault_code(error: &PayError) -> &str {
+    match error {
+        PayError::Refused { fault, .. } => &fault.fault_code,
+        other => panic!("expected a refusal, got {other}"),
+    }
+}
+
+async fn pays_a_notice_once(backend: Backend) {
+    let cassa = start(backend).await;
+    let notice = cassa.notice("TARI-1").await;
+    let client = cassa.client(&format!("{}/pagopa/paForNode", cassa.base));
+    let paid = pay_notice(
+        &client,
+        &Psp::default(),
+        MILANO,
+        &notice,
+        &RetryPolicy::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(paid.amount, "120.50");
+    assert_eq!(paid.receipt_attempts, 1);
+    assert_eq!(cassa.status("TARI-1").await, "PAID");
+    let again = pay_notice(
+        &client,
+        &Psp::default(),
+        MILANO,
+        &notice,
+        &RetryPolicy::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(fault_code(&again), "PAA_PAGAMENTO_DUPLICATO");
+    let unknown = pay_notice(
+        &client,
+        &Psp::default(),
+        MILANO,
+        "302000000099999999",
+        &RetryPolicy::default(),
+    )
+    .await;
+    assert_eq!(
+        fault_code(&unknown.unwrap_err()),
+        "PAA_PAGAMENTO_SCONOSCIUTO"
+    );
+}
+
+async fn two_psps_at_once_one_payment(backend: Backend) {
+    let cassa = start(backend).await;
+    let notice = cassa.notice("TARI-1").await;
+    let client = cassa.client(&format!("{}/pagopa/paForNode", cassa.base));
+    let mut tasks = Vec::new();
+    for n in 0..2 {
+        let (client, notice) = (client.clone(), notice.clone());
+        tasks.push(tokio::spawn(async move {
+            let psp = Psp {
+                id: format!("PSP{n}"),
+                ..Psp::default()
+            };
+            pay_notice(&client, &psp, MILANO, &notice, &RetryPolicy::default()).await
+        }));
+    }
+    let mut paid = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => paid += 1,
+            Err(e) => assert!(
+                ["PAA_PAGAMENTO_IN_CORSO", "PAA_PAGAMENTO_DUPLICATO"].contains(&fault_code(&e)),
+                "{e}"
+            ),
+        }
+    }
+    assert_eq!(paid, 1);
+    let ente = cassa
+        .store
+        .ente_by_fiscal_code(MILANO)
+        .await
+        .unwrap()
+        .unwrap();
+    let receipts = cassa
+        .store
+        .receipts_of_notice(ente.id, &notice)
+        .await
+        .unwrap();
+    assert_eq!(receipts.len(), 1, "exactly one payment recorded");
+}
+
+/// A proxy in front of cassa that loses cassa's first answer to paSendRT,
+/// as a network failure would: the node retries, cassa counts once.
+async fn lost_answers_are_retried_and_counted_once(backend: Backend) {
+    let cassa = start(backend).await;
+    let notice = cassa.notice("TARI-1").await;
+    let target = format!("{}/pagopa/paForNode", cassa.base);
+    let receipts_seen = Arc::new(AtomicUsize::new(0));
+    let seen = receipts_seen.clone();
+    let proxy = axum::Router::new().route(
+        "/",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let (target, seen) = (target.clone(), seen.clone());
+            async move {
+                let action = headers
+                    .get("soapaction")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                let answer = reqwest::Client::new()
+                    .post(&target)
+                    .header("content-type", "text/xml; charset=utf-8")
+                    .header("SOAPAction", &action)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = answer.status().as_u16();
+                let text = answer.text().await.unwrap();
+                if action.contains("paSendRT") && seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return (
+                        axum::http::StatusCode::BAD_GATEWAY,
+                        "answer lost".to_owned(),
+                    );
+                }
+                (axum::http::StatusCode::from_u16(status).unwrap(), text)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, proxy).await.unwrap() });
+
+    let client = cassa.client(&proxy_url);
+    let retry = RetryPolicy {
+        attempts: 5,
+        pause: std::time::Duration::from_millis(10),
+    };
+    let paid = pay_notice(&client, &Psp::default(), MILANO, &notice, &retry)
+        .await
+        .unwrap();
+    assert_eq!(paid.receipt_attempts, 2);
+    assert_eq!(
+        receipts_seen.load(Ordering::SeqCst),
+        2,
+        "cassa received the receipt twice"
+    );
+    let ente = cassa
+        .store
+        .ente_by_fiscal_code(MILANO)
+        .await
+        .unwrap()
+        .unwrap();
+    let receipts = cassa
+        .store
+        .receipts_of_notice(ente.id, &notice)
+        .await
+        .unwrap();
+    assert_eq!(receipts.len(), 1, "and recorded it once");
+    assert_eq!(cassa.status("TARI-1").await, "PAID");
+}
