@@ -2,6 +2,7 @@
 //! faithfully to the official paForNode interface, and checks every answer
 //! against the spec, failing loudly when the EC is wrong.
 
+pub mod api;
 pub mod client;
 pub mod flow;
 pub mod rules;

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use pagopa_sim::api::{SimState, router};
 use pagopa_sim::{NodeClient, Psp, RetryPolicy, Station, pay_notice};
 
 #[derive(Parser)]
@@ -39,6 +40,11 @@ enum Command {
         /// The ente's codice fiscale (idPA).
         #[arg(long)]
         ente: String,
+    },
+    /// Serve the HTTP API (POST /pay-notice) for tests and the demo.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: std::net::SocketAddr,
     },
 }
 
@@ -79,5 +85,27 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Serve { listen } => runtime.block_on(async {
+            let listener = match tokio::net::TcpListener::bind(listen).await {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("pagopa-sim: cannot listen on {listen}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let state = SimState {
+                client,
+                psp: Psp::default(),
+                retry: RetryPolicy::default(),
+            };
+            println!("pagopa-sim is serving on http://{listen}/ (POST /pay-notice)");
+            match axum::serve(listener, router(state)).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("pagopa-sim: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }),
     }
 }

@@ -16,7 +16,8 @@ use serde_json::json;
 backend_tests!(
     pays_a_notice_once,
     two_psps_at_once_one_payment,
-    lost_answers_are_retried_and_counted_once
+    lost_answers_are_retried_and_counted_once,
+    the_http_api_pays_too,
 );
 
 const MILANO: &str = "01199250158";
@@ -292,4 +293,35 @@ async fn lost_answers_are_retried_and_counted_once(backend: Backend) {
         .unwrap();
     assert_eq!(receipts.len(), 1, "and recorded it once");
     assert_eq!(cassa.status("TARI-1").await, "PAID");
+}
+
+async fn the_http_api_pays_too(backend: Backend) {
+    let cassa = start(backend).await;
+    let notice = cassa.notice("TARI-1").await;
+    let state = pagopa_sim::api::SimState {
+        client: cassa.client(&format!("{}/pagopa/paForNode", cassa.base)),
+        psp: Psp::default(),
+        retry: RetryPolicy::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, pagopa_sim::api::router(state))
+            .await
+            .unwrap()
+    });
+    let http = reqwest::Client::new();
+    let pay = || {
+        http.post(format!("{sim}/pay-notice"))
+            .json(&json!({ "ente": MILANO, "notice": notice }))
+            .send()
+    };
+    let first = pay().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let body: serde_json::Value = first.json().await.unwrap();
+    assert_eq!(body["payment"]["amount"], "120.50");
+    let second = pay().await.unwrap();
+    assert_eq!(second.status(), 422);
+    let body: serde_json::Value = second.json().await.unwrap();
+    assert_eq!(body["faultCode"], "PAA_PAGAMENTO_DUPLICATO");
 }

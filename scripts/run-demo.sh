@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs cassa with its embedded defaults (SQLite in ./data, demo data loaded
+# into an empty store) and pagopa-sim beside it, so payments work offline.
+# Extra arguments go to `cassa serve` (e.g. --listen 127.0.0.1:9000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked -p cassa -p pagopa-sim
+listen=127.0.0.1:8080
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  [ "${args[$i]}" = "--listen" ] && listen=${args[$((i + 1))]}
+done
+./target/release/pagopa-sim --ec-url "http://$listen/pagopa/paForNode" serve --listen 127.0.0.1:8081 &
+sim=$!
+trap 'kill $sim 2>/dev/null || true' EXIT
+echo "pagoPA simulator on http://127.0.0.1:8081: pay a demo notice with"
+echo "  ./target/release/pagopa-sim --ec-url http://$listen/pagopa/paForNode pay-notice <notice.N.number> --ente <notice.N.ente>"
+./target/release/cassa serve --demo "$@"
