@@ -50,7 +50,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
-        .merge(node::routes())
+        .merge(node::routes(&state.node))
         .merge(docs::routes())
         .merge(ops::routes())
         .fallback(api::not_found)

@@ -35,6 +35,8 @@ pub struct Config {
     /// Minutes an activation (paGetPayment) blocks other activations of
     /// the same notice; the node's payment token lasts 30.
     pub pagopa_activation_minutes: u32,
+    /// Serve a do-nothing SOAP route at /pagopa/echo, for benchmarks only.
+    pub pagopa_echo_route: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +46,7 @@ pub enum LogFormat {
     Json,
 }
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "data_dir",
     "database_url",
     "database_max_connections",
@@ -55,6 +57,7 @@ const KEYS: [&str; 10] = [
     "pagopa_broker_id",
     "pagopa_station_id",
     "pagopa_activation_minutes",
+    "pagopa_echo_route",
 ];
 
 impl Default for Config {
@@ -70,6 +73,7 @@ impl Default for Config {
             pagopa_broker_id: "80050050154".into(),
             pagopa_station_id: "80050050154_01".into(),
             pagopa_activation_minutes: 30,
+            pagopa_echo_route: false,
         }
     }
 }
@@ -149,8 +153,6 @@ impl Config {
         Ok(())
     }
 
-    /// The database URL: the configured one, or SQLite inside the data
-    /// directory (created if missing).
     /// Our identity towards the pagoPA node.
     pub fn node_settings(&self) -> cassa_web::node::NodeSettings {
         cassa_web::node::NodeSettings {
@@ -159,9 +161,12 @@ impl Config {
             activation_validity: jiff::SignedDuration::from_mins(i64::from(
                 self.pagopa_activation_minutes,
             )),
+            echo_route: self.pagopa_echo_route,
         }
     }
 
+    /// The database URL: the configured one, or SQLite inside the data
+    /// directory (created if missing).
     pub fn database_url(&self) -> anyhow::Result<String> {
         if let Some(url) = &self.database_url {
             return Ok(url.clone());

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod client;
 pub mod flow;
+pub mod load;
 pub mod rules;
 
 pub use client::{CallError, NodeClient, Station};

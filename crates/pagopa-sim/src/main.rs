@@ -41,6 +41,8 @@ enum Command {
         #[arg(long)]
         ente: String,
     },
+    /// Run many full cycles at once against a running cassa and print figures.
+    Load(pagopa_sim::load::LoadArgs),
     /// Serve the HTTP API (POST /pay-notice) for tests and the demo.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8081")]
@@ -85,6 +87,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Load(args) => match runtime.block_on(pagopa_sim::load::run(&client, &args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("pagopa-sim: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Serve { listen } => runtime.block_on(async {
             let listener = match tokio::net::TcpListener::bind(listen).await {
                 Ok(l) => l,

@@ -32,6 +32,8 @@ pub struct NodeSettings {
     pub station_id: String,
     /// How long an activation blocks other activations of the same notice.
     pub activation_validity: SignedDuration,
+    /// Serve `POST /pagopa/echo`, a SOAP route that does nothing (benchmarks).
+    pub echo_route: bool,
 }
 
 impl Default for NodeSettings {
@@ -40,12 +42,23 @@ impl Default for NodeSettings {
             broker_id: "80050050154".into(),
             station_id: "80050050154_01".into(),
             activation_validity: SignedDuration::from_mins(30),
+            echo_route: false,
         }
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/pagopa/paForNode", post(pa_for_node))
+pub fn routes(settings: &NodeSettings) -> Router<AppState> {
+    let routes = Router::new().route("/pagopa/paForNode", post(pa_for_node));
+    if settings.echo_route { routes.route("/pagopa/echo", post(echo)) } else { routes }
+}
+
+/// The floor for benchmarks: reads the body, answers a fixed OK, nothing else.
+async fn echo(body: axum::body::Bytes) -> Response {
+    let _ = body;
+    xml(
+        StatusCode::OK,
+        write_message(Operation::SendRtV2.response_element(), &SendRtResponse { outcome: "OK".into(), fault: None }),
+    )
 }
 
 fn xml(status: StatusCode, body: String) -> Response {
