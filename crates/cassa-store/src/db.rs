@@ -12,6 +12,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
+use crate::batch::{self, BatchQueue};
 use crate::iuv::IuvAllocator;
 use crate::key_cache::KeyCache;
 use crate::positions::group_commit::{self, CreateQueue};
@@ -71,6 +72,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 #[derive(Clone, Debug)]
@@ -102,6 +105,7 @@ struct Inner {
     write: AnyPool,
     iuv: IuvAllocator,
     creates: CreateQueue,
+    batch: BatchQueue,
     keys: KeyCache,
 }
 
@@ -168,6 +172,7 @@ impl Store {
                 read,
                 iuv: IuvAllocator::new(options.iuv_block),
                 creates: group_commit::start(write.clone(), backend),
+                batch: batch::start(write.clone(), backend),
                 keys: KeyCache::default(),
                 write,
             }),
@@ -205,6 +210,11 @@ impl Store {
 
     pub(crate) fn key_cache(&self) -> &KeyCache {
         &self.inner.keys
+    }
+
+    /// Where other writes queue for group commit (see `batch`).
+    pub(crate) fn batch_queue(&self) -> &BatchQueue {
+        &self.inner.batch
     }
 
     /// Where new positions queue for the group-commit writer.

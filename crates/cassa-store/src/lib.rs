@@ -8,6 +8,7 @@
 
 mod api_keys;
 mod audit;
+mod batch;
 mod db;
 mod enti;
 mod iuv;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, NewAuditEvent};
+use crate::batch;
 use crate::positions::StoredPosition;
 use crate::positions::read::load_position;
 use crate::sql::{is_unique_violation, micros, opt_micros, opt_timestamp, timestamp};
@@ -210,138 +211,37 @@ impl Store {
         )
     }
 
-    /// Opens an activation if the option may be paid (paGetPayment): one
+    /// Opens an activation if the option may be paid (paGetPayment): in one
     /// transaction with the position locked, so two activations at the same
-    /// moment cannot both succeed.
+    /// moment cannot both succeed (group-committed with other writes).
     pub async fn activate_notice(
         &self,
         request: &ActivationRequest<'_>,
     ) -> Result<Result<NoticeMatch, PayRefusal>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let Some(found) = find_notice(
-            &mut tx,
-            request.ente_id,
-            request.notice_number,
-            self.for_update(),
-        )
-        .await?
-        else {
-            return Ok(Err(PayRefusal::UnknownNotice));
-        };
-        let in_progress = open_activation(&mut tx, found.option().id, request.now).await?;
-        if let Err(refusal) = check_payable(
-            &found.position.lifecycle(),
-            found.index,
-            in_progress,
-            request.now,
-        ) {
-            return Ok(Err(PayRefusal::NotPayable(refusal)));
-        }
-        sqlx::query(
-            "INSERT INTO payment_activation (ente_id, option_id, notice_number, operation, transfer_type, \
-             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(request.ente_id)
-        .bind(found.option().id)
-        .bind(request.notice_number)
-        .bind(request.operation)
-        .bind(request.transfer_type)
-        .bind(micros(request.now))
-        .bind(micros(request.now + request.validity))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Ok(found))
+        let owned = OwnedActivation::from(request);
+        let lock = self.for_update();
+        batch::submit(self.batch_queue(), move |conn| {
+            Box::pin(activate_in(conn, owned, lock))
+        })
+        .await
     }
 
     /// Stores a receipt and applies it, in one transaction.
     pub async fn record_receipt(&self, r: &NewReceipt<'_>) -> Result<ReceiptOutcome, StoreError> {
         loop {
-            match self.try_record_receipt(r).await {
-                // Two deliveries of one receipt raced: the loser finds the winner's row.
+            let owned = OwnedReceipt::from(r);
+            let lock = self.for_update();
+            match batch::submit(self.batch_queue(), move |conn| {
+                Box::pin(record_in(conn, owned, lock))
+            })
+            .await
+            {
+                // Two deliveries of one receipt raced (in two processes): the
+                // loser finds the winner's row on the next try.
                 Err(StoreError::Db(e)) if is_unique_violation(&e) => continue,
                 other => return other,
             }
         }
-    }
-
-    async fn try_record_receipt(&self, r: &NewReceipt<'_>) -> Result<ReceiptOutcome, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let seen: Option<String> =
-            sqlx::query_scalar("SELECT status FROM receipt WHERE ente_id = $1 AND receipt_id = $2")
-                .bind(r.ente_id)
-                .bind(r.receipt_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some(status) = seen {
-            let status = ReceiptStatus::parse(&status)
-                .ok_or_else(|| StoreError::Corrupt(format!("receipt status {status}")))?;
-            return Ok(ReceiptOutcome::AlreadyStored(status));
-        }
-        let found = find_notice(&mut tx, r.ente_id, r.notice_number, self.for_update()).await?;
-        let status = match &found {
-            None => ReceiptStatus::UnknownNotice,
-            Some(_) if !r.ok => ReceiptStatus::Ko,
-            Some(f) if f.option().status.is_paid() => ReceiptStatus::DoublePayment,
-            Some(f) if f.option().amount != r.amount => ReceiptStatus::AmountMismatch,
-            Some(_) => ReceiptStatus::Applied,
-        };
-        let option_id = found.as_ref().map(|f| f.option().id);
-        sqlx::query(
-            "INSERT INTO receipt (ente_id, receipt_id, notice_number, option_id, status, outcome, amount, fee, \
-             psp_id, psp_company_name, channel_id, payment_method, payer_fiscal_code, payer_name, \
-             payment_date_time, application_date, transfer_date, operation, raw_xml, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-        )
-        .bind(r.ente_id)
-        .bind(r.receipt_id)
-        .bind(r.notice_number)
-        .bind(option_id)
-        .bind(status.code())
-        .bind(if r.ok { "OK" } else { "KO" })
-        .bind(r.amount.get())
-        .bind(r.fee.map(Cents::get))
-        .bind(r.psp_id)
-        .bind(r.psp_company_name)
-        .bind(r.channel_id)
-        .bind(r.payment_method)
-        .bind(r.payer_fiscal_code)
-        .bind(r.payer_name)
-        .bind(opt_micros(r.payment_date_time))
-        .bind(r.application_date)
-        .bind(r.transfer_date)
-        .bind(r.operation)
-        .bind(r.raw_xml)
-        .bind(micros(r.now))
-        .execute(&mut *tx)
-        .await?;
-        if let (ReceiptStatus::Applied, Some(found)) = (status, found) {
-            apply_payment(&mut tx, found, r).await?;
-        }
-        if let Some(option_id) = option_id {
-            sqlx::query("UPDATE payment_activation SET closed_at = $2 WHERE option_id = $1 AND closed_at IS NULL")
-                .bind(option_id)
-                .bind(micros(r.now))
-                .execute(&mut *tx)
-                .await?;
-        }
-        audit::record(
-            &mut tx,
-            NewAuditEvent {
-                at: r.now,
-                actor: "pagopa-node",
-                ente_id: Some(r.ente_id),
-                action: "receipt",
-                entity: "payment_option",
-                entity_key: r.notice_number,
-                before: None,
-                after: Some(serde_json::json!({ "receiptId": r.receipt_id, "status": status })),
-                request_id: None,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(ReceiptOutcome::Stored(status))
     }
 
     /// The receipts of a notice, oldest first.
@@ -386,11 +286,193 @@ impl Store {
     }
 }
 
+/// An activation request that can travel to the writer task.
+struct OwnedActivation {
+    ente_id: i64,
+    notice_number: String,
+    operation: String,
+    transfer_type: Option<String>,
+    validity: SignedDuration,
+    now: Timestamp,
+}
+
+impl From<&ActivationRequest<'_>> for OwnedActivation {
+    fn from(r: &ActivationRequest<'_>) -> Self {
+        OwnedActivation {
+            ente_id: r.ente_id,
+            notice_number: r.notice_number.to_owned(),
+            operation: r.operation.to_owned(),
+            transfer_type: r.transfer_type.map(str::to_owned),
+            validity: r.validity,
+            now: r.now,
+        }
+    }
+}
+
+async fn activate_in(
+    conn: &mut AnyConnection,
+    r: OwnedActivation,
+    lock: &'static str,
+) -> Result<Result<NoticeMatch, PayRefusal>, StoreError> {
+    let Some(found) = find_notice(conn, r.ente_id, &r.notice_number, lock).await? else {
+        return Ok(Err(PayRefusal::UnknownNotice));
+    };
+    let in_progress = open_activation(conn, found.option().id, r.now).await?;
+    if let Err(refusal) =
+        check_payable(&found.position.lifecycle(), found.index, in_progress, r.now)
+    {
+        return Ok(Err(PayRefusal::NotPayable(refusal)));
+    }
+    sqlx::query(
+        "INSERT INTO payment_activation (ente_id, option_id, notice_number, operation, transfer_type, \
+         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(r.ente_id)
+    .bind(found.option().id)
+    .bind(&r.notice_number)
+    .bind(&r.operation)
+    .bind(r.transfer_type.as_deref())
+    .bind(micros(r.now))
+    .bind(micros(r.now + r.validity))
+    .execute(&mut *conn)
+    .await?;
+    Ok(Ok(found))
+}
+
+/// A receipt that can travel to the writer task.
+struct OwnedReceipt {
+    ente_id: i64,
+    receipt_id: String,
+    notice_number: String,
+    ok: bool,
+    amount: Cents,
+    fee: Option<Cents>,
+    psp_id: String,
+    psp_company_name: String,
+    channel_id: String,
+    payment_method: Option<String>,
+    payer_fiscal_code: Option<String>,
+    payer_name: Option<String>,
+    payment_date_time: Option<Timestamp>,
+    application_date: Option<String>,
+    transfer_date: Option<String>,
+    operation: String,
+    raw_xml: String,
+    now: Timestamp,
+}
+
+impl From<&NewReceipt<'_>> for OwnedReceipt {
+    fn from(r: &NewReceipt<'_>) -> Self {
+        let own = |s: Option<&str>| s.map(str::to_owned);
+        OwnedReceipt {
+            ente_id: r.ente_id,
+            receipt_id: r.receipt_id.to_owned(),
+            notice_number: r.notice_number.to_owned(),
+            ok: r.ok,
+            amount: r.amount,
+            fee: r.fee,
+            psp_id: r.psp_id.to_owned(),
+            psp_company_name: r.psp_company_name.to_owned(),
+            channel_id: r.channel_id.to_owned(),
+            payment_method: own(r.payment_method),
+            payer_fiscal_code: own(r.payer_fiscal_code),
+            payer_name: own(r.payer_name),
+            payment_date_time: r.payment_date_time,
+            application_date: own(r.application_date),
+            transfer_date: own(r.transfer_date),
+            operation: r.operation.to_owned(),
+            raw_xml: r.raw_xml.to_owned(),
+            now: r.now,
+        }
+    }
+}
+
+async fn record_in(
+    conn: &mut AnyConnection,
+    r: OwnedReceipt,
+    lock: &'static str,
+) -> Result<ReceiptOutcome, StoreError> {
+    let seen: Option<String> =
+        sqlx::query_scalar("SELECT status FROM receipt WHERE ente_id = $1 AND receipt_id = $2")
+            .bind(r.ente_id)
+            .bind(&r.receipt_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(status) = seen {
+        let status = ReceiptStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("receipt status {status}")))?;
+        return Ok(ReceiptOutcome::AlreadyStored(status));
+    }
+    let found = find_notice(conn, r.ente_id, &r.notice_number, lock).await?;
+    let status = match &found {
+        None => ReceiptStatus::UnknownNotice,
+        Some(_) if !r.ok => ReceiptStatus::Ko,
+        Some(f) if f.option().status.is_paid() => ReceiptStatus::DoublePayment,
+        Some(f) if f.option().amount != r.amount => ReceiptStatus::AmountMismatch,
+        Some(_) => ReceiptStatus::Applied,
+    };
+    let option_id = found.as_ref().map(|f| f.option().id);
+    sqlx::query(
+        "INSERT INTO receipt (ente_id, receipt_id, notice_number, option_id, status, outcome, amount, fee, \
+         psp_id, psp_company_name, channel_id, payment_method, payer_fiscal_code, payer_name, \
+         payment_date_time, application_date, transfer_date, operation, raw_xml, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+    )
+    .bind(r.ente_id)
+    .bind(&r.receipt_id)
+    .bind(&r.notice_number)
+    .bind(option_id)
+    .bind(status.code())
+    .bind(if r.ok { "OK" } else { "KO" })
+    .bind(r.amount.get())
+    .bind(r.fee.map(Cents::get))
+    .bind(&r.psp_id)
+    .bind(&r.psp_company_name)
+    .bind(&r.channel_id)
+    .bind(r.payment_method.as_deref())
+    .bind(r.payer_fiscal_code.as_deref())
+    .bind(r.payer_name.as_deref())
+    .bind(opt_micros(r.payment_date_time))
+    .bind(r.application_date.as_deref())
+    .bind(r.transfer_date.as_deref())
+    .bind(&r.operation)
+    .bind(&r.raw_xml)
+    .bind(micros(r.now))
+    .execute(&mut *conn)
+    .await?;
+    if let (ReceiptStatus::Applied, Some(found)) = (status, found) {
+        apply_payment(conn, found, &r).await?;
+    }
+    if let Some(option_id) = option_id {
+        sqlx::query("UPDATE payment_activation SET closed_at = $2 WHERE option_id = $1 AND closed_at IS NULL")
+            .bind(option_id)
+            .bind(micros(r.now))
+            .execute(&mut *conn)
+            .await?;
+    }
+    audit::record(
+        conn,
+        NewAuditEvent {
+            at: r.now,
+            actor: "pagopa-node",
+            ente_id: Some(r.ente_id),
+            action: "receipt",
+            entity: "payment_option",
+            entity_key: &r.notice_number,
+            before: None,
+            after: Some(serde_json::json!({ "receiptId": r.receipt_id, "status": status })),
+            request_id: None,
+        },
+    )
+    .await?;
+    Ok(ReceiptOutcome::Stored(status))
+}
+
 /// Marks the option paid and moves the position on (PARTIALLY_PAID or PAID).
 async fn apply_payment(
     conn: &mut AnyConnection,
     found: NoticeMatch,
-    r: &NewReceipt<'_>,
+    r: &OwnedReceipt,
 ) -> Result<(), StoreError> {
     let mut position = found.position;
     let paid_at = r.payment_date_time.unwrap_or(r.now);
@@ -404,9 +486,9 @@ async fn apply_payment(
     .bind(option_id)
     .bind(OptionStatus::Paid.code())
     .bind(micros(paid_at))
-    .bind(r.payment_method)
-    .bind(r.psp_company_name)
-    .bind(r.receipt_id)
+    .bind(r.payment_method.as_deref())
+    .bind(&r.psp_company_name)
+    .bind(&r.receipt_id)
     .bind(micros(r.now))
     .execute(&mut *conn)
     .await?;

@@ -75,10 +75,20 @@ where
 }
 
 /// Publishes `count` positions through cassa's GPD API; their notices.
-async fn create_notices(args: &LoadArgs, prefix: &str, count: usize) -> anyhow::Result<Vec<String>> {
+async fn create_notices(
+    args: &LoadArgs,
+    prefix: &str,
+    count: usize,
+) -> anyhow::Result<Vec<String>> {
     let http = reqwest::Client::new();
-    let url = format!("{}/organizations/{}/debtpositions?toPublish=true", args.cassa_url, args.ente);
-    let (key, prefix) = (args.api_key.clone(), format!("{prefix}-{:08x}", rand::random::<u32>()));
+    let url = format!(
+        "{}/organizations/{}/debtpositions?toPublish=true",
+        args.cassa_url, args.ente
+    );
+    let (key, prefix) = (
+        args.api_key.clone(),
+        format!("{prefix}-{:08x}", rand::random::<u32>()),
+    );
     run_all(count, args.concurrency, move |n| {
         let (http, url, key, iupd) = (http.clone(), url.clone(), key.clone(), format!("{prefix}-{n}"));
         async move {
@@ -109,14 +119,20 @@ async fn create_notices(args: &LoadArgs, prefix: &str, count: usize) -> anyhow::
 }
 
 /// Calls per second of one SOAP body posted `count` times.
-async fn soap_rate(url: &str, action: &str, bodies: Vec<String>, concurrency: usize) -> anyhow::Result<(f64, Vec<f64>)> {
+async fn soap_rate(
+    url: &str,
+    action: &str,
+    bodies: Vec<String>,
+    concurrency: usize,
+) -> anyhow::Result<(f64, Vec<f64>)> {
     let http = reqwest::Client::new();
     let bodies = Arc::new(bodies);
     let (url, action) = (url.to_owned(), action.to_owned());
     let count = bodies.len();
     let started = Instant::now();
     let mut latencies = run_all(count, concurrency, move |n| {
-        let (http, url, action, bodies) = (http.clone(), url.clone(), action.clone(), bodies.clone());
+        let (http, url, action, bodies) =
+            (http.clone(), url.clone(), action.clone(), bodies.clone());
         async move {
             let sent = Instant::now();
             let response = http
@@ -145,11 +161,19 @@ pub async fn run(client: &NodeClient, args: &LoadArgs) -> anyhow::Result<()> {
     let notices = Arc::new(create_notices(args, "LOAD", args.cycles).await?);
     eprintln!("paying them with {} concurrent PSPs...", args.concurrency);
     let (client_, ente) = (client.clone(), args.ente.clone());
-    let retry = RetryPolicy { attempts: 5, pause: Duration::from_millis(100) };
+    let retry = RetryPolicy {
+        attempts: 5,
+        pause: Duration::from_millis(100),
+    };
     let notices_ = notices.clone();
     let started = Instant::now();
     let paid = run_all(notices.len(), args.concurrency, move |n| {
-        let (client, ente, notices, retry) = (client_.clone(), ente.clone(), notices_.clone(), retry.clone());
+        let (client, ente, notices, retry) = (
+            client_.clone(),
+            ente.clone(),
+            notices_.clone(),
+            retry.clone(),
+        );
         async move {
             let psp = Psp::default();
             Ok(pay_notice(&client, &psp, &ente, &notices[n], &retry).await?)
@@ -159,9 +183,15 @@ pub async fn run(client: &NodeClient, args: &LoadArgs) -> anyhow::Result<()> {
     let elapsed = started.elapsed();
     println!("cycles={}", paid.len());
     println!("concurrency={}", args.concurrency);
-    println!("cycles_per_second={:.0}", paid.len() as f64 / elapsed.as_secs_f64());
+    println!(
+        "cycles_per_second={:.0}",
+        paid.len() as f64 / elapsed.as_secs_f64()
+    );
     for (name, pick) in [
-        ("paVerifyPaymentNotice", (|p: &crate::Paid| p.verify_ms) as fn(&crate::Paid) -> f64),
+        (
+            "paVerifyPaymentNotice",
+            (|p: &crate::Paid| p.verify_ms) as fn(&crate::Paid) -> f64,
+        ),
         ("paGetPaymentV2", |p| p.activate_ms),
         ("paSendRTV2", |p| p.receipt_ms),
     ] {
@@ -183,7 +213,10 @@ pub async fn run(client: &NodeClient, args: &LoadArgs) -> anyhow::Result<()> {
                     id_pa: args.ente.clone(),
                     id_broker_pa: client.station.broker_id.clone(),
                     id_station: client.station.station_id.clone(),
-                    qr_code: QrCode { fiscal_code: args.ente.clone(), notice_number: notice.clone() },
+                    qr_code: QrCode {
+                        fiscal_code: args.ente.clone(),
+                        notice_number: notice.clone(),
+                    },
                     amount: None,
                     payment_note: None,
                     transfer_type: None,
@@ -192,7 +225,13 @@ pub async fn run(client: &NodeClient, args: &LoadArgs) -> anyhow::Result<()> {
                 write_message(Operation::GetPaymentV2.request_element(), &request)
             })
             .collect();
-        let (ours, _) = soap_rate(&client.station.endpoint, "paGetPaymentV2", bodies.clone(), args.concurrency).await?;
+        let (ours, _) = soap_rate(
+            &client.station.endpoint,
+            "paGetPaymentV2",
+            bodies.clone(),
+            args.concurrency,
+        )
+        .await?;
         let echo_url = format!("{}/pagopa/echo", args.cassa_url);
         let (echo, _) = soap_rate(&echo_url, "echo", bodies, args.concurrency).await?;
         println!("paGetPaymentV2_calls_per_second={ours:.0}");

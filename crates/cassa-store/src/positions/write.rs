@@ -148,10 +148,10 @@ impl Store {
                     request_id: w.actor.request_id.map(str::to_owned),
                     reply,
                 })
-                .map_err(|_| StoreError::Corrupt("the writer has stopped".into()))?;
+                .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
             let stored = answer
                 .await
-                .map_err(|_| StoreError::Corrupt("the writer has stopped".into()))?;
+                .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
             match stored {
                 Ok(position) => return Ok(position),
                 Err(e) if is_unique_violation(&e) => {

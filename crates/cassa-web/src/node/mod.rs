@@ -49,7 +49,11 @@ impl Default for NodeSettings {
 
 pub fn routes(settings: &NodeSettings) -> Router<AppState> {
     let routes = Router::new().route("/pagopa/paForNode", post(pa_for_node));
-    if settings.echo_route { routes.route("/pagopa/echo", post(echo)) } else { routes }
+    if settings.echo_route {
+        routes.route("/pagopa/echo", post(echo))
+    } else {
+        routes
+    }
 }
 
 /// The floor for benchmarks: reads the body, answers a fixed OK, nothing else.
@@ -57,7 +61,13 @@ async fn echo(body: axum::body::Bytes) -> Response {
     let _ = body;
     xml(
         StatusCode::OK,
-        write_message(Operation::SendRtV2.response_element(), &SendRtResponse { outcome: "OK".into(), fault: None }),
+        write_message(
+            Operation::SendRtV2.response_element(),
+            &SendRtResponse {
+                outcome: "OK".into(),
+                fault: None,
+            },
+        ),
     )
 }
 

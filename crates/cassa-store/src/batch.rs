@@ -1,0 +1,152 @@
+//! Group commit for any write. Callers hand over a unit of work; one writer
+//! task runs everything waiting at that moment in a single transaction,
+//! each unit inside its own SAVEPOINT, and commits once. A unit that fails
+//! is rolled back to its savepoint alone; nobody is answered before the
+//! commit. On SQLite, where there is one writer and every commit is an
+//! fsync, this turns N commits into one.
+
+use futures_core::future::BoxFuture;
+use sqlx::{AnyConnection, AnyPool, Executor};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::StoreError;
+use crate::db::{Backend, begin_write_on};
+
+const MAX_BATCH: usize = 128;
+
+/// What the writer does with a unit once the batch has committed (or not).
+type Delivery = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A unit of work: runs on the batch's connection, says whether it
+/// succeeded, and how to deliver its result.
+type Unit =
+    Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Delivery)> + Send>;
+
+pub(crate) type BatchQueue = mpsc::UnboundedSender<Unit>;
+
+pub(crate) fn start(pool: AnyPool, backend: Backend) -> BatchQueue {
+    let (sender, mut receiver) = mpsc::unbounded_channel::<Unit>();
+    tokio::spawn(async move {
+        let mut units = Vec::with_capacity(MAX_BATCH);
+        while receiver.recv_many(&mut units, MAX_BATCH).await > 0 {
+            run_batch(&pool, backend, std::mem::take(&mut units)).await;
+        }
+    });
+    sender
+}
+
+async fn run_batch(pool: &AnyPool, backend: Backend, units: Vec<Unit>) {
+    // If anything below fails, the units still waiting are dropped and
+    // their callers get an error; none of their work was committed.
+    let Ok(mut tx) = begin_write_on(pool, backend).await else {
+        return;
+    };
+    let mut deliveries = Vec::with_capacity(units.len());
+    for unit in units {
+        if tx.execute("SAVEPOINT unit").await.is_err() {
+            return;
+        }
+        let (ok, delivery) = unit(&mut tx).await;
+        let end = if ok {
+            "RELEASE SAVEPOINT unit"
+        } else {
+            "ROLLBACK TO SAVEPOINT unit"
+        };
+        if tx.execute(end).await.is_err() {
+            return;
+        }
+        if !ok && tx.execute("RELEASE SAVEPOINT unit").await.is_err() {
+            return;
+        }
+        deliveries.push(delivery);
+    }
+    let committed = tx.commit().await.map_err(|e| e.to_string());
+    for deliver in deliveries {
+        deliver(committed.clone());
+    }
+}
+
+/// Runs `work` in the next batch and returns its result once committed.
+pub(crate) async fn submit<T, F>(queue: &BatchQueue, work: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, StoreError>>
+        + Send
+        + 'static,
+{
+    let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
+    let unit: Unit = Box::new(move |conn| {
+        Box::pin(async move {
+            let result = work(conn).await;
+            let ok = result.is_ok();
+            let delivery: Delivery = Box::new(move |committed| {
+                let _ = reply.send(match committed {
+                    Ok(()) => result,
+                    Err(e) if ok => Err(StoreError::Unavailable(format!(
+                        "the transaction did not commit: {e}"
+                    ))),
+                    Err(_) => result,
+                });
+            });
+            (ok, delivery)
+        })
+    });
+    queue
+        .send(unit)
+        .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+    answer.await.map_err(|_| {
+        StoreError::Unavailable("the write was abandoned: the database did not answer".into())
+    })?
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::any::{AnyPoolOptions, install_default_drivers};
+
+    use super::*;
+
+    /// 50 units at once, 10 of which break a UNIQUE constraint: those fail
+    /// alone, the other 40 are committed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_unit_fails_alone() {
+        install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap();
+        pool.execute("CREATE TABLE t (x INTEGER NOT NULL UNIQUE)")
+            .await
+            .unwrap();
+        let queue = start(pool.clone(), Backend::Sqlite);
+        let mut tasks = Vec::new();
+        for n in 0..50i64 {
+            let queue = queue.clone();
+            tasks.push(tokio::spawn(async move {
+                submit(&queue, move |conn| {
+                    Box::pin(async move {
+                        sqlx::query("INSERT INTO t (x) VALUES ($1)")
+                            .bind(n % 40)
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(n)
+                    })
+                })
+                .await
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            if t.await.unwrap().is_ok() {
+                ok += 1;
+            }
+        }
+        assert_eq!(ok, 40);
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 40);
+    }
+}
