@@ -1,9 +1,11 @@
-//! Group commit for any write. Callers hand over a unit of work; one writer
-//! task runs everything waiting at that moment in a single transaction,
-//! each unit inside its own SAVEPOINT, and commits once. A unit that fails
-//! is rolled back to its savepoint alone; nobody is answered before the
-//! commit. On SQLite, where there is one writer and every commit is an
-//! fsync, this turns N commits into one.
+//! Group commit for any write, on SQLite. Callers hand over a unit of work;
+//! one writer task runs everything waiting at that moment in a single
+//! transaction, each unit inside its own SAVEPOINT, and commits once. A
+//! unit that fails is rolled back to its savepoint alone; nobody is answered
+//! before the commit. SQLite has one writer and every commit is an fsync, so
+//! this turns N commits into one. PostgreSQL runs writers side by side and
+//! groups concurrent commits itself, so there each unit simply gets its own
+//! transaction.
 
 use futures_core::future::BoxFuture;
 use sqlx::{AnyConnection, AnyPool, Executor};
@@ -21,9 +23,17 @@ type Delivery = Box<dyn FnOnce(Result<(), String>) + Send>;
 type Unit =
     Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Delivery)> + Send>;
 
-pub(crate) type BatchQueue = mpsc::UnboundedSender<Unit>;
+/// Where units go: the SQLite writer task, or straight to a PostgreSQL pool.
+#[derive(Clone)]
+pub(crate) enum BatchQueue {
+    Grouped(mpsc::UnboundedSender<Unit>),
+    Direct(AnyPool),
+}
 
 pub(crate) fn start(pool: AnyPool, backend: Backend) -> BatchQueue {
+    if backend == Backend::Postgres {
+        return BatchQueue::Direct(pool);
+    }
     let (sender, mut receiver) = mpsc::unbounded_channel::<Unit>();
     tokio::spawn(async move {
         let mut units = Vec::with_capacity(MAX_BATCH);
@@ -31,7 +41,7 @@ pub(crate) fn start(pool: AnyPool, backend: Backend) -> BatchQueue {
             run_batch(&pool, backend, std::mem::take(&mut units)).await;
         }
     });
-    sender
+    BatchQueue::Grouped(sender)
 }
 
 async fn run_batch(pool: &AnyPool, backend: Backend, units: Vec<Unit>) {
@@ -73,6 +83,15 @@ where
         + Send
         + 'static,
 {
+    let queue = match queue {
+        BatchQueue::Grouped(queue) => queue,
+        BatchQueue::Direct(pool) => {
+            let mut tx = begin_write_on(pool, Backend::Postgres).await?;
+            let value = work(&mut tx).await?;
+            tx.commit().await?;
+            return Ok(value);
+        }
+    };
     let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
     let unit: Unit = Box::new(move |conn| {
         Box::pin(async move {

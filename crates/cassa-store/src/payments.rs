@@ -13,7 +13,7 @@ use sqlx::{AnyConnection, Row};
 use crate::audit::{self, NewAuditEvent};
 use crate::batch;
 use crate::positions::StoredPosition;
-use crate::positions::read::load_position;
+use crate::positions::read::load_position_by_notice;
 use crate::sql::{is_unique_violation, micros, opt_micros, opt_timestamp, timestamp};
 use crate::{Store, StoreError};
 
@@ -146,16 +146,7 @@ async fn find_notice(
     notice_number: &str,
     lock: &str,
 ) -> Result<Option<NoticeMatch>, StoreError> {
-    let iupd: Option<String> = sqlx::query_scalar(
-        "SELECT p.iupd FROM payment_option o JOIN debt_position p ON p.id = o.position_id \
-         WHERE o.ente_id = $1 AND o.notice_number = $2",
-    )
-    .bind(ente_id)
-    .bind(notice_number)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(iupd) = iupd else { return Ok(None) };
-    let Some(position) = load_position(conn, ente_id, &iupd, lock).await? else {
+    let Some(position) = load_position_by_notice(conn, ente_id, notice_number, lock).await? else {
         return Ok(None);
     };
     let index = position
@@ -163,7 +154,10 @@ async fn find_notice(
         .iter()
         .position(|o| o.notice_number == notice_number)
         .ok_or_else(|| {
-            StoreError::Corrupt(format!("notice {notice_number} vanished from {iupd}"))
+            StoreError::Corrupt(format!(
+                "notice {notice_number} vanished from {}",
+                position.iupd
+            ))
         })?;
     Ok(Some(NoticeMatch { position, index }))
 }

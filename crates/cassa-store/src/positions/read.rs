@@ -217,11 +217,33 @@ pub(crate) async fn load_position(
     iupd: &str,
     lock: &str,
 ) -> Result<Option<StoredPosition>, StoreError> {
+    load_where(conn, "ente_id = $1 AND iupd = $2", ente_id, iupd, lock).await
+}
+
+/// The position holding the option with this notice number.
+pub(crate) async fn load_position_by_notice(
+    conn: &mut AnyConnection,
+    ente_id: i64,
+    notice_number: &str,
+    lock: &str,
+) -> Result<Option<StoredPosition>, StoreError> {
+    let condition =
+        "id = (SELECT position_id FROM payment_option WHERE ente_id = $1 AND notice_number = $2)";
+    load_where(conn, condition, ente_id, notice_number, lock).await
+}
+
+async fn load_where(
+    conn: &mut AnyConnection,
+    condition: &str,
+    ente_id: i64,
+    key: &str,
+    lock: &str,
+) -> Result<Option<StoredPosition>, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {POSITION_COLUMNS} FROM debt_position WHERE ente_id = $1 AND iupd = $2{lock}"
+        "SELECT {POSITION_COLUMNS} FROM debt_position WHERE {condition}{lock}"
     ))
     .bind(ente_id)
-    .bind(iupd)
+    .bind(key)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
