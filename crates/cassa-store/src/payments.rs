@@ -13,7 +13,7 @@ use sqlx::{AnyConnection, Row};
 use crate::audit::{self, NewAuditEvent};
 use crate::batch;
 use crate::positions::StoredPosition;
-use crate::positions::read::load_position_by_notice;
+use crate::positions::read::{Transfers, load_position_by_notice};
 use crate::sql::{is_unique_violation, micros, opt_micros, opt_timestamp, timestamp};
 use crate::{Store, StoreError};
 
@@ -145,8 +145,11 @@ async fn find_notice(
     ente_id: i64,
     notice_number: &str,
     lock: &str,
+    transfers: Transfers,
 ) -> Result<Option<NoticeMatch>, StoreError> {
-    let Some(position) = load_position_by_notice(conn, ente_id, notice_number, lock).await? else {
+    let Some(position) =
+        load_position_by_notice(conn, ente_id, notice_number, lock, transfers).await?
+    else {
         return Ok(None);
     };
     let index = position
@@ -194,7 +197,9 @@ impl Store {
         now: Timestamp,
     ) -> Result<Result<NoticeMatch, PayRefusal>, StoreError> {
         let mut conn = self.read().acquire().await?;
-        let Some(found) = find_notice(&mut conn, ente_id, notice_number, "").await? else {
+        let Some(found) =
+            find_notice(&mut conn, ente_id, notice_number, "", Transfers::Load).await?
+        else {
             return Ok(Err(PayRefusal::UnknownNotice));
         };
         let in_progress = open_activation(&mut conn, found.option().id, now).await?;
@@ -308,7 +313,8 @@ async fn activate_in(
     r: OwnedActivation,
     lock: &'static str,
 ) -> Result<Result<NoticeMatch, PayRefusal>, StoreError> {
-    let Some(found) = find_notice(conn, r.ente_id, &r.notice_number, lock).await? else {
+    let Some(found) = find_notice(conn, r.ente_id, &r.notice_number, lock, Transfers::Load).await?
+    else {
         return Ok(Err(PayRefusal::UnknownNotice));
     };
     let in_progress = open_activation(conn, found.option().id, r.now).await?;
@@ -386,18 +392,8 @@ async fn record_in(
     r: OwnedReceipt,
     lock: &'static str,
 ) -> Result<ReceiptOutcome, StoreError> {
-    let seen: Option<String> =
-        sqlx::query_scalar("SELECT status FROM receipt WHERE ente_id = $1 AND receipt_id = $2")
-            .bind(r.ente_id)
-            .bind(&r.receipt_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some(status) = seen {
-        let status = ReceiptStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("receipt status {status}")))?;
-        return Ok(ReceiptOutcome::AlreadyStored(status));
-    }
-    let found = find_notice(conn, r.ente_id, &r.notice_number, lock).await?;
+    // The receipt's own transfers are in its raw XML; the option's are not needed.
+    let found = find_notice(conn, r.ente_id, &r.notice_number, lock, Transfers::Skip).await?;
     let status = match &found {
         None => ReceiptStatus::UnknownNotice,
         Some(_) if !r.ok => ReceiptStatus::Ko,
@@ -406,11 +402,12 @@ async fn record_in(
         Some(_) => ReceiptStatus::Applied,
     };
     let option_id = found.as_ref().map(|f| f.option().id);
-    sqlx::query(
+    let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO receipt (ente_id, receipt_id, notice_number, option_id, status, outcome, amount, fee, \
          psp_id, psp_company_name, channel_id, payment_method, payer_fiscal_code, payer_name, \
          payment_date_time, application_date, transfer_date, operation, raw_xml, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+         ON CONFLICT (ente_id, receipt_id) DO NOTHING RETURNING id",
     )
     .bind(r.ente_id)
     .bind(&r.receipt_id)
@@ -432,8 +429,20 @@ async fn record_in(
     .bind(&r.operation)
     .bind(&r.raw_xml)
     .bind(micros(r.now))
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
+    if inserted.is_none() {
+        // This receipt id was stored before: answer as then, change nothing.
+        let earlier: String =
+            sqlx::query_scalar("SELECT status FROM receipt WHERE ente_id = $1 AND receipt_id = $2")
+                .bind(r.ente_id)
+                .bind(&r.receipt_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        let earlier = ReceiptStatus::parse(&earlier)
+            .ok_or_else(|| StoreError::Corrupt(format!("receipt status {earlier}")))?;
+        return Ok(ReceiptOutcome::AlreadyStored(earlier));
+    }
     if let (ReceiptStatus::Applied, Some(found)) = (status, found) {
         apply_payment(conn, found, &r).await?;
     }

@@ -147,10 +147,18 @@ fn transfer_from_row(row: &AnyRow) -> Result<(i64, StoredTransfer), StoreError> 
 
 /// Fills in the options (only those due in `due_range`, when given) and
 /// their transfers of the given positions.
+/// Whether to load the transfers of the options too.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Transfers {
+    Load,
+    Skip,
+}
+
 pub(crate) async fn load_options(
     conn: &mut AnyConnection,
     positions: &mut [StoredPosition],
     due_range: Option<(Timestamp, Timestamp)>,
+    transfers: Transfers,
 ) -> Result<(), StoreError> {
     if positions.is_empty() {
         return Ok(());
@@ -179,7 +187,7 @@ pub(crate) async fn load_options(
         .map(option_from_row)
         .collect::<Result<_, _>>()?;
 
-    if !options.is_empty() {
+    if transfers == Transfers::Load && !options.is_empty() {
         let option_ids: Vec<i64> = options.iter().map(|(_, o)| o.id).collect();
         let sql = format!(
             "SELECT {TRANSFER_COLUMNS} FROM transfer WHERE option_id IN ({}) ORDER BY option_id, id_transfer",
@@ -217,7 +225,15 @@ pub(crate) async fn load_position(
     iupd: &str,
     lock: &str,
 ) -> Result<Option<StoredPosition>, StoreError> {
-    load_where(conn, "ente_id = $1 AND iupd = $2", ente_id, iupd, lock).await
+    load_where(
+        conn,
+        "ente_id = $1 AND iupd = $2",
+        ente_id,
+        iupd,
+        lock,
+        Transfers::Load,
+    )
+    .await
 }
 
 /// The position holding the option with this notice number.
@@ -226,10 +242,11 @@ pub(crate) async fn load_position_by_notice(
     ente_id: i64,
     notice_number: &str,
     lock: &str,
+    transfers: Transfers,
 ) -> Result<Option<StoredPosition>, StoreError> {
     let condition =
         "id = (SELECT position_id FROM payment_option WHERE ente_id = $1 AND notice_number = $2)";
-    load_where(conn, condition, ente_id, notice_number, lock).await
+    load_where(conn, condition, ente_id, notice_number, lock, transfers).await
 }
 
 async fn load_where(
@@ -238,6 +255,7 @@ async fn load_where(
     ente_id: i64,
     key: &str,
     lock: &str,
+    transfers: Transfers,
 ) -> Result<Option<StoredPosition>, StoreError> {
     let row = sqlx::query(&format!(
         "SELECT {POSITION_COLUMNS} FROM debt_position WHERE {condition}{lock}"
@@ -248,7 +266,7 @@ async fn load_where(
     .await?;
     let Some(row) = row else { return Ok(None) };
     let mut positions = [position_from_row(&row)?];
-    load_options(conn, &mut positions, None).await?;
+    load_options(conn, &mut positions, None, transfers).await?;
     let [position] = positions;
     Ok(Some(position))
 }
@@ -392,7 +410,7 @@ impl Store {
             .iter()
             .map(position_from_row)
             .collect::<Result<_, _>>()?;
-        load_options(&mut conn, &mut positions, filter.due_date).await?;
+        load_options(&mut conn, &mut positions, filter.due_date, Transfers::Load).await?;
         Ok(PositionPage {
             positions,
             total: total as u64,
