@@ -341,6 +341,18 @@ async fn get_payment(
     )
     .await?;
     let notice = &r.qr_code.notice_number;
+    if op == Operation::GetPayment {
+        // Version 1 cannot carry a revenue stamp: refuse before activating.
+        let looked = state
+            .store
+            .verify_notice(ente.id, notice, Timestamp::now())
+            .await;
+        if let Ok(Ok(found)) = looked
+            && answers::payment_data(&found, false, false).is_err()
+        {
+            return Err(needs_v2(op, &r.id_pa));
+        }
+    }
     let request = ActivationRequest {
         ente_id: ente.id,
         notice_number: notice,
@@ -372,6 +384,15 @@ async fn get_payment(
             fault: None,
             data: Some(data),
         },
+    ))
+}
+
+fn needs_v2(op: Operation, id_pa: &str) -> Ko {
+    Ko(ko(
+        op,
+        FaultCode::Semantica,
+        id_pa,
+        "the payment includes a revenue stamp: use paGetPaymentV2",
     ))
 }
 

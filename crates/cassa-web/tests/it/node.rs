@@ -15,6 +15,7 @@ use crate::{MILANO, TestApp, position_body};
 backend_tests!(
     modello_3_end_to_end,
     faults_follow_the_table,
+    the_rest_of_the_fault_table,
     broken_requests_get_soap_faults
 );
 
@@ -424,4 +425,131 @@ async fn broken_requests_get_soap_faults(backend: Backend) {
         health.body,
         json!({ "status": "ok", "database": health.body["database"] })
     );
+}
+
+async fn the_rest_of_the_fault_table(backend: Backend) {
+    let app = TestApp::start(backend).await;
+
+    // A revenue stamp cannot travel in version 1: PAA_SEMANTICA, and the
+    // notice is not blocked for version 2.
+    let mut body = position_body("BOLLO", &[&[10_000, 1_600]]);
+    let stamp = &mut body["paymentOption"][0]["transfer"][1];
+    stamp.as_object_mut().unwrap().remove("iban");
+    stamp["stamp"] = json!({
+        "hashDocument": "wHpFSLCGZjIvNSXxqtGbxg7275t446DRTk5ZrsdUQ6E=", "stampType": "01", "provincialResidence": "MI"
+    });
+    let created = app
+        .call(
+            Method::POST,
+            &format!("{}?toPublish=true", app.positions()),
+            Some(&body),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let notice = created.body["paymentOption"][0]["nav"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let v1: GetPaymentResponse = call(&app, Operation::GetPayment, &get_request(&notice)).await;
+    assert_eq!(fault_of(&v1.fault), "PAA_SEMANTICA");
+    let v2: GetPaymentResponse = call(&app, Operation::GetPaymentV2, &get_request(&notice)).await;
+    assert_eq!(v2.outcome, "OK", "{:?}", v2.fault);
+    let transfers = v2.data.unwrap().transfer_list.transfer;
+    assert!(transfers[1].stamp.is_some() && transfers[1].iban.is_none());
+
+    // Past its due date, for an ente that refuses late payments: SCADUTO.
+    // Stored directly, as it would have been created weeks ago.
+    let weeks_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 21);
+    let mut late = position_body("LATE", &[&[500]]);
+    late["switchToExpired"] = json!(true);
+    late["paymentOption"][0]["dueDate"] =
+        json!((weeks_ago + jiff::SignedDuration::from_hours(24 * 7)).to_string());
+    let request = cassa_pagopa::gpd::parse_body(late.to_string().as_bytes()).unwrap();
+    let context = cassa_pagopa::gpd::EnteContext {
+        fiscal_code: &app.ente.fiscal_code,
+        segregation_code: app.ente.segregation_code,
+    };
+    let draft = cassa_pagopa::gpd::to_draft(request, context).unwrap();
+    let stored = app
+        .store
+        .create_position(cassa_store::PositionWrite {
+            ente: &app.ente,
+            tipo_dovuto_id: None,
+            draft: &draft,
+            to_publish: true,
+            origin: cassa_store::Origin::Api,
+            actor: cassa_store::Actor {
+                name: "test",
+                request_id: None,
+            },
+            now: weeks_ago,
+        })
+        .await
+        .unwrap();
+    let expired: VerifyResponse = call(
+        &app,
+        Operation::VerifyPaymentNotice,
+        &verify_request(&stored.options[0].notice_number),
+    )
+    .await;
+    assert_eq!(fault_of(&expired.fault), "PAA_PAGAMENTO_SCADUTO");
+
+    // The database gone: PAA_SYSTEM_ERROR, still a valid answer.
+    app.store.close().await;
+    let down: VerifyResponse = call(
+        &app,
+        Operation::VerifyPaymentNotice,
+        &verify_request(&notice),
+    )
+    .await;
+    assert_eq!(fault_of(&down.fault), "PAA_SYSTEM_ERROR");
+    let down: SendRtResponse = call(
+        &app,
+        Operation::SendRtV2,
+        &send_request(&notice, "R-9", &payment_stub(&notice)),
+    )
+    .await;
+    assert_eq!(fault_of(&down.fault), "PAA_SYSTEM_ERROR");
+}
+
+/// Enough payment data to build a receipt without asking cassa.
+fn payment_stub(notice: &str) -> PaymentPa {
+    PaymentPa {
+        creditor_reference_id: notice[1..].to_owned(),
+        payment_amount: "116.00".into(),
+        due_date: "2030-01-28".into(),
+        retention_date: None,
+        last_payment: None,
+        description: "Bollo".into(),
+        company_name: Some("Comune di Milano".into()),
+        office_name: None,
+        debtor: Subject {
+            unique_identifier: UniqueIdentifier {
+                kind: "F".into(),
+                value: "RSSMRA85T10A562S".into(),
+            },
+            full_name: "Mario Rossi".into(),
+            street_name: None,
+            civic_number: None,
+            postal_code: None,
+            city: None,
+            state_province_region: None,
+            country: None,
+            email: None,
+        },
+        transfer_list: TransferList {
+            transfer: vec![TransferPa {
+                id_transfer: 1,
+                transfer_amount: "116.00".into(),
+                fiscal_code_pa: MILANO.into(),
+                company_name: None,
+                iban: Some("IT60X0542811101000000123456".into()),
+                stamp: None,
+                remittance_information: "Bollo".into(),
+                transfer_category: "9/0101101IM/".into(),
+                metadata: None,
+            }],
+        },
+        metadata: None,
+    }
 }
