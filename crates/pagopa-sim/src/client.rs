@@ -59,6 +59,8 @@ pub struct Timed<T> {
 pub struct NodeClient {
     http: reqwest::Client,
     pub station: Station,
+    /// When set, every answer is also validated against the official XSDs.
+    xsd: Option<std::sync::Arc<crate::xsd::XsdValidator>>,
 }
 
 impl NodeClient {
@@ -67,7 +69,17 @@ impl NodeClient {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("an HTTP client without TLS always builds");
-        NodeClient { http, station }
+        NodeClient {
+            http,
+            station,
+            xsd: None,
+        }
+    }
+
+    /// Validates every answer against the official XSDs too (needs xmllint).
+    pub fn with_xsd_check(mut self) -> Result<Self, String> {
+        self.xsd = Some(std::sync::Arc::new(crate::xsd::XsdValidator::new()?));
+        Ok(self)
     }
 
     async fn call<Req: Serialize, Res: DeserializeOwned>(
@@ -101,6 +113,14 @@ impl NodeClient {
                 operation: name,
                 status,
                 body: text,
+            });
+        }
+        if let Some(xsd) = &self.xsd
+            && let Err(error) = xsd.check_answer(&text)
+        {
+            return Err(CallError::Spec {
+                operation: name,
+                violations: vec![format!("not valid against the XSD: {error}")],
             });
         }
         let answer = read_message(text.as_bytes(), operation.response_element()).map_err(|e| {

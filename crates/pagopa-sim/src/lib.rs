@@ -7,6 +7,7 @@ pub mod client;
 pub mod flow;
 pub mod load;
 pub mod rules;
+pub mod xsd;
 
 pub use client::{CallError, NodeClient, Station};
 pub use flow::{Paid, PayError, Psp, RetryPolicy, pay_notice};

@@ -27,6 +27,10 @@ struct Cli {
     /// The EC's station (idStation).
     #[arg(long, default_value = "80050050154_01", global = true)]
     station_id: String,
+    /// Skip validating answers against the XSDs with xmllint (`load` never does:
+    /// a process per message would measure xmllint).
+    #[arg(long, global = true)]
+    no_xsd: bool,
     #[command(subcommand)]
     command: Command,
 }

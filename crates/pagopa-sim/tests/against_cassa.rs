@@ -118,11 +118,7 @@ impl Cassa {
     }
 
     fn client(&self, endpoint: &str) -> NodeClient {
-        NodeClient::new(Station {
-            endpoint: endpoint.to_owned(),
-            broker_id: "80050050154".into(),
-            station_id: "80050050154_01".into(),
-        })
+        station_client(endpoint)
     }
 
     async fn status(&self, iupd: &str) -> String {
@@ -135,6 +131,17 @@ impl Cassa {
         let position = self.store.position(ente.id, iupd).await.unwrap().unwrap();
         position.status.code().to_owned()
     }
+}
+
+/// A node client that also validates every answer against the XSDs.
+fn station_client(endpoint: &str) -> NodeClient {
+    NodeClient::new(Station {
+        endpoint: endpoint.to_owned(),
+        broker_id: "80050050154".into(),
+        station_id: "80050050154_01".into(),
+    })
+    .with_xsd_check()
+    .unwrap()
 }
 
 fn fault_code(error: &PayError) -> &str {
@@ -324,4 +331,29 @@ async fn the_http_api_pays_too(backend: Backend) {
     assert_eq!(second.status(), 422);
     let body: serde_json::Value = second.json().await.unwrap();
     assert_eq!(body["faultCode"], "PAA_PAGAMENTO_DUPLICATO");
+}
+
+/// An EC whose verify answer has its elements out of the schema's order:
+/// serde would read it, the XSD check refuses it, loudly.
+#[tokio::test]
+async fn answers_out_of_schema_order_are_caught() {
+    let wrong = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><paf:paVerifyPaymentNoticeRes xmlns:paf="http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd"><paymentList><paymentOptionDescription><amount>1.00</amount><options>EQ</options><allCCP>false</allCCP></paymentOptionDescription></paymentList><outcome>OK</outcome><paymentDescription>x</paymentDescription><fiscalCodePA>01199250158</fiscalCodePA><companyName>x</companyName></paf:paVerifyPaymentNoticeRes></soapenv:Body></soapenv:Envelope>"#;
+    let ec = axum::Router::new().route("/", axum::routing::post(move || async move { wrong }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, ec).await.unwrap() });
+    let error = station_client(&url)
+        .verify(MILANO, "302000000000000184")
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("XSD"), "{error}");
+    // Without the XSD check the rules alone would have let it through.
+    let lenient = NodeClient::new(Station {
+        endpoint: url,
+        broker_id: "b".into(),
+        station_id: "s".into(),
+    });
+    assert!(lenient.verify(MILANO, "302000000000000184").await.is_ok());
 }
