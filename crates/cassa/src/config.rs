@@ -18,8 +18,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://...` or `postgres://...`; default: SQLite in `data_dir`.
     pub database_url: Option<String>,
-    /// Connections in the database pool.
-    pub database_max_connections: u32,
+    /// Connections in the database pool; default 4 on SQLite (readers
+    /// beside the one writer: more only adds thread switching), 16 on
+    /// PostgreSQL.
+    pub database_max_connections: Option<u32>,
     /// Address `cassa serve` listens on.
     pub listen: SocketAddr,
     /// `text` for people, `json` for log collectors.
@@ -65,7 +67,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("data"),
             database_url: None,
-            database_max_connections: 16,
+            database_max_connections: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log_format: LogFormat::Text,
             log_filter: "info,sqlx=warn".into(),
@@ -127,7 +129,7 @@ impl Config {
         if let Some(url) = &self.database_url {
             cassa_store::Backend::from_url(url).context("database_url (DATABASE_URL)")?;
         }
-        if self.database_max_connections == 0 {
+        if self.database_max_connections == Some(0) {
             bail!("database_max_connections must be at least 1");
         }
         if self.status_sweep_seconds == 0 {
@@ -163,6 +165,15 @@ impl Config {
             )),
             echo_route: self.pagopa_echo_route,
         }
+    }
+
+    /// The pool size for `url`'s backend.
+    pub fn max_connections(&self, url: &str) -> u32 {
+        self.database_max_connections
+            .unwrap_or(match cassa_store::Backend::from_url(url) {
+                Ok(cassa_store::Backend::Sqlite) => 4,
+                _ => 16,
+            })
     }
 
     /// The database URL: the configured one, or SQLite inside the data

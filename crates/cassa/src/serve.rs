@@ -13,7 +13,7 @@ use crate::demo;
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let url = config.database_url()?;
     let options = StoreOptions {
-        max_connections: config.database_max_connections,
+        max_connections: config.max_connections(&url),
         ..StoreOptions::default()
     };
     let store = Store::connect(&url, options)

@@ -115,8 +115,8 @@ pub async fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
             "no --postgres-url (or CASSA_BENCH_POSTGRES_URL): PostgreSQL not measured; scripts/bench.sh starts a throwaway server"
         );
     }
-    let options = StoreOptions {
-        max_connections: config.database_max_connections,
+    let options = |url: &str| StoreOptions {
+        max_connections: config.max_connections(url),
         ..StoreOptions::default()
     };
     println!("positions={}", args.positions);
@@ -128,14 +128,14 @@ pub async fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
             args.positions, args.clients
         );
         let scratch = Scratch::new(backend, args.postgres_url.as_deref()).await?;
-        let store = scratch.store(options.clone()).await?;
+        let store = scratch.store(options(&scratch.url)).await?;
         let http = http::measure(&store, args.positions, args.clients).await?;
         store.close().await;
         scratch.drop_database().await?;
 
         eprintln!("{name}: inserting the same rows directly...");
         let scratch = Scratch::new(backend, args.postgres_url.as_deref()).await?;
-        let store = scratch.store(options.clone()).await?;
+        let store = scratch.store(options(&scratch.url)).await?;
         let ente = http::bench_ente(&store).await?;
         store.close().await;
         let direct = direct::measure(&scratch.url, ente.id, args.positions).await?;
