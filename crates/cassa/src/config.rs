@@ -18,9 +18,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://...` or `postgres://...`; default: SQLite in `data_dir`.
     pub database_url: Option<String>,
-    /// Connections in the database pool; default 4 on SQLite (readers
-    /// beside the one writer: more only adds thread switching), 16 on
-    /// PostgreSQL.
+    /// Connections in the database pool. Default: 2 per core on SQLite
+    /// (readers beside the one writer; more only adds thread switching),
+    /// 3 per core on PostgreSQL (more backends than cores just contend).
     pub database_max_connections: Option<u32>,
     /// Address `cassa serve` listens on.
     pub listen: SocketAddr,
@@ -169,10 +169,11 @@ impl Config {
 
     /// The pool size for `url`'s backend.
     pub fn max_connections(&self, url: &str) -> u32 {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
         self.database_max_connections
             .unwrap_or(match cassa_store::Backend::from_url(url) {
-                Ok(cassa_store::Backend::Sqlite) => 4,
-                _ => 16,
+                Ok(cassa_store::Backend::Sqlite) => 2 * cores,
+                _ => 3 * cores,
             })
     }
 
