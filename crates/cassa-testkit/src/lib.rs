@@ -181,3 +181,23 @@ pub fn assert_valid_xml(xml: &str, schema: &std::path::Path) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// An ente with only what the tests need: codice fiscale, name, segregation code.
+pub fn new_ente(fiscal_code: &str, name: &str, segregation: u8) -> cassa_store::NewEnte {
+    cassa_store::NewEnte {
+        fiscal_code: fiscal_code.parse().unwrap(),
+        name: name.into(),
+        ipa_code: None,
+        segregation_code: cassa_core::SegregationCode::new(segregation).unwrap(),
+        cbill: None,
+        iban: None,
+        postal_iban: None,
+        office_name: None,
+        email: None,
+        pec: None,
+        phone: None,
+        website: None,
+        address: None,
+        membership_mode: cassa_core::ente::MembershipMode::IniziatoPressoEnte,
+    }
+}

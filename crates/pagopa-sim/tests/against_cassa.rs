@@ -4,9 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cassa_core::SegregationCode;
-use cassa_core::ente::MembershipMode;
-use cassa_store::{NewEnte, Store, StoreOptions};
+use cassa_store::{Store, StoreOptions};
 use cassa_testkit::{Backend, TestDatabase, backend_tests, fresh_database};
 use cassa_web::{AppState, router};
 use jiff::Timestamp;
@@ -37,22 +35,7 @@ async fn start(backend: Backend) -> Cassa {
     store.migrate().await.unwrap();
     let ente = store
         .create_ente(
-            &NewEnte {
-                fiscal_code: MILANO.parse().unwrap(),
-                name: "Comune di Milano".into(),
-                ipa_code: None,
-                segregation_code: SegregationCode::new(2).unwrap(),
-                cbill: None,
-                iban: None,
-                postal_iban: None,
-                office_name: None,
-                email: None,
-                pec: None,
-                phone: None,
-                website: None,
-                address: None,
-                membership_mode: MembershipMode::IniziatoPressoEnte,
-            },
+            &cassa_testkit::new_ente(MILANO, "Comune di Milano", 2),
             "test",
             Timestamp::now(),
         )

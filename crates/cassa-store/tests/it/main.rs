@@ -10,9 +10,8 @@ mod schema;
 use cassa_core::debt::{
     DebtPositionDraft, Debtor, DebtorKind, Destination, PaymentOption, Transfer,
 };
-use cassa_core::ente::MembershipMode;
-use cassa_core::{Cents, DebtorId, Iban, SegregationCode};
-use cassa_store::{Actor, Ente, NewEnte, Origin, PositionWrite, Store, StoreOptions};
+use cassa_core::{Cents, DebtorId, Iban};
+use cassa_store::{Actor, Ente, Origin, PositionWrite, Store, StoreOptions};
 use cassa_testkit::{Backend, TestDatabase, fresh_database};
 use jiff::{SignedDuration, Timestamp};
 
@@ -42,24 +41,7 @@ pub async fn store_for(backend: Backend, options: StoreOptions) -> (Store, TestD
     (store, db)
 }
 
-pub fn new_ente(fiscal_code: &str, name: &str, segregation: u8) -> NewEnte {
-    NewEnte {
-        fiscal_code: fiscal_code.parse().unwrap(),
-        name: name.into(),
-        ipa_code: None,
-        segregation_code: SegregationCode::new(segregation).unwrap(),
-        cbill: None,
-        iban: None,
-        postal_iban: None,
-        office_name: None,
-        email: None,
-        pec: None,
-        phone: None,
-        website: None,
-        address: None,
-        membership_mode: MembershipMode::Flussi,
-    }
-}
+pub use cassa_testkit::new_ente;
 
 pub async fn fixture(backend: Backend) -> Fixture {
     let (store, db) = store_for(backend, StoreOptions::default()).await;

@@ -8,9 +8,7 @@ mod iuv_concurrency;
 mod node;
 mod ops;
 
-use cassa_core::SegregationCode;
-use cassa_core::ente::MembershipMode;
-use cassa_store::{Ente, NewEnte, Store, StoreOptions};
+use cassa_store::{Ente, Store, StoreOptions};
 use cassa_testkit::{Backend, TestDatabase, fresh_database};
 use cassa_web::{AppState, api_key, router};
 use jiff::Timestamp;
@@ -43,22 +41,7 @@ pub async fn create_ente(
 ) -> (Ente, String) {
     let ente = store
         .create_ente(
-            &NewEnte {
-                fiscal_code: fiscal_code.parse().unwrap(),
-                name: name.into(),
-                ipa_code: None,
-                segregation_code: SegregationCode::new(segregation).unwrap(),
-                cbill: None,
-                iban: None,
-                postal_iban: None,
-                office_name: None,
-                email: None,
-                pec: None,
-                phone: None,
-                website: None,
-                address: None,
-                membership_mode: MembershipMode::IniziatoPressoEnte,
-            },
+            &cassa_testkit::new_ente(fiscal_code, name, segregation),
             "test",
             Timestamp::now(),
         )
