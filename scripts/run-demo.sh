@@ -10,9 +10,15 @@ args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   [ "${args[$i]}" = "--listen" ] && listen=${args[$((i + 1))]}
 done
-./target/release/pagopa-sim --ec-url "http://$listen/pagopa/paForNode" serve --listen 127.0.0.1:8081 &
+# The simulator checks cassa's answers against the XSDs when xmllint is there.
+xsd=()
+if ! command -v xmllint >/dev/null 2>&1; then
+  echo "xmllint not found (apt-get install libxml2-utils): the simulator checks the spec's rules only" >&2
+  xsd=(--no-xsd)
+fi
+./target/release/pagopa-sim "${xsd[@]}" --ec-url "http://$listen/pagopa/paForNode" serve --listen 127.0.0.1:8081 &
 sim=$!
 trap 'kill $sim 2>/dev/null || true' EXIT
 echo "pagoPA simulator on http://127.0.0.1:8081: pay a demo notice with"
-echo "  ./target/release/pagopa-sim --ec-url http://$listen/pagopa/paForNode pay-notice <notice.N.number> --ente <notice.N.ente>"
+echo "  ./target/release/pagopa-sim ${xsd[*]} --ec-url http://$listen/pagopa/paForNode pay-notice <notice.N.number> --ente <notice.N.ente>"
 ./target/release/cassa serve --demo "$@"
