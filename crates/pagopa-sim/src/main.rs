@@ -75,17 +75,19 @@ fn main() -> ExitCode {
                 &RetryPolicy::default(),
             )) {
                 Ok(paid) => {
-                    println!("outcome=OK");
-                    println!("notice={}", paid.notice_number);
-                    println!("receipt_id={}", paid.receipt_id);
-                    println!("amount={}", paid.amount);
-                    println!("description={}", paid.description);
-                    println!("company_name={}", paid.company_name);
-                    println!("receipt_attempts={}", paid.receipt_attempts);
+                    say(&format!(
+                        "outcome=OK\nnotice={}\nreceipt_id={}\namount={}\ndescription={}\ncompany_name={}\nreceipt_attempts={}\n",
+                        paid.notice_number,
+                        paid.receipt_id,
+                        paid.amount,
+                        paid.description,
+                        paid.company_name,
+                        paid.receipt_attempts
+                    ));
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    println!("outcome=KO");
+                    say("outcome=KO\n");
                     eprintln!("pagopa-sim: {e}");
                     ExitCode::FAILURE
                 }
@@ -121,4 +123,10 @@ fn main() -> ExitCode {
             }
         }),
     }
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(text.as_bytes());
 }
