@@ -14,7 +14,7 @@ use crate::audit::{self, NewAuditEvent};
 use crate::batch;
 use crate::positions::StoredPosition;
 use crate::positions::read::{Transfers, load_position_by_notice};
-use crate::sql::{is_unique_violation, micros, opt_micros, opt_timestamp, timestamp};
+use crate::sql::{micros, opt_micros, opt_timestamp, timestamp};
 use crate::{Store, StoreError};
 
 /// A position and which of its options a notice number names.
@@ -227,20 +227,14 @@ impl Store {
 
     /// Stores a receipt and applies it, in one transaction.
     pub async fn record_receipt(&self, r: &NewReceipt<'_>) -> Result<ReceiptOutcome, StoreError> {
-        loop {
-            let owned = OwnedReceipt::from(r);
-            let lock = self.for_update();
-            match batch::submit(self.batch_queue(), move |conn| {
-                Box::pin(record_in(conn, owned, lock))
-            })
-            .await
-            {
-                // Two deliveries of one receipt raced (in two processes): the
-                // loser finds the winner's row on the next try.
-                Err(StoreError::Db(e)) if is_unique_violation(&e) => continue,
-                other => return other,
-            }
-        }
+        // A second delivery of the same receipt, even one racing in another
+        // process, meets `ON CONFLICT DO NOTHING` and reads the first one's status.
+        let owned = OwnedReceipt::from(r);
+        let lock = self.for_update();
+        batch::submit(self.batch_queue(), move |conn| {
+            Box::pin(record_in(conn, owned, lock))
+        })
+        .await
     }
 
     /// The receipts of a notice, oldest first.
