@@ -38,6 +38,8 @@ pub struct ActivationRequest<'a> {
     /// `paGetPayment` or `paGetPaymentV2`.
     pub operation: &'a str,
     pub transfer_type: Option<&'a str>,
+    /// paGetPaymentV2 can ask for a revenue stamp; version 1 cannot.
+    pub stamps_allowed: bool,
     /// How long the activation blocks others (the node's token validity).
     pub validity: SignedDuration,
     pub now: Timestamp,
@@ -185,6 +187,8 @@ async fn open_activation(
 pub enum PayRefusal {
     UnknownNotice,
     NotPayable(NotPayable),
+    /// A transfer is a revenue stamp, which only paGetPaymentV2 can describe.
+    StampNeedsV2,
 }
 
 impl Store {
@@ -285,6 +289,7 @@ struct OwnedActivation {
     notice_number: String,
     operation: String,
     transfer_type: Option<String>,
+    stamps_allowed: bool,
     validity: SignedDuration,
     now: Timestamp,
 }
@@ -296,6 +301,7 @@ impl From<&ActivationRequest<'_>> for OwnedActivation {
             notice_number: r.notice_number.to_owned(),
             operation: r.operation.to_owned(),
             transfer_type: r.transfer_type.map(str::to_owned),
+            stamps_allowed: r.stamps_allowed,
             validity: r.validity,
             now: r.now,
         }
@@ -316,6 +322,9 @@ async fn activate_in(
         check_payable(&found.position.lifecycle(), found.index, in_progress, r.now)
     {
         return Ok(Err(PayRefusal::NotPayable(refusal)));
+    }
+    if !r.stamps_allowed && found.option().transfers.iter().any(|t| t.stamp.is_some()) {
+        return Ok(Err(PayRefusal::StampNeedsV2));
     }
     sqlx::query(
         "INSERT INTO payment_activation (ente_id, option_id, notice_number, operation, transfer_type, \

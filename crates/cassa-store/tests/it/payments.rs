@@ -34,6 +34,7 @@ fn activation<'a>(f: &Fixture, notice: &'a str, at: Timestamp) -> ActivationRequ
         notice_number: notice,
         operation: "paGetPaymentV2",
         transfer_type: None,
+        stamps_allowed: true,
         validity: SignedDuration::from_mins(30),
         now: at,
     }
@@ -164,6 +165,7 @@ async fn two_activations_at_once_one_wins(backend: Backend) {
                 notice_number: &notice,
                 operation: "paGetPaymentV2",
                 transfer_type: None,
+                stamps_allowed: true,
                 validity: SignedDuration::from_mins(30),
                 now: now(),
             };

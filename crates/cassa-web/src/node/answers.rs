@@ -81,12 +81,10 @@ pub fn verify_ok(found: &NoticeMatch, fiscal_code_pa: &str) -> VerifyResponse {
     }
 }
 
-/// Why a payment cannot be described in the version asked for.
-pub struct NeedsV2;
-
-/// The payment data of paGetPayment (V1: IBANs only) or paGetPaymentV2.
-/// With `postal`, transfers that have a postal IBAN are paid to it.
-pub fn payment_data(found: &NoticeMatch, v2: bool, postal: bool) -> Result<PaymentPa, NeedsV2> {
+/// The payment data of paGetPayment (V1: IBANs only; the store refuses to
+/// activate a revenue stamp for it) or paGetPaymentV2. With `postal`,
+/// transfers that have a postal IBAN are paid to it.
+pub fn payment_data(found: &NoticeMatch, v2: bool, postal: bool) -> PaymentPa {
     let p = &found.position;
     let option = found.option();
     let mut transfers = Vec::with_capacity(option.transfers.len());
@@ -101,9 +99,6 @@ pub fn payment_data(found: &NoticeMatch, v2: bool, postal: bool) -> Result<Payme
             stamp_type: s.stamp_type.clone(),
             provincial_residence: s.provincial_residence.clone(),
         });
-        if stamp.is_some() && !v2 {
-            return Err(NeedsV2);
-        }
         transfers.push(TransferPa {
             id_transfer: t.id_transfer,
             transfer_amount: t.amount.to_decimal(),
@@ -120,13 +115,12 @@ pub fn payment_data(found: &NoticeMatch, v2: bool, postal: bool) -> Result<Payme
             metadata: metadata(&t.metadata),
         });
     }
-    let total: Option<Cents> = Cents::checked_sum(option.transfers.iter().map(|t| t.amount));
     debug_assert_eq!(
-        total,
+        Cents::checked_sum(option.transfers.iter().map(|t| t.amount)),
         Some(option.amount),
         "transfers add up to the option (checked on save)"
     );
-    Ok(PaymentPa {
+    PaymentPa {
         creditor_reference_id: option.iuv.clone(),
         payment_amount: option.amount.to_decimal(),
         due_date: italian_date(option.due_date),
@@ -142,5 +136,5 @@ pub fn payment_data(found: &NoticeMatch, v2: bool, postal: bool) -> Result<Payme
             transfer: transfers,
         },
         metadata: metadata(&option.metadata),
-    })
+    }
 }

@@ -294,6 +294,10 @@ fn refusal(operation: Operation, id_pa: &str, notice: &str, refusal: PayRefusal)
             FaultCode::PagamentoInCorso,
             "a payment of this notice is in progress",
         ),
+        PayRefusal::StampNeedsV2 => (
+            FaultCode::Semantica,
+            "the payment includes a revenue stamp: use paGetPaymentV2",
+        ),
     };
     Ko(ko(
         operation,
@@ -341,23 +345,12 @@ async fn get_payment(
     )
     .await?;
     let notice = &r.qr_code.notice_number;
-    if op == Operation::GetPayment {
-        // Version 1 cannot carry a revenue stamp: refuse before activating.
-        let looked = state
-            .store
-            .verify_notice(ente.id, notice, Timestamp::now())
-            .await;
-        if let Ok(Ok(found)) = looked
-            && answers::payment_data(&found, false, false).is_err()
-        {
-            return Err(needs_v2(op, &r.id_pa));
-        }
-    }
     let request = ActivationRequest {
         ente_id: ente.id,
         notice_number: notice,
         operation: op.soap_action(),
         transfer_type: r.transfer_type.as_deref(),
+        stamps_allowed: op == Operation::GetPaymentV2,
         validity: state.node.activation_validity,
         now: Timestamp::now(),
     };
@@ -368,15 +361,7 @@ async fn get_payment(
         .map_err(|e| system_error(op, &r.id_pa, e))?
         .map_err(|e| refusal(op, &r.id_pa, notice, e))?;
     let postal = r.transfer_type.as_deref() == Some("POSTAL");
-    let data =
-        answers::payment_data(&found, op == Operation::GetPaymentV2, postal).map_err(|_| {
-            Ko(ko(
-                op,
-                FaultCode::Semantica,
-                &r.id_pa,
-                "the payment includes a revenue stamp: use paGetPaymentV2",
-            ))
-        })?;
+    let data = answers::payment_data(&found, op == Operation::GetPaymentV2, postal);
     Ok(ok(
         op,
         &GetPaymentResponse {
@@ -384,15 +369,6 @@ async fn get_payment(
             fault: None,
             data: Some(data),
         },
-    ))
-}
-
-fn needs_v2(op: Operation, id_pa: &str) -> Ko {
-    Ko(ko(
-        op,
-        FaultCode::Semantica,
-        id_pa,
-        "the payment includes a revenue stamp: use paGetPaymentV2",
     ))
 }
 
