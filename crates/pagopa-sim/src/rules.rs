@@ -4,27 +4,17 @@
 
 use cassa_core::Cents;
 use cassa_pagopa::node::FaultCode;
+use cassa_pagopa::node::check::wire_amount;
 use cassa_pagopa::node::model::{FaultBean, GetPaymentResponse, SendRtResponse, VerifyResponse};
 
 /// A broken rule, as `field: what is wrong`.
 pub type Violations = Vec<String>;
 
+/// Amounts the EC answers are all `stAmountNotZero`.
 fn amount(out: &mut Violations, path: &str, text: &str) -> Option<Cents> {
-    let well_formed = text.split_once('.').is_some_and(|(u, c)| {
-        !u.is_empty()
-            && u.bytes().all(|b| b.is_ascii_digit())
-            && c.len() == 2
-            && c.bytes().all(|b| b.is_ascii_digit())
-    });
-    match Cents::parse_decimal(text) {
-        Ok(c) if well_formed && c > Cents::ZERO && c <= Cents::MAX_PAYABLE => Some(c),
-        _ => {
-            out.push(format!(
-                "{path}: {text:?} is not an amount between 0.01 and 999999999.99 with two decimals"
-            ));
-            None
-        }
-    }
+    wire_amount(text, true)
+        .map_err(|e| out.push(format!("{path}: {e}")))
+        .ok()
 }
 
 fn text(out: &mut Violations, path: &str, value: Option<&str>, max: usize) {

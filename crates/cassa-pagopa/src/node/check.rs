@@ -2,7 +2,28 @@
 //! paForNode.xsd and sac-common-types), checked on requests we receive.
 //! Each broken rule is reported as `path: reason`.
 
+use cassa_core::Cents;
+
 use super::model::{GetPaymentRequest, Receipt, SendRtRequest, Subject, VerifyRequest};
+
+/// An amount as the schema writes it: `stAmount` (`\d+\.\d{2}`, at most
+/// 999999999.99) or, with `not_zero`, `stAmountNotZero` (at least 0.01).
+pub fn wire_amount(text: &str, not_zero: bool) -> Result<Cents, String> {
+    let well_formed = text.split_once('.').is_some_and(|(units, cents)| {
+        !units.is_empty()
+            && units.bytes().all(|b| b.is_ascii_digit())
+            && cents.len() == 2
+            && cents.bytes().all(|b| b.is_ascii_digit())
+    });
+    let floor = if not_zero { Cents::new(1) } else { Cents::ZERO };
+    match Cents::parse_decimal(text) {
+        Ok(c) if well_formed && c >= floor && c <= Cents::MAX_PAYABLE => Ok(c),
+        _ => Err(format!(
+            "must be an amount like 12.34, from {} to 999999999.99, found {text:?}",
+            floor.to_decimal()
+        )),
+    }
+}
 
 #[derive(Default)]
 struct Problems(Vec<String>);
@@ -33,19 +54,8 @@ impl Problems {
 
     /// `stAmount`: `\d+\.\d{2}`, at most 999999999.99; `not_zero` for `stAmountNotZero`.
     fn amount(&mut self, path: &str, value: &str, not_zero: bool) {
-        let ok = value.split_once('.').is_some_and(|(units, cents)| {
-            !units.is_empty()
-                && units.bytes().all(|b| b.is_ascii_digit())
-                && cents.len() == 2
-                && cents.bytes().all(|b| b.is_ascii_digit())
-                && units.trim_start_matches('0').len() <= 9
-        });
-        if !ok {
-            self.0.push(format!(
-                "{path}: must be an amount like 12.34 (at most 999999999.99), found {value:?}"
-            ));
-        } else if not_zero && value.bytes().all(|b| b == b'0' || b == b'.') {
-            self.0.push(format!("{path}: must be at least 0.01"));
+        if let Err(e) = wire_amount(value, not_zero) {
+            self.0.push(format!("{path}: {e}"));
         }
     }
 
@@ -185,4 +195,28 @@ pub fn send_rt_request(r: &SendRtRequest) -> Result<(), Vec<String>> {
     p.header(&r.id_pa, &r.id_broker_pa, &r.id_station);
     receipt(&mut p, &r.receipt);
     p.done()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_follow_the_schema() {
+        assert_eq!(wire_amount("120.50", true), Ok(Cents::new(12_050)));
+        assert_eq!(wire_amount("0.00", false), Ok(Cents::ZERO));
+        assert_eq!(wire_amount("999999999.99", true), Ok(Cents::MAX_PAYABLE));
+        for bad in [
+            "0.00",
+            "12.5",
+            "12",
+            ".50",
+            "1,00",
+            "1000000000.00",
+            "-1.00",
+            "1e2",
+        ] {
+            assert!(wire_amount(bad, true).is_err(), "{bad}");
+        }
+    }
 }
