@@ -9,7 +9,7 @@ use cassa_pagopa::node::model::{
 };
 use serde::Serialize;
 
-use crate::client::{CallError, NodeClient};
+use crate::client::{CallError, NodeClient, Station};
 
 /// The PSP that takes the money.
 #[derive(Clone, Debug)]
@@ -79,7 +79,7 @@ impl Default for RetryPolicy {
 
 /// The receipt the node sends once the PSP has taken the money.
 pub fn receipt_for(
-    client: &NodeClient,
+    station: &Station,
     psp: &Psp,
     fiscal_code: &str,
     notice: &str,
@@ -89,8 +89,8 @@ pub fn receipt_for(
     let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
     SendRtRequest {
         id_pa: fiscal_code.into(),
-        id_broker_pa: client.station.broker_id.clone(),
-        id_station: client.station.station_id.clone(),
+        id_broker_pa: station.broker_id.clone(),
+        id_station: station.station_id.clone(),
         receipt: Receipt {
             receipt_id: receipt_id.into(),
             notice_number: notice.into(),
@@ -183,7 +183,14 @@ pub async fn pay_notice(
         (None, None) => unreachable!("the rules check data is present on OK"),
     };
     let receipt_id = new_receipt_id();
-    let request = receipt_for(client, psp, fiscal_code, notice, &data, &receipt_id);
+    let request = receipt_for(
+        &client.station,
+        psp,
+        fiscal_code,
+        notice,
+        &data,
+        &receipt_id,
+    );
     let mut last = String::new();
     for attempt in 1..=retry.attempts.max(1) {
         match client.send_rt(true, &request).await {

@@ -5,6 +5,8 @@ use cassa_pagopa::node::model::*;
 use cassa_pagopa::node::soap::{read_message, write_message};
 use cassa_pagopa::node::{FaultCode, Operation};
 use cassa_testkit::{Backend, assert_valid_xml, backend_tests, pagopa_api_dir};
+use pagopa_sim::flow::receipt_for;
+use pagopa_sim::{Psp, Station};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -102,60 +104,14 @@ fn get_request(notice: &str) -> GetPaymentRequest {
     }
 }
 
+/// The receipt the node would send, as pagopa-sim writes it.
 fn send_request(notice: &str, receipt_id: &str, data: &PaymentPa) -> SendRtRequest {
-    SendRtRequest {
-        id_pa: MILANO.into(),
-        id_broker_pa: BROKER.into(),
-        id_station: STATION.into(),
-        receipt: Receipt {
-            receipt_id: receipt_id.into(),
-            notice_number: notice.into(),
-            fiscal_code: MILANO.into(),
-            outcome: "OK".into(),
-            creditor_reference_id: data.creditor_reference_id.clone(),
-            payment_amount: data.payment_amount.clone(),
-            description: data.description.clone(),
-            company_name: data.company_name.clone().unwrap(),
-            office_name: None,
-            debtor: data.debtor.clone(),
-            transfer_list: ReceiptTransferList {
-                transfer: data
-                    .transfer_list
-                    .transfer
-                    .iter()
-                    .map(|t| ReceiptTransfer {
-                        id_transfer: t.id_transfer,
-                        transfer_amount: t.transfer_amount.clone(),
-                        fiscal_code_pa: t.fiscal_code_pa.clone(),
-                        company_name: None,
-                        iban: t.iban.clone(),
-                        mbd_attachment: None,
-                        remittance_information: t.remittance_information.clone(),
-                        transfer_category: t.transfer_category.clone(),
-                        metadata: None,
-                    })
-                    .collect(),
-            },
-            id_psp: "BCITITMM".into(),
-            psp_fiscal_code: None,
-            psp_partita_iva: None,
-            psp_company_name: "Intesa Sanpaolo".into(),
-            id_channel: "00799960158_01".into(),
-            channel_description: "app".into(),
-            payer: None,
-            payment_method: Some("creditCard".into()),
-            payment_note: None,
-            fee: Some("1.00".into()),
-            primary_ci_incurred_fee: None,
-            id_bundle: None,
-            id_ci_bundle: None,
-            payment_date_time: Some("2026-11-23T10:15:00".into()),
-            application_date: None,
-            transfer_date: None,
-            metadata: None,
-            stand_in: None,
-        },
-    }
+    let station = Station {
+        endpoint: String::new(),
+        broker_id: BROKER.into(),
+        station_id: STATION.into(),
+    };
+    receipt_for(&station, &Psp::default(), MILANO, notice, data, receipt_id)
 }
 
 /// Creates a published position and returns its notice numbers.
@@ -238,7 +194,7 @@ async fn modello_3_end_to_end(backend: Backend) {
     assert_eq!(position.body["paymentOption"][0]["status"], "PO_PAID");
     assert_eq!(
         position.body["paymentOption"][0]["pspCompany"],
-        "Intesa Sanpaolo"
+        Psp::default().company_name
     );
 
     // The node retries: the same answer, counted once.
@@ -454,7 +410,8 @@ async fn the_rest_of_the_fault_table(backend: Backend) {
     assert_eq!(fault_of(&v1.fault), "PAA_SEMANTICA");
     let v2: GetPaymentResponse = call(&app, Operation::GetPaymentV2, &get_request(&notice)).await;
     assert_eq!(v2.outcome, "OK", "{:?}", v2.fault);
-    let transfers = v2.data.unwrap().transfer_list.transfer;
+    let stamped = v2.data.unwrap();
+    let transfers = &stamped.transfer_list.transfer;
     assert!(transfers[1].stamp.is_some() && transfers[1].iban.is_none());
 
     // Past its due date, for an ente that refuses late payments: SCADUTO.
@@ -506,50 +463,8 @@ async fn the_rest_of_the_fault_table(backend: Backend) {
     let down: SendRtResponse = call(
         &app,
         Operation::SendRtV2,
-        &send_request(&notice, "R-9", &payment_stub(&notice)),
+        &send_request(&notice, "R-9", &stamped),
     )
     .await;
     assert_eq!(fault_of(&down.fault), "PAA_SYSTEM_ERROR");
-}
-
-/// Enough payment data to build a receipt without asking cassa.
-fn payment_stub(notice: &str) -> PaymentPa {
-    PaymentPa {
-        creditor_reference_id: notice[1..].to_owned(),
-        payment_amount: "116.00".into(),
-        due_date: "2030-01-28".into(),
-        retention_date: None,
-        last_payment: None,
-        description: "Bollo".into(),
-        company_name: Some("Comune di Milano".into()),
-        office_name: None,
-        debtor: Subject {
-            unique_identifier: UniqueIdentifier {
-                kind: "F".into(),
-                value: "RSSMRA85T10A562S".into(),
-            },
-            full_name: "Mario Rossi".into(),
-            street_name: None,
-            civic_number: None,
-            postal_code: None,
-            city: None,
-            state_province_region: None,
-            country: None,
-            email: None,
-        },
-        transfer_list: TransferList {
-            transfer: vec![TransferPa {
-                id_transfer: 1,
-                transfer_amount: "116.00".into(),
-                fiscal_code_pa: MILANO.into(),
-                company_name: None,
-                iban: Some("IT60X0542811101000000123456".into()),
-                stamp: None,
-                remittance_information: "Bollo".into(),
-                transfer_category: "9/0101101IM/".into(),
-                metadata: None,
-            }],
-        },
-        metadata: None,
-    }
 }
