@@ -435,37 +435,24 @@ async fn send_rt(
     let status = match outcome {
         ReceiptOutcome::Stored(s) | ReceiptOutcome::AlreadyStored(s) => s,
     };
-    let notice = &receipt.notice_number;
-    match status {
-        ReceiptStatus::Applied | ReceiptStatus::Ko => Ok(ok(
-            op,
-            &SendRtResponse {
+    let (code, why) = match status {
+        ReceiptStatus::Applied | ReceiptStatus::Ko => {
+            let acknowledged = SendRtResponse {
                 outcome: "OK".into(),
                 fault: None,
-            },
-        )),
-        ReceiptStatus::DoublePayment => Err(Ko(ko(
-            op,
+            };
+            return Ok(ok(op, &acknowledged));
+        }
+        ReceiptStatus::DoublePayment => (
             FaultCode::ReceiptDuplicata,
-            &r.id_pa,
-            &format!(
-                "notice {notice} was already paid with another receipt; this one is kept for the operators"
-            ),
-        ))),
-        ReceiptStatus::UnknownNotice => Err(Ko(ko(
-            op,
-            FaultCode::PagamentoSconosciuto,
-            &r.id_pa,
-            &format!("notice {notice} is unknown; the receipt is kept for the operators"),
-        ))),
-        ReceiptStatus::AmountMismatch => Err(Ko(ko(
-            op,
-            FaultCode::Semantica,
-            &r.id_pa,
-            &format!(
-                "the receipt amount {} differs from the notice's; the receipt is kept for the operators",
-                receipt.payment_amount
-            ),
-        ))),
-    }
+            "was already paid with another receipt",
+        ),
+        ReceiptStatus::UnknownNotice => (FaultCode::PagamentoSconosciuto, "is unknown"),
+        ReceiptStatus::AmountMismatch => {
+            (FaultCode::Semantica, "has another amount than this receipt")
+        }
+    };
+    let notice = &receipt.notice_number;
+    let description = format!("notice {notice} {why}; the receipt is kept for the operators");
+    Err(Ko(ko(op, code, &r.id_pa, &description)))
 }
