@@ -48,19 +48,13 @@ pub enum LogFormat {
     Json,
 }
 
-const KEYS: [&str; 11] = [
-    "data_dir",
-    "database_url",
-    "database_max_connections",
-    "listen",
-    "log_format",
-    "log_filter",
-    "status_sweep_seconds",
-    "pagopa_broker_id",
-    "pagopa_station_id",
-    "pagopa_activation_minutes",
-    "pagopa_echo_route",
-];
+/// The configuration keys: the fields of `Config`, so they cannot drift.
+fn keys() -> Vec<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+        _ => unreachable!("Config serializes as a map"),
+    }
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -95,7 +89,8 @@ impl Config {
     pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
         // Only known keys: other CASSA_* variables (the test suite's, say)
         // are not configuration.
-        let env = Env::prefixed("CASSA_").only(&KEYS);
+        let keys = keys();
+        let env = Env::prefixed("CASSA_").filter(move |key| keys.iter().any(|k| key == k.as_str()));
         let base = Figment::from(Serialized::defaults(Config::default()));
         // The data directory decides where the default file is, so find it first.
         let early: Config = base
@@ -259,6 +254,8 @@ mod tests {
             assert_eq!(config.log_format, LogFormat::Json);
 
             jail.set_env("CASSA_STATUS_SWEEP_SECONDS", "7");
+            // Other CASSA_* variables (the test suite's, say) are not configuration.
+            jail.set_env("CASSA_TEST_POSTGRES_URL", "postgres://elsewhere/x");
             jail.set_env("DATABASE_URL", "postgres://db.example/cassa");
             let config = load(jail, None, &Overrides::default())?;
             assert_eq!(config.status_sweep_seconds, 7);
