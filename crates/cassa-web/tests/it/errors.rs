@@ -222,7 +222,13 @@ async fn each_bad_field_is_named(backend: Backend) {
         "due_date",
     )
     .await;
-    expect_refused(&app, |b| b["iupd"] = json!("bad/iupd"), "iupd", "").await;
+    expect_refused(
+        &app,
+        |b| b["iupd"] = json!("bad/iupd"),
+        "iupd",
+        "may contain only letters",
+    )
+    .await;
     assert_nothing_written(&app).await;
 }
 
