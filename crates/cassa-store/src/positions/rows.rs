@@ -134,8 +134,8 @@ pub(super) fn new_option(
 }
 
 /// Earliest and latest due date, for listing by due date without a join.
-pub(super) fn due_bounds(position: &StoredPosition) -> (i64, i64) {
-    let dues = position.options.iter().map(|o| micros(o.due_date));
+pub(super) fn due_bounds(options: &[StoredOption]) -> (i64, i64) {
+    let dues = options.iter().map(|o| micros(o.due_date));
     (dues.clone().min().unwrap_or(0), dues.max().unwrap_or(0))
 }
 
@@ -160,7 +160,7 @@ pub(super) async fn insert_positions(
         );
         let mut query = sqlx::query(&sql);
         for p in chunk.iter() {
-            let (min_due, max_due) = due_bounds(p);
+            let (min_due, max_due) = due_bounds(&p.options);
             query = query
                 .bind(p.ente_id)
                 .bind(p.tipo_dovuto_id)

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 
 use super::group_commit::CreateJob;
 use super::read::{POSITION_COLUMNS, load_position, position_from_row};
-use super::rows::{insert_options, new_option, new_position};
+use super::rows::{due_bounds, insert_options, new_option, new_position, stored_time};
 use super::{CreateError, Origin, PositionChangeError, StoredPosition};
 use crate::audit::{self, NewAuditEvent};
 use crate::sql::{flag, is_unique_violation, micros, opt_micros, placeholders};
@@ -211,8 +211,18 @@ impl Store {
         let status = status_on_save(w.to_publish, w.draft.validity_date, w.now);
         let d = w.draft;
         let debtor = &d.debtor;
-        let dues = d.options.iter().map(|o| micros(o.due_date));
-        let (min_due, max_due) = (dues.clone().min().unwrap_or(0), dues.max().unwrap_or(0));
+        let now = stored_time(w.now);
+        let mut options: Vec<_> = d
+            .options
+            .iter()
+            .zip(&iuvs)
+            .enumerate()
+            .map(|(seq, (o, iuv))| {
+                let inserted_at = kept.get(iuv.as_str()).copied().unwrap_or(now);
+                new_option(seq as i32, o, iuv, inserted_at, now)
+            })
+            .collect();
+        let (min_due, max_due) = due_bounds(&options);
 
         let result = async {
             sqlx::query("DELETE FROM payment_option WHERE position_id = $1")
@@ -253,16 +263,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let mut after = position_from_row(&row).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-            after.options = d
-                .options
-                .iter()
-                .zip(&iuvs)
-                .enumerate()
-                .map(|(seq, (o, iuv))| {
-                    let inserted_at = kept.get(iuv.as_str()).copied().unwrap_or(after.updated_at);
-                    new_option(seq as i32, o, iuv, inserted_at, after.updated_at)
-                })
-                .collect();
+            after.options = std::mem::take(&mut options);
             insert_options(&mut tx, &mut [&mut after]).await?;
             Ok::<_, sqlx::Error>(after)
         }
