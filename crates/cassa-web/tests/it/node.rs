@@ -377,10 +377,8 @@ async fn broken_requests_get_soap_faults(backend: Backend) {
         call(&app, Operation::GetPaymentV2, &get_request(&notices[0])).await;
     assert_eq!(got.outcome, "OK");
     let health = app.call_raw(Method::GET, "/healthz", None, None).await;
-    assert_eq!(
-        health.body,
-        json!({ "status": "ok", "database": health.body["database"] })
-    );
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.body["status"], "ok", "the server survived them all");
 }
 
 async fn the_rest_of_the_fault_table(backend: Backend) {
