@@ -84,7 +84,7 @@ impl Store {
     }
 
     /// The owner of an unrevoked key with this secret hash. Answers from a
-    /// cache of a few seconds (see `key_cache`).
+    /// cache of a few seconds (see `ttl_cache`).
     pub async fn api_key_owner(
         &self,
         secret_hash: &str,

@@ -12,10 +12,12 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
+use crate::ApiKeyOwner;
+use crate::Ente;
 use crate::batch::{self, BatchQueue};
 use crate::iuv::IuvAllocator;
-use crate::key_cache::KeyCache;
 use crate::positions::group_commit::{self, CreateQueue};
+use crate::ttl_cache::TtlCache;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -106,7 +108,8 @@ struct Inner {
     iuv: IuvAllocator,
     creates: CreateQueue,
     batch: BatchQueue,
-    keys: KeyCache,
+    keys: TtlCache<ApiKeyOwner>,
+    enti: TtlCache<Ente>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -173,7 +176,8 @@ impl Store {
                 iuv: IuvAllocator::new(options.iuv_block),
                 creates: group_commit::start(write.clone(), backend),
                 batch: batch::start(write.clone(), backend),
-                keys: KeyCache::default(),
+                keys: TtlCache::default(),
+                enti: TtlCache::default(),
                 write,
             }),
         })
@@ -208,7 +212,11 @@ impl Store {
         Ok(begin_write_on(&self.inner.write, self.inner.backend).await?)
     }
 
-    pub(crate) fn key_cache(&self) -> &KeyCache {
+    pub(crate) fn ente_cache(&self) -> &TtlCache<Ente> {
+        &self.inner.enti
+    }
+
+    pub(crate) fn key_cache(&self) -> &TtlCache<ApiKeyOwner> {
         &self.inner.keys
     }
 

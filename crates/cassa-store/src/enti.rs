@@ -164,8 +164,13 @@ impl Store {
         Ok(ente)
     }
 
+    /// The ente with this codice fiscale. Every node call names one, so
+    /// found enti are cached for a few seconds (see `ttl_cache`).
     pub async fn ente_by_fiscal_code(&self, fiscal_code: &str) -> Result<Option<Ente>, StoreError> {
-        sqlx::query(&format!(
+        if let Some(ente) = self.ente_cache().get(fiscal_code) {
+            return Ok(Some(ente));
+        }
+        let ente = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM ente WHERE fiscal_code = $1"
         ))
         .bind(fiscal_code)
@@ -173,7 +178,11 @@ impl Store {
         .await?
         .as_ref()
         .map(ente_from_row)
-        .transpose()
+        .transpose()?;
+        if let Some(ente) = &ente {
+            self.ente_cache().put(fiscal_code, ente);
+        }
+        Ok(ente)
     }
 
     pub async fn ente_by_id(&self, id: i64) -> Result<Option<Ente>, StoreError> {

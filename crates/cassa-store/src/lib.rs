@@ -12,11 +12,11 @@ mod batch;
 mod db;
 mod enti;
 mod iuv;
-mod key_cache;
 mod payments;
 mod positions;
 mod sql;
 mod tipi_dovuto;
+mod ttl_cache;
 
 pub use api_keys::{ApiKey, ApiKeyOwner};
 pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
