@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 source scripts/throwaway-postgres.sh
 # XML messages are validated against pagoPA's XSDs with xmllint.
 ensure_debian_command xmllint libxml2-utils
+# PDFs are rasterised (pdftoppm) and read back as text (pdftotext).
+ensure_debian_command pdftoppm poppler-utils
 start_throwaway_postgres
 export CASSA_TEST_POSTGRES_URL="$THROWAWAY_POSTGRES_URL"
 echo "test PostgreSQL: $CASSA_TEST_POSTGRES_URL" >&2
