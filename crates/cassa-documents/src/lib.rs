@@ -15,7 +15,7 @@ pub mod receipt;
 pub mod text;
 
 pub use notice::{Debtor, Ente, Notice, Payment, PostalAccount, render_notice};
-pub use receipt::{Receipt, render_receipt};
+pub use receipt::{Receipt, render_receipt, render_receipts};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {

@@ -60,16 +60,25 @@ fn method_name(code: Option<&str>) -> String {
 
 /// The receipt as a PDF.
 pub fn render_receipt(r: &Receipt) -> Result<Vec<u8>, DocumentError> {
-    if r.amount.get() <= 0 {
-        return Err(DocumentError::Invalid(
-            "receipt amount must be positive".into(),
-        ));
+    render_receipts(std::slice::from_ref(r))
+}
+
+/// Several receipts (the installments of one debt) as one PDF, a page each.
+pub fn render_receipts(receipts: &[Receipt]) -> Result<Vec<u8>, DocumentError> {
+    let Some(first) = receipts.first() else {
+        return Err(DocumentError::Invalid("no receipt to print".into()));
+    };
+    if let Some(bad) = receipts.iter().find(|r| r.amount.get() <= 0) {
+        return Err(DocumentError::Invalid(format!(
+            "receipt {}: amount must be positive",
+            bad.receipt_id
+        )));
     }
-    let mut pdf = Pdf::new(
-        &format!("Ricevuta di pagamento {}", r.receipt_id),
-        r.paid_at,
-    );
-    pdf.page(|c| draw(c, r));
+    let title = format!("Ricevuta di pagamento {}", first.receipt_id);
+    let mut pdf = Pdf::new(&title, first.paid_at);
+    for r in receipts {
+        pdf.page(|c| draw(c, r));
+    }
     pdf.finish()
 }
 

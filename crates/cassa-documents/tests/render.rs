@@ -4,15 +4,14 @@
 //! byte for byte. The PNGs stay in target/tmp/documents for people to look at.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use cassa_core::{Cents, NoticeNumber};
 use cassa_documents::codes::{PostalSlip, datamatrix_payload, qr_payload};
 use cassa_documents::{
     Debtor, Ente, Notice, Payment, PostalAccount, Receipt, render_notice, render_receipt,
 };
+use cassa_testkit::documents::{self, BarcodeFormat};
 use jiff::civil::Date;
-use rxing::BarcodeFormat;
 
 const ENTE_CF: &str = "01199250158";
 
@@ -97,60 +96,16 @@ fn installments(count: u64, cents: i64) -> Vec<Payment> {
         .collect()
 }
 
-/// Rasterises every page at 300 dpi; returns the PNG paths, in order.
 fn rasterise(pdf: &[u8], name: &str) -> Vec<PathBuf> {
-    let dir = artifacts();
-    let pdf_path = dir.join(format!("{name}.pdf"));
-    std::fs::write(&pdf_path, pdf).unwrap();
-    for old in std::fs::read_dir(&dir).unwrap().flatten() {
-        let file = old.file_name().to_string_lossy().into_owned();
-        if file.starts_with(&format!("{name}-")) && file.ends_with(".png") {
-            std::fs::remove_file(old.path()).unwrap();
-        }
-    }
-    let status = Command::new("pdftoppm")
-        .args(["-r", "300", "-png"])
-        .arg(&pdf_path)
-        .arg(dir.join(name))
-        .status()
-        .expect("pdftoppm (poppler-utils) is installed");
-    assert!(status.success(), "pdftoppm failed on {name}");
-    let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            let file = p.file_name().unwrap().to_string_lossy().into_owned();
-            file.starts_with(&format!("{name}-")) && file.ends_with(".png")
-        })
-        .collect();
-    pages.sort();
-    pages
+    documents::rasterise(pdf, &artifacts(), name)
 }
 
-/// Every code on a page image, as (format, text).
 fn decode(page: &PathBuf) -> Vec<(BarcodeFormat, String)> {
-    let image = image::open(page).unwrap();
-    let mut found: Vec<(BarcodeFormat, String)> = rxing::helpers::detect_multiple_in_image(image)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| (*r.getBarcodeFormat(), r.getText().to_owned()))
-        .collect();
-    found.sort_by(|a, b| a.1.cmp(&b.1));
-    found
+    documents::decode(page)
 }
 
-fn text_of(pdf: &[u8], name: &str) -> String {
-    let path = artifacts().join(format!("{name}.pdf"));
-    std::fs::write(&path, pdf).unwrap();
-    let out = Command::new("pdftotext")
-        .args(["-layout"])
-        .arg(&path)
-        .arg("-")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
+fn text_of(pdf: &[u8], _name: &str) -> String {
+    documents::pdf_text(pdf)
 }
 
 fn qr_of(p: &Payment) -> (BarcodeFormat, String) {

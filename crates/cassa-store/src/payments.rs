@@ -136,6 +136,8 @@ pub struct StoredReceipt {
     pub psp_id: String,
     pub psp_company_name: String,
     pub payment_method: Option<String>,
+    pub payer_fiscal_code: Option<String>,
+    pub payer_name: Option<String>,
     pub payment_date_time: Option<Timestamp>,
     pub operation: String,
     pub raw_xml: String,
@@ -249,7 +251,8 @@ impl Store {
     ) -> Result<Vec<StoredReceipt>, StoreError> {
         sqlx::query(
             "SELECT id, ente_id, receipt_id, notice_number, option_id, status, outcome, amount, fee, psp_id, \
-             psp_company_name, payment_method, payment_date_time, operation, raw_xml, received_at \
+             psp_company_name, payment_method, payer_fiscal_code, payer_name, payment_date_time, operation, raw_xml, \
+             received_at \
              FROM receipt WHERE ente_id = $1 AND notice_number = $2 ORDER BY id",
         )
         .bind(ente_id)
@@ -273,6 +276,8 @@ impl Store {
                 psp_id: row.try_get("psp_id")?,
                 psp_company_name: row.try_get("psp_company_name")?,
                 payment_method: row.try_get("payment_method")?,
+                payer_fiscal_code: row.try_get("payer_fiscal_code")?,
+                payer_name: row.try_get("payer_name")?,
                 payment_date_time: opt_timestamp(row.try_get("payment_date_time")?)?,
                 operation: row.try_get("operation")?,
                 raw_xml: row.try_get("raw_xml")?,

@@ -6,6 +6,8 @@
 //! cluster that `scripts/test.sh` starts and names in
 //! `CASSA_TEST_POSTGRES_URL`.
 
+pub mod documents;
+
 use std::sync::OnceLock;
 
 use sqlx::any::install_default_drivers;

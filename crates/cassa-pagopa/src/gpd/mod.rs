@@ -28,4 +28,7 @@ pub mod titles {
     pub const EXCLUSIVE_PARAMETERS: &str = "Exclusive Parameters";
     pub const UNAUTHORIZED: &str = "Unauthorized";
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL SERVER ERROR";
+    /// cassa's own: the notice and receipt PDFs, which GPD does not serve.
+    pub const NO_DOCUMENT: &str = "No document for the debt position in its state";
+    pub const NOT_PRINTABLE: &str = "The document cannot be printed";
 }

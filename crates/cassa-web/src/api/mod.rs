@@ -3,6 +3,7 @@
 mod auth;
 mod debt_positions;
 pub mod errors;
+mod printouts;
 mod query;
 mod responses;
 
@@ -32,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route(&format!("{BASE}/{{iupd}}/publish"), post(dp::publish))
         .route(&format!("{BASE}/{{iupd}}/invalidate"), post(dp::invalidate))
+        .route(&format!("{BASE}/{{iupd}}/notice"), get(printouts::notice))
+        .route(&format!("{BASE}/{{iupd}}/receipt"), get(printouts::receipt))
 }
 
 /// Unknown paths get a JSON 404 too.

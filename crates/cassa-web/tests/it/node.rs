@@ -16,6 +16,7 @@ use crate::{MILANO, TestApp, position_body};
 
 backend_tests!(
     modello_3_end_to_end,
+    notice_and_receipt_pdfs_over_the_api,
     faults_follow_the_table,
     the_rest_of_the_fault_table,
     broken_requests_get_soap_faults
@@ -465,4 +466,74 @@ async fn the_rest_of_the_fault_table(backend: Backend) {
     )
     .await;
     assert_eq!(fault_of(&down.fault), "PAA_SYSTEM_ERROR");
+}
+
+async fn get_pdf(app: &TestApp, path: &str) -> (StatusCode, Vec<u8>) {
+    let response = app
+        .client
+        .get(format!("{}{}{path}", app.base, app.positions()))
+        .header("Ocp-Apim-Subscription-Key", &app.key)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    if status == StatusCode::OK {
+        assert_eq!(response.headers()["content-type"], "application/pdf");
+    }
+    (status, response.bytes().await.unwrap().to_vec())
+}
+
+/// The notice's QR code, read from its pixels, pays the right notice; once
+/// paid, the receipt PDF carries the receipt's data and the notice is gone.
+async fn notice_and_receipt_pdfs_over_the_api(backend: Backend) {
+    use cassa_testkit::documents::{BarcodeFormat, decode, pdf_text, rasterise};
+    let app = TestApp::start(backend).await;
+    let notices = published(&app, "TARI-PDF", &[&[10_000, 2_050]]).await;
+    let notice = &notices[0];
+
+    let (status, pdf) = get_pdf(&app, "/TARI-PDF/notice").await;
+    assert_eq!(status, StatusCode::OK);
+    let dir = tempfile::tempdir().unwrap();
+    let pages = rasterise(&pdf, dir.path(), "notice");
+    assert_eq!(
+        decode(&pages[0]),
+        vec![(
+            BarcodeFormat::QR_CODE,
+            format!("PAGOPA|002|{notice}|{MILANO}|12050")
+        )]
+    );
+    assert!(pdf_text(&pdf).contains("120,50"));
+
+    let (status, _) = get_pdf(&app, "/TARI-PDF/receipt").await;
+    assert_eq!(status, StatusCode::CONFLICT, "no receipt before payment");
+    let (status, _) = get_pdf(&app, "/NO-SUCH/notice").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let got: GetPaymentResponse = call(&app, Operation::GetPaymentV2, &get_request(notice)).await;
+    let data = got.data.unwrap();
+    let sent: SendRtResponse = call(
+        &app,
+        Operation::SendRtV2,
+        &send_request(notice, "R-PDF-1", &data),
+    )
+    .await;
+    assert_eq!(sent.outcome, "OK", "{:?}", sent.fault);
+
+    let (status, pdf) = get_pdf(&app, "/TARI-PDF/receipt").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = pdf_text(&pdf);
+    for expected in [
+        "R-PDF-1",
+        "120,50",
+        "Mario Rossi",
+        &Psp::default().company_name,
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing from\n{text}");
+    }
+    let (status, _) = get_pdf(&app, "/TARI-PDF/notice").await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a paid debt has nothing left to pay"
+    );
 }

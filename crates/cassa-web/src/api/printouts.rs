@@ -1,0 +1,94 @@
+//! The PDFs of a debt position over the API: its payment notice, and its
+//! receipt once paid. Same API key and scoping as the GPD operations.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cassa_pagopa::gpd::titles;
+use jiff::Timestamp;
+
+use super::auth::EnteAccess;
+use super::errors::ApiError;
+use crate::AppState;
+use crate::documents::{notice_of, receipts_of};
+
+fn pdf(bytes: Vec<u8>, file_name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{file_name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+fn conflict(detail: String) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, titles::NO_DOCUMENT, detail)
+}
+
+/// Rendering is CPU work: it runs off the async workers.
+async fn render<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, cassa_documents::DocumentError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(cassa_documents::DocumentError::Invalid(why))) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            titles::NOT_PRINTABLE,
+            format!("the notice cannot be printed: {why}"),
+        )),
+        Ok(Err(e)) => Err(ApiError::internal(e)),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+/// `GET .../debtpositions/{iupd}/notice`: the avviso di pagamento.
+pub async fn notice(
+    State(state): State<AppState>,
+    access: EnteAccess,
+    Path((organization, iupd)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let position = state
+        .store
+        .position(access.ente.id, &iupd)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&organization, &iupd))?;
+    let notice = notice_of(&position, &access.ente, Timestamp::now())
+        .map_err(|why| conflict(why.reason()))?;
+    let bytes = render(move || cassa_documents::render_notice(&notice)).await?;
+    Ok(pdf(bytes, &format!("avviso-{iupd}.pdf")))
+}
+
+/// `GET .../debtpositions/{iupd}/receipt`: the receipts of its paid options.
+pub async fn receipt(
+    State(state): State<AppState>,
+    access: EnteAccess,
+    Path((organization, iupd)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let position = state
+        .store
+        .position(access.ente.id, &iupd)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&organization, &iupd))?;
+    let mut stored = Vec::new();
+    for option in position.options.iter().filter(|o| o.status.is_paid()) {
+        stored.extend(
+            state
+                .store
+                .receipts_of_notice(access.ente.id, &option.notice_number)
+                .await?,
+        );
+    }
+    let receipts = receipts_of(&position, &access.ente, &stored);
+    if receipts.is_empty() {
+        return Err(conflict(
+            "the debt position has no payment receipt yet".to_owned(),
+        ));
+    }
+    let bytes = render(move || cassa_documents::render_receipts(&receipts)).await?;
+    Ok(pdf(bytes, &format!("ricevuta-{iupd}.pdf")))
+}

@@ -1,0 +1,203 @@
+//! The printable documents of a debt position, from what is stored: its
+//! payment notice while it can be paid, and its receipts once paid. Used
+//! by the integration API now, and by the portal and back office.
+
+use cassa_core::NoticeNumber;
+use cassa_core::debt::{OptionStatus, PositionStatus};
+use cassa_documents::{Debtor, Ente as NoticeEnte, Notice, Payment, PostalAccount, Receipt};
+use cassa_store::{Ente, ReceiptStatus, StoredOption, StoredPosition, StoredReceipt};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+/// Why a position has no notice to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoNotice {
+    NotPublished,
+    Closed(PositionStatus),
+    NothingToPay,
+}
+
+impl NoNotice {
+    pub fn reason(&self) -> String {
+        match self {
+            NoNotice::NotPublished => "the debt position is not published yet".into(),
+            NoNotice::Closed(status) => {
+                format!("the debt position is {}: nothing to pay", status.code())
+            }
+            NoNotice::NothingToPay => "every payment option is already paid".into(),
+        }
+    }
+}
+
+/// MyPay and many enti write 31/12/2099 (or later) for "no due date".
+fn printed_due_date(due: Timestamp) -> Option<Date> {
+    let date = due.to_zoned(rome()).date();
+    (date.year() < 2099).then_some(date)
+}
+
+fn rome() -> TimeZone {
+    TimeZone::get("Europe/Rome").unwrap_or(TimeZone::UTC)
+}
+
+fn payment(option: &StoredOption) -> Option<Payment> {
+    Some(Payment {
+        notice: NoticeNumber::parse(&option.notice_number).ok()?.notice,
+        amount: option.amount,
+        due_date: printed_due_date(option.due_date),
+    })
+}
+
+/// The last 12 digits of an Italian postal IBAN are the account number.
+fn postal_account(ente: &Ente) -> Option<PostalAccount> {
+    let iban = ente.postal_iban.as_deref()?;
+    let account = iban.get(iban.len().checked_sub(12)?..)?;
+    account
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| PostalAccount {
+            account: account.to_owned(),
+            holder: ente.name.clone(),
+            authorization: None,
+        })
+}
+
+fn debtor_address(p: &StoredPosition) -> Vec<String> {
+    let street = [p.street_name.as_deref(), p.civic_number.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let province = p.province.as_deref().map(|pr| format!("({pr})"));
+    let town = [
+        p.postal_code.as_deref(),
+        p.city.as_deref(),
+        province.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    [street, town]
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The notice of `position`: its unpaid options, the full one first.
+pub fn notice_of(
+    position: &StoredPosition,
+    ente: &Ente,
+    now: Timestamp,
+) -> Result<Notice, NoNotice> {
+    match position.status {
+        PositionStatus::Draft => return Err(NoNotice::NotPublished),
+        PositionStatus::Published | PositionStatus::Valid | PositionStatus::PartiallyPaid => {}
+        other => return Err(NoNotice::Closed(other)),
+    }
+    let unpaid: Vec<&StoredOption> = position
+        .options
+        .iter()
+        .filter(|o| o.status == OptionStatus::Unpaid)
+        .collect();
+    let full = unpaid
+        .iter()
+        .find(|o| !o.is_partial_payment)
+        .and_then(|o| payment(o));
+    let mut installments: Vec<&StoredOption> = unpaid
+        .iter()
+        .copied()
+        .filter(|o| o.is_partial_payment)
+        .collect();
+    installments.sort_by_key(|o| (o.due_date, o.seq));
+    let installments: Vec<Payment> = installments.into_iter().filter_map(payment).collect();
+    if full.is_none() && installments.is_empty() {
+        return Err(NoNotice::NothingToPay);
+    }
+    let subject = unpaid
+        .iter()
+        .find(|o| !o.is_partial_payment)
+        .or(unpaid.first())
+        .map(|o| o.description.clone())
+        .unwrap_or_default();
+    let contacts = [&ente.website, &ente.email, &ente.pec, &ente.phone]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    Ok(Notice {
+        subject,
+        ente: NoticeEnte {
+            fiscal_code: ente.fiscal_code.clone(),
+            name: ente.name.clone(),
+            office: position
+                .office_name
+                .clone()
+                .or_else(|| ente.office_name.clone()),
+            contacts,
+            cbill: ente.cbill.clone(),
+            logo_png: None,
+            postal: postal_account(ente),
+        },
+        debtor: Debtor {
+            name: position.debtor_name.clone(),
+            fiscal_code: position.debtor_fiscal_code.clone(),
+            address: debtor_address(position),
+        },
+        full,
+        installments,
+        printed_at: now,
+    })
+}
+
+/// The receipts that paid options of `position`, one per paid option.
+pub fn receipts_of(
+    position: &StoredPosition,
+    ente: &Ente,
+    stored: &[StoredReceipt],
+) -> Vec<Receipt> {
+    position
+        .options
+        .iter()
+        .filter_map(|option| {
+            let r = stored
+                .iter()
+                .find(|r| r.option_id == Some(option.id) && r.status == ReceiptStatus::Applied)?;
+            Some(Receipt {
+                ente_name: ente.name.clone(),
+                ente_fiscal_code: ente.fiscal_code.clone(),
+                ente_logo_png: None,
+                debtor_name: position.debtor_name.clone(),
+                debtor_fiscal_code: position.debtor_fiscal_code.clone(),
+                payer_name: r.payer_name.clone(),
+                payer_fiscal_code: r.payer_fiscal_code.clone(),
+                description: option.description.clone(),
+                amount: r.amount,
+                fee: r.fee,
+                psp_name: r.psp_company_name.clone(),
+                payment_method: r.payment_method.clone(),
+                paid_at: r.payment_date_time.unwrap_or(r.received_at),
+                receipt_id: r.receipt_id.clone(),
+                notice: NoticeNumber::parse(&option.notice_number).ok()?.notice,
+                iuv: option.iuv.clone(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_year_2099_means_no_due_date() {
+        assert_eq!(
+            printed_due_date("2099-12-31T12:00:00Z".parse().unwrap()),
+            None
+        );
+        assert_eq!(
+            printed_due_date("2026-12-31T22:59:59Z".parse().unwrap()),
+            Some(Date::constant(2026, 12, 31))
+        );
+    }
+}
