@@ -10,7 +10,7 @@ use cassa_documents::codes::{PostalSlip, datamatrix_payload, qr_payload};
 use cassa_documents::{
     Debtor, Ente, Notice, Payment, PostalAccount, Receipt, render_notice, render_receipt,
 };
-use cassa_testkit::documents::{self, BarcodeFormat};
+use cassa_testkit::documents::{self, BarcodeFormat, decode, pdf_text};
 use jiff::civil::Date;
 
 const ENTE_CF: &str = "01199250158";
@@ -100,14 +100,6 @@ fn rasterise(pdf: &[u8], name: &str) -> Vec<PathBuf> {
     documents::rasterise(pdf, &artifacts(), name)
 }
 
-fn decode(page: &PathBuf) -> Vec<(BarcodeFormat, String)> {
-    documents::decode(page)
-}
-
-fn text_of(pdf: &[u8], _name: &str) -> String {
-    documents::pdf_text(pdf)
-}
-
 fn qr_of(p: &Payment) -> (BarcodeFormat, String) {
     (
         BarcodeFormat::QR_CODE,
@@ -145,7 +137,7 @@ fn single_payment_qr_reads_back_and_the_notice_number_is_text() {
     assert_eq!(pages.len(), 1);
     let full = notice.full.as_ref().unwrap();
     assert_eq!(decode(&pages[0]), vec![qr_of(full)]);
-    let text = text_of(&pdf, "single");
+    let text = pdf_text(&pdf);
     assert!(text.contains(&full.notice.printed()), "{text}");
     assert!(text.contains("123,45"));
     assert!(text.contains("31/12/2026"));
@@ -163,7 +155,7 @@ fn postal_slip_carries_the_poste_data_matrix() {
         decode(&pages[0]),
         sorted(vec![qr_of(full), dm_of(&notice, full)])
     );
-    assert!(text_of(&pdf, "postal").contains("BOLLETTINO POSTALE PA"));
+    assert!(pdf_text(&pdf).contains("BOLLETTINO POSTALE PA"));
 }
 
 #[test]
@@ -179,7 +171,7 @@ fn three_installments_share_one_page_after_the_first() {
     );
     let expected = sorted(notice.installments.iter().map(qr_of).collect());
     assert_eq!(decode(&pages[1]), expected);
-    let text = text_of(&pdf, "installments-3");
+    let text = pdf_text(&pdf);
     assert!(text.contains("unica rata o in 3 rate"), "{text}");
 }
 
@@ -200,7 +192,7 @@ fn installments_with_postal_slips_go_two_to_a_page() {
         );
         assert_eq!(decode(page), expected);
     }
-    let text = text_of(&pdf, "installments-4-postal");
+    let text = pdf_text(&pdf);
     assert!(text.contains("Puoi pagare in 4 rate"), "{text}");
     assert!(
         !text.contains("unica rata o in"),
@@ -217,7 +209,7 @@ fn twelve_installments_get_a_summary_page() {
     let pages = rasterise(&pdf, "installments-12");
     // Page one, the summary, then four pages of three.
     assert_eq!(pages.len(), 6);
-    let text = text_of(&pdf, "installments-12");
+    let text = pdf_text(&pdf);
     for p in &notice.installments {
         assert!(text.contains(&p.notice.printed()), "{} missing", p.notice);
     }
@@ -234,7 +226,7 @@ fn a_plan_of_one_installment_prints_as_a_single_payment() {
     let pages = rasterise(&pdf, "installments-1");
     assert_eq!(pages.len(), 1);
     assert_eq!(decode(&pages[0]), vec![qr_of(&notice.installments[0])]);
-    assert!(!text_of(&pdf, "installments-1").contains("in 1 rate"));
+    assert!(!pdf_text(&pdf).contains("in 1 rate"));
 }
 
 #[test]
@@ -242,7 +234,7 @@ fn no_due_date_says_so() {
     let mut notice = base_notice();
     notice.full = Some(payment(7, 5_000, None));
     let pdf = render_notice(&notice).unwrap();
-    let text = text_of(&pdf, "no-due-date");
+    let text = pdf_text(&pdf);
     assert!(text.contains("senza scadenza"), "{text}");
     rasterise(&pdf, "no-due-date");
 }
@@ -265,7 +257,7 @@ fn extreme_amounts_long_names_and_no_logo_stay_in_their_boxes() {
     let pdf = render_notice(&notice).unwrap();
     let pages = rasterise(&pdf, "extremes");
     assert_eq!(pages.len(), 2);
-    let text = text_of(&pdf, "extremes");
+    let text = pdf_text(&pdf);
     assert!(text.contains("999.999.999,99"));
     assert!(text.contains("0,01"));
     assert!(text.contains("Importo oltre il"), "{text}");
@@ -348,7 +340,7 @@ fn receipt_has_its_data_as_text() {
     };
     let pdf = render_receipt(&receipt).unwrap();
     rasterise(&pdf, "receipt");
-    let text = text_of(&pdf, "receipt");
+    let text = pdf_text(&pdf);
     for expected in [
         "Comune di Milano",
         "123,45",
