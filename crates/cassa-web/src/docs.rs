@@ -59,7 +59,44 @@ pub fn openapi_document() -> Value {
     option["properties"]["nav"]["description"] = json!(
         "The notice number: aux digit 3 followed by the IUV. Optional; derived from the IUV."
     );
+    add_printouts(&mut doc);
     doc
+}
+
+/// cassa's own operations: the notice and receipt PDFs of a position.
+fn add_printouts(doc: &mut Value) {
+    let pdf_operation = |id: &str, summary: &str, conflict: &str| {
+        json!({ "get": {
+            "tags": ["Debt Positions API"],
+            "operationId": id,
+            "summary": summary,
+            "parameters": [
+                { "name": "organizationfiscalcode", "in": "path", "required": true, "schema": { "type": "string" } },
+                { "name": "iupd", "in": "path", "required": true, "schema": { "type": "string" } }
+            ],
+            "responses": {
+                "200": { "description": "The PDF", "content": { "application/pdf": {
+                    "schema": { "type": "string", "format": "binary" } } } },
+                "401": { "description": "Wrong or missing API key" },
+                "404": { "description": "No such debt position",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ProblemJson" } } } },
+                "409": { "description": conflict,
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ProblemJson" } } } }
+            },
+            "security": [{ "ApiKey": [] }]
+        }})
+    };
+    let base = "/organizations/{organizationfiscalcode}/debtpositions/{iupd}";
+    doc["paths"][format!("{base}/notice")] = pdf_operation(
+        "getDebtPositionNotice",
+        "cassa extension: the payment notice (avviso di pagamento) PDF of the unpaid options",
+        "The position is a draft, closed, or fully paid",
+    );
+    doc["paths"][format!("{base}/receipt")] = pdf_operation(
+        "getDebtPositionReceipt",
+        "cassa extension: the receipts of the paid options, one page each",
+        "No option of the position is paid yet",
+    );
 }
 
 async fn openapi_json(State(state): State<AppState>) -> Response {
