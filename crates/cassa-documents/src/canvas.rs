@@ -137,7 +137,11 @@ impl<'s, 'p> Canvas<'s, 'p> {
 
     /// `text` with its baseline at `y`, cut with "…" to `max` points.
     pub fn text(&mut self, x: f32, y: f32, style: Style, text: &str, max: f32) {
-        let fitted = style.fit(text, max);
+        self.draw(x, y, style, &style.fit(text, max));
+    }
+
+    /// Text already measured to fit.
+    fn draw(&mut self, x: f32, y: f32, style: Style, fitted: &str) {
         if fitted.is_empty() {
             return;
         }
@@ -147,7 +151,7 @@ impl<'s, 'p> Canvas<'s, 'p> {
             Point::from_xy(x, y),
             face(style.weight).font.clone(),
             style.size,
-            &fitted,
+            fitted,
             false,
             TextDirection::LeftToRight,
         );
@@ -156,8 +160,7 @@ impl<'s, 'p> Canvas<'s, 'p> {
     /// `text` ending at `right`.
     pub fn text_right(&mut self, right: f32, y: f32, style: Style, text: &str, max: f32) {
         let fitted = style.fit(text, max);
-        let x = right - style.width(&fitted);
-        self.text(x, y, style, &fitted, max);
+        self.draw(right - style.width(&fitted), y, style, &fitted);
     }
 
     /// `text` wrapped into at most `max_lines` lines; returns the baseline
@@ -173,7 +176,7 @@ impl<'s, 'p> Canvas<'s, 'p> {
     ) -> f32 {
         let mut baseline = y;
         for line in style.wrap(text, max, max_lines) {
-            self.text(x, baseline, style, &line, max);
+            self.draw(x, baseline, style, &line);
             baseline += style.leading();
         }
         baseline

@@ -32,7 +32,12 @@ pub struct PostalSlip<'a> {
 }
 
 /// Poste's amount field has 10 digits: 99.999.999,99 euro at most.
-pub const MAX_SLIP_AMOUNT: i64 = 9_999_999_999;
+const MAX_SLIP_AMOUNT: i64 = 9_999_999_999;
+
+/// Whether `amount` can be paid with a Bollettino Postale PA at all.
+pub fn fits_postal_slip(amount: Cents) -> bool {
+    (1..=MAX_SLIP_AMOUNT).contains(&amount.get())
+}
 
 /// Total length of the Data Matrix payload, always.
 pub const DATAMATRIX_PAYLOAD_LEN: usize = 256;
@@ -44,10 +49,10 @@ pub const DATAMATRIX_PAYLOAD_LEN: usize = 256;
 pub fn datamatrix_payload(slip: &PostalSlip<'_>) -> Result<String, DocumentError> {
     let account = digits_padded(slip.account, 12)
         .ok_or_else(|| DocumentError::Invalid(format!("postal account {:?}", slip.account)))?;
-    let amount = u64::try_from(slip.amount.get())
-        .ok()
-        .filter(|&a| a <= MAX_SLIP_AMOUNT as u64)
-        .ok_or_else(|| DocumentError::Invalid(format!("amount {}", slip.amount)))?;
+    if !fits_postal_slip(slip.amount) {
+        return Err(DocumentError::Invalid(format!("amount {}", slip.amount)));
+    }
+    let amount = slip.amount.get();
     let payload = format!(
         "codfase=NBPA;18{}12{}10{:010}3896{}{}{}{}{}{}A",
         slip.notice.as_str(),

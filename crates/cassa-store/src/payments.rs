@@ -8,6 +8,7 @@ use cassa_core::Cents;
 use cassa_core::debt::{NotPayable, OptionStatus, check_payable};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, NewAuditEvent};
@@ -249,43 +250,67 @@ impl Store {
         ente_id: i64,
         notice_number: &str,
     ) -> Result<Vec<StoredReceipt>, StoreError> {
-        sqlx::query(
-            "SELECT id, ente_id, receipt_id, notice_number, option_id, status, outcome, amount, fee, psp_id, \
-             psp_company_name, payment_method, payer_fiscal_code, payer_name, payment_date_time, operation, raw_xml, \
-             received_at \
-             FROM receipt WHERE ente_id = $1 AND notice_number = $2 ORDER BY id",
-        )
-        .bind(ente_id)
-        .bind(notice_number)
-        .fetch_all(self.read())
-        .await?
-        .iter()
-        .map(|row| {
-            let status: String = row.try_get("status")?;
-            Ok(StoredReceipt {
-                id: row.try_get("id")?,
-                ente_id: row.try_get("ente_id")?,
-                receipt_id: row.try_get("receipt_id")?,
-                notice_number: row.try_get("notice_number")?,
-                option_id: row.try_get("option_id")?,
-                status: ReceiptStatus::parse(&status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("receipt status {status}")))?,
-                ok: row.try_get::<String, _>("outcome")? == "OK",
-                amount: Cents::new(row.try_get("amount")?),
-                fee: row.try_get::<Option<i64>, _>("fee")?.map(Cents::new),
-                psp_id: row.try_get("psp_id")?,
-                psp_company_name: row.try_get("psp_company_name")?,
-                payment_method: row.try_get("payment_method")?,
-                payer_fiscal_code: row.try_get("payer_fiscal_code")?,
-                payer_name: row.try_get("payer_name")?,
-                payment_date_time: opt_timestamp(row.try_get("payment_date_time")?)?,
-                operation: row.try_get("operation")?,
-                raw_xml: row.try_get("raw_xml")?,
-                received_at: timestamp(row.try_get("received_at")?)?,
-            })
-        })
-        .collect()
+        let sql = format!(
+            "SELECT {RECEIPT_COLUMNS} FROM receipt WHERE ente_id = $1 AND notice_number = $2 ORDER BY id"
+        );
+        sqlx::query(&sql)
+            .bind(ente_id)
+            .bind(notice_number)
+            .fetch_all(self.read())
+            .await?
+            .iter()
+            .map(receipt_from_row)
+            .collect()
     }
+
+    /// The receipts that name an option of the position, oldest first.
+    pub async fn receipts_of_position(
+        &self,
+        ente_id: i64,
+        position_id: i64,
+    ) -> Result<Vec<StoredReceipt>, StoreError> {
+        let sql = format!(
+            "SELECT {RECEIPT_COLUMNS} FROM receipt WHERE ente_id = $1 AND option_id IN \
+             (SELECT id FROM payment_option WHERE position_id = $2) ORDER BY id"
+        );
+        sqlx::query(&sql)
+            .bind(ente_id)
+            .bind(position_id)
+            .fetch_all(self.read())
+            .await?
+            .iter()
+            .map(receipt_from_row)
+            .collect()
+    }
+}
+
+const RECEIPT_COLUMNS: &str = "id, ente_id, receipt_id, notice_number, option_id, status, outcome, \
+    amount, fee, psp_id, psp_company_name, payment_method, payer_fiscal_code, payer_name, \
+    payment_date_time, operation, raw_xml, received_at";
+
+fn receipt_from_row(row: &AnyRow) -> Result<StoredReceipt, StoreError> {
+    let status: String = row.try_get("status")?;
+    Ok(StoredReceipt {
+        id: row.try_get("id")?,
+        ente_id: row.try_get("ente_id")?,
+        receipt_id: row.try_get("receipt_id")?,
+        notice_number: row.try_get("notice_number")?,
+        option_id: row.try_get("option_id")?,
+        status: ReceiptStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("receipt status {status}")))?,
+        ok: row.try_get::<String, _>("outcome")? == "OK",
+        amount: Cents::new(row.try_get("amount")?),
+        fee: row.try_get::<Option<i64>, _>("fee")?.map(Cents::new),
+        psp_id: row.try_get("psp_id")?,
+        psp_company_name: row.try_get("psp_company_name")?,
+        payment_method: row.try_get("payment_method")?,
+        payer_fiscal_code: row.try_get("payer_fiscal_code")?,
+        payer_name: row.try_get("payer_name")?,
+        payment_date_time: opt_timestamp(row.try_get("payment_date_time")?)?,
+        operation: row.try_get("operation")?,
+        raw_xml: row.try_get("raw_xml")?,
+        received_at: timestamp(row.try_get("received_at")?)?,
+    })
 }
 
 /// An activation request that can travel to the writer task.

@@ -100,10 +100,8 @@ pub fn notice_of(
         .iter()
         .filter(|o| o.status == OptionStatus::Unpaid)
         .collect();
-    let full = unpaid
-        .iter()
-        .find(|o| !o.is_partial_payment)
-        .and_then(|o| payment(o));
+    let full_option = unpaid.iter().copied().find(|o| !o.is_partial_payment);
+    let full = full_option.and_then(payment);
     let mut installments: Vec<&StoredOption> = unpaid
         .iter()
         .copied()
@@ -114,10 +112,8 @@ pub fn notice_of(
     if full.is_none() && installments.is_empty() {
         return Err(NoNotice::NothingToPay);
     }
-    let subject = unpaid
-        .iter()
-        .find(|o| !o.is_partial_payment)
-        .or(unpaid.first())
+    let subject = full_option
+        .or(unpaid.first().copied())
         .map(|o| o.description.clone())
         .unwrap_or_default();
     let contacts = [&ente.website, &ente.email, &ente.pec, &ente.phone]

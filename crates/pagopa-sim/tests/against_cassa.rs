@@ -104,15 +104,23 @@ impl Cassa {
         station_client(endpoint)
     }
 
+    async fn milano(&self) -> i64 {
+        let ente = self.store.ente_by_fiscal_code(MILANO).await.unwrap();
+        ente.unwrap().id
+    }
+
     async fn status(&self, iupd: &str) -> String {
-        let ente = self
+        let position = self.store.position(self.milano().await, iupd).await;
+        position.unwrap().unwrap().status.code().to_owned()
+    }
+
+    /// How many receipts cassa recorded for `notice`.
+    async fn receipts(&self, notice: &str) -> usize {
+        let receipts = self
             .store
-            .ente_by_fiscal_code(MILANO)
-            .await
-            .unwrap()
-            .unwrap();
-        let position = self.store.position(ente.id, iupd).await.unwrap().unwrap();
-        position.status.code().to_owned()
+            .receipts_of_notice(self.milano().await, notice)
+            .await;
+        receipts.unwrap().len()
     }
 }
 
@@ -200,18 +208,11 @@ async fn two_psps_at_once_one_payment(backend: Backend) {
         }
     }
     assert_eq!(paid, 1);
-    let ente = cassa
-        .store
-        .ente_by_fiscal_code(MILANO)
-        .await
-        .unwrap()
-        .unwrap();
-    let receipts = cassa
-        .store
-        .receipts_of_notice(ente.id, &notice)
-        .await
-        .unwrap();
-    assert_eq!(receipts.len(), 1, "exactly one payment recorded");
+    assert_eq!(
+        cassa.receipts(&notice).await,
+        1,
+        "exactly one payment recorded"
+    );
 }
 
 /// A proxy in front of cassa that loses cassa's first answer to paSendRT,
@@ -270,18 +271,7 @@ async fn lost_answers_are_retried_and_counted_once(backend: Backend) {
         2,
         "cassa received the receipt twice"
     );
-    let ente = cassa
-        .store
-        .ente_by_fiscal_code(MILANO)
-        .await
-        .unwrap()
-        .unwrap();
-    let receipts = cassa
-        .store
-        .receipts_of_notice(ente.id, &notice)
-        .await
-        .unwrap();
-    assert_eq!(receipts.len(), 1, "and recorded it once");
+    assert_eq!(cassa.receipts(&notice).await, 1, "and recorded it once");
     assert_eq!(cassa.status("TARI-1").await, "PAID");
 }
 

@@ -57,7 +57,7 @@ impl Codes {
                     debtor_name: &notice.debtor.name,
                     subject: &notice.subject,
                 };
-                let modules = if p.amount.get() > codes::MAX_SLIP_AMOUNT {
+                let modules = if !codes::fits_postal_slip(p.amount) {
                     None
                 } else {
                     Some(codes::datamatrix_modules(&codes::datamatrix_payload(

@@ -237,6 +237,10 @@ async fn receipts_apply_once_and_anomalies_are_kept(backend: Backend) {
     assert_eq!(stored[0].status, ReceiptStatus::Applied);
     assert_eq!(stored[0].raw_xml, "<receipt/>");
     assert!(stored[1].status.is_anomaly());
+    // By position: the same two, not the one for a notice nobody issued.
+    let by_position = f.store.receipts_of_position(f.ente.id, p.id).await.unwrap();
+    let ids = |r: &[cassa_store::StoredReceipt]| r.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(&by_position), ids(&stored));
 
     // A KO receipt and a wrong amount change nothing but are kept.
     let other = plan(&f, "P2").await;

@@ -12,7 +12,7 @@ use cassa_pagopa::gpd::{
     UpdateTransferIbanMassiveModel, UpdateTransferIbanMassiveResponse, parse_body, titles,
     to_draft,
 };
-use cassa_store::{Actor, Origin, PositionWrite};
+use cassa_store::{Actor, Origin, PositionWrite, StoredPosition};
 use jiff::Timestamp;
 
 use super::auth::EnteAccess;
@@ -65,16 +65,26 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(position_model(&position, now))).into_response())
 }
 
+/// The ente's position `iupd`, or GPD's 404.
+pub(super) async fn stored_position(
+    state: &AppState,
+    access: &EnteAccess,
+    organization: &str,
+    iupd: &str,
+) -> Result<StoredPosition, ApiError> {
+    state
+        .store
+        .position(access.ente.id, iupd)
+        .await?
+        .ok_or_else(|| ApiError::not_found(organization, iupd))
+}
+
 pub async fn get_one(
     State(state): State<AppState>,
     access: EnteAccess,
     Path((organization, iupd)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let position = state
-        .store
-        .position(access.ente.id, &iupd)
-        .await?
-        .ok_or_else(|| ApiError::not_found(&organization, &iupd))?;
+    let position = stored_position(&state, &access, &organization, &iupd).await?;
     Ok(Json(position_response(
         &position,
         &access.ente.fiscal_code,

@@ -8,6 +8,7 @@ use cassa_pagopa::gpd::titles;
 use jiff::Timestamp;
 
 use super::auth::EnteAccess;
+use super::debt_positions::stored_position;
 use super::errors::ApiError;
 use crate::AppState;
 use crate::documents::{notice_of, receipts_of};
@@ -52,11 +53,7 @@ pub async fn notice(
     access: EnteAccess,
     Path((organization, iupd)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let position = state
-        .store
-        .position(access.ente.id, &iupd)
-        .await?
-        .ok_or_else(|| ApiError::not_found(&organization, &iupd))?;
+    let position = stored_position(&state, &access, &organization, &iupd).await?;
     let notice = notice_of(&position, &access.ente, Timestamp::now())
         .map_err(|why| conflict(why.reason()))?;
     let bytes = render(move || cassa_documents::render_notice(&notice)).await?;
@@ -69,20 +66,11 @@ pub async fn receipt(
     access: EnteAccess,
     Path((organization, iupd)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let position = state
+    let position = stored_position(&state, &access, &organization, &iupd).await?;
+    let stored = state
         .store
-        .position(access.ente.id, &iupd)
-        .await?
-        .ok_or_else(|| ApiError::not_found(&organization, &iupd))?;
-    let mut stored = Vec::new();
-    for option in position.options.iter().filter(|o| o.status.is_paid()) {
-        stored.extend(
-            state
-                .store
-                .receipts_of_notice(access.ente.id, &option.notice_number)
-                .await?,
-        );
-    }
+        .receipts_of_position(access.ente.id, position.id)
+        .await?;
     let receipts = receipts_of(&position, &access.ente, &stored);
     if receipts.is_empty() {
         return Err(conflict(
