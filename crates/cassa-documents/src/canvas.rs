@@ -10,7 +10,7 @@ use krilla::image::Image;
 use krilla::num::NormalizedF32;
 use krilla::paint::{Fill, FillRule, Stroke};
 use krilla::surface::Surface;
-use krilla::text::{Font, TextDirection};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
 
 use crate::codes::Modules;
 use crate::fonts;
@@ -147,13 +147,30 @@ impl<'s, 'p> Canvas<'s, 'p> {
         }
         self.surface.set_stroke(None);
         self.surface.set_fill(Some(fill(style.color)));
-        self.surface.draw_text(
+        let face = face(style.weight);
+        let per_unit = 1.0 / face.metrics.units_per_em();
+        let glyphs: Vec<KrillaGlyph> = fitted
+            .char_indices()
+            .map(|(at, c)| {
+                let glyph = face.metrics.glyph(c);
+                KrillaGlyph {
+                    glyph_id: GlyphId::new(u32::from(glyph.id)),
+                    text_range: at..at + c.len_utf8(),
+                    x_advance: f32::from(glyph.advance) * per_unit,
+                    x_offset: 0.0,
+                    y_offset: 0.0,
+                    y_advance: 0.0,
+                    location: None,
+                }
+            })
+            .collect();
+        self.surface.draw_glyphs(
             Point::from_xy(x, y),
-            face(style.weight).font.clone(),
-            style.size,
+            &glyphs,
+            face.font.clone(),
             fitted,
+            style.size,
             false,
-            TextDirection::LeftToRight,
         );
     }
 

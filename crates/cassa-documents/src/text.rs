@@ -35,39 +35,66 @@ pub fn ascii_upper(text: &str) -> String {
         .collect()
 }
 
-/// Advance widths of one font, to measure text before drawing it.
+/// One glyph as drawn: its id in the font and its advance in font units.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct GlyphAdvance {
+    pub id: u16,
+    pub advance: u16,
+}
+
+/// Glyphs and advance widths of one font, to measure text before drawing
+/// it and to draw exactly what was measured. No shaping: cassa prints
+/// Latin text, and shaping every run (rustybuzz re-reads the font's tables
+/// each time) was a fifth of a notice's rendering time.
 pub struct Metrics {
+    face: ttf_parser::Face<'static>,
     units_per_em: f32,
-    /// Advance of each char below U+0250 (Latin), in font units.
-    latin: Vec<u16>,
-    fallback: u16,
+    /// Each char below U+0250 (Latin), looked up once.
+    latin: Vec<GlyphAdvance>,
 }
 
 impl Metrics {
-    pub fn new(font_data: &[u8]) -> Option<Metrics> {
+    pub fn new(font_data: &'static [u8]) -> Option<Metrics> {
         let face = ttf_parser::Face::parse(font_data, 0).ok()?;
-        let advance = |c: char| {
-            face.glyph_index(c)
-                .and_then(|g| face.glyph_hor_advance(g))
-                .unwrap_or(0)
-        };
-        let fallback = advance('M');
-        let latin = (0u32..0x250)
-            .map(|u| char::from_u32(u).map_or(fallback, advance))
-            .collect();
-        Some(Metrics {
+        let mut metrics = Metrics {
             units_per_em: f32::from(face.units_per_em()),
-            latin,
-            fallback,
-        })
+            face,
+            latin: Vec::new(),
+        };
+        metrics.latin = (0u32..0x250)
+            .map(|u| metrics.look_up(char::from_u32(u).unwrap_or('?')))
+            .collect();
+        Some(metrics)
     }
 
-    /// Width of `text` at `size` points (without kerning: never less than drawn).
+    /// A char without a glyph of its own is drawn as "?".
+    fn look_up(&self, c: char) -> GlyphAdvance {
+        let glyph = |c: char| {
+            let id = self.face.glyph_index(c)?;
+            Some(GlyphAdvance {
+                id: id.0,
+                advance: self.face.glyph_hor_advance(id).unwrap_or(0),
+            })
+        };
+        glyph(c)
+            .or_else(|| glyph('?'))
+            .unwrap_or(GlyphAdvance { id: 0, advance: 0 })
+    }
+
+    pub fn glyph(&self, c: char) -> GlyphAdvance {
+        match self.latin.get(c as usize) {
+            Some(known) => *known,
+            None => self.look_up(c),
+        }
+    }
+
+    pub fn units_per_em(&self) -> f32 {
+        self.units_per_em
+    }
+
+    /// Width of `text` at `size` points, as drawn.
     pub fn width(&self, text: &str, size: f32) -> f32 {
-        let units: u32 = text
-            .chars()
-            .map(|c| u32::from(*self.latin.get(c as usize).unwrap_or(&self.fallback)))
-            .sum();
+        let units: u32 = text.chars().map(|c| u32::from(self.glyph(c).advance)).sum();
         units as f32 * size / self.units_per_em
     }
 
@@ -158,5 +185,19 @@ mod tests {
         assert!(lines.iter().all(|l| m.width(l, 12.0) <= 250.0));
         assert!(lines[2].ends_with('…'));
         assert_eq!(m.wrap("Breve", 12.0, 250.0, 3), vec!["Breve"]);
+    }
+
+    #[test]
+    fn printed_chars_have_their_own_glyphs() {
+        let m = Metrics::new(REGULAR).unwrap();
+        let question = m.glyph('?');
+        for c in "AZaz09àèéìòùÀÈ€…’–—«»°".chars() {
+            let g = m.glyph(c);
+            assert_ne!(g, question, "{c:?} falls back to '?'");
+            assert!(g.advance > 0, "{c:?} has no width");
+        }
+        // A char the font lacks is drawn, and measured, as "?".
+        assert_eq!(m.glyph('\u{4e2d}'), question);
+        assert_eq!(m.width("\u{4e2d}", 10.0), m.width("?", 10.0));
     }
 }
