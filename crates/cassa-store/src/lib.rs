@@ -12,6 +12,7 @@ mod batch;
 mod db;
 mod enti;
 mod iuv;
+mod jobs;
 mod payments;
 mod positions;
 mod sql;
@@ -22,12 +23,13 @@ pub use api_keys::{ApiKey, ApiKeyOwner};
 pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
 pub use db::{Backend, Store, StoreError, StoreOptions, with_database};
 pub use enti::{Ente, EnteError, NewEnte};
+pub use jobs::{Job, JobState, Lease, MAX_ATTEMPTS, NewJob};
 pub use payments::{
     ActivationRequest, NewReceipt, NoticeMatch, PayRefusal, ReceiptOutcome, ReceiptStatus,
     StoredReceipt,
 };
 pub use positions::{
     Actor, CreateError, ListFilter, ListOrder, Origin, PositionChangeError, PositionPage,
-    PositionWrite, SortKey, StoredOption, StoredPosition, StoredTransfer,
+    PositionWrite, PrintSelection, SortKey, StoredOption, StoredPosition, StoredTransfer,
 };
 pub use tipi_dovuto::{NewTipoDovuto, TipoDovuto, TipoDovutoError};

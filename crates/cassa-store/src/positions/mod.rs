@@ -1,6 +1,7 @@
 //! Debt positions with their payment options and transfers.
 
 pub(crate) mod group_commit;
+mod printable;
 pub(crate) mod read;
 mod rows;
 mod write;
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 use crate::StoreError;
 
+pub use printable::PrintSelection;
 pub use read::{ListFilter, ListOrder, PositionPage, SortKey};
 pub use write::{Actor, PositionWrite};
 

@@ -70,7 +70,7 @@ async fn enti_are_unique_by_fiscal_code(backend: Backend) {
     );
 }
 
-fn tipo(code: &str) -> NewTipoDovuto {
+pub fn tipo(code: &str) -> NewTipoDovuto {
     NewTipoDovuto {
         code: code.into(),
         name: "Refezione scolastica".into(),

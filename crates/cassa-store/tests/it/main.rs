@@ -3,6 +3,7 @@
 mod enti;
 mod group_commit;
 mod iuv;
+mod jobs;
 mod payments;
 mod positions;
 mod schema;

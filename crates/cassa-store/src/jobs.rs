@@ -1,0 +1,280 @@
+//! The job queue: background work (bulk notice printing now, imports and
+//! exports later) that any `cassa serve` or `cassa worker` process may run.
+//!
+//! Claiming is one portable statement, `UPDATE … WHERE id = (SELECT …)
+//! RETURNING`, with `FOR UPDATE SKIP LOCKED` on PostgreSQL so concurrent
+//! workers pass each other by; SQLite has one writer at a time anyway. A
+//! claimed job carries a lease that its worker renews as it reports
+//! progress. A job whose lease ran out (the worker died) is claimed again,
+//! up to `MAX_ATTEMPTS` times, then it fails with a message saying so.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::audit::{self, NewAuditEvent};
+use crate::sql::{micros, opt_timestamp, timestamp};
+use crate::{Backend, Store, StoreError};
+
+/// A job whose worker died this many times is not tried again.
+pub const MAX_ATTEMPTS: i32 = 3;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+impl JobState {
+    pub fn code(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    fn parse(code: &str) -> Option<JobState> {
+        [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Done,
+            JobState::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Job {
+    pub id: i64,
+    pub ente_id: i64,
+    /// What to do, e.g. `bulk_notices`.
+    pub kind: String,
+    /// The request, as JSON text (the kind's own shape).
+    pub params: String,
+    pub state: JobState,
+    pub progress_done: i64,
+    pub progress_total: i64,
+    pub attempts: i32,
+    pub error: Option<String>,
+    /// What it produced, as JSON text (the kind's own shape).
+    pub result: Option<String>,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    /// Which worker holds it while running.
+    pub worker: Option<String>,
+}
+
+const COLUMNS: &str = "id, ente_id, kind, params, state, progress_done, progress_total, \
+    attempts, error, result, created_by, created_at, started_at, finished_at, worker";
+
+fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
+    let state: String = row.try_get("state")?;
+    Ok(Job {
+        id: row.try_get("id")?,
+        ente_id: row.try_get("ente_id")?,
+        kind: row.try_get("kind")?,
+        params: row.try_get("params")?,
+        state: JobState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("job state {state:?}")))?,
+        progress_done: row.try_get("progress_done")?,
+        progress_total: row.try_get("progress_total")?,
+        attempts: row.try_get("attempts")?,
+        error: row.try_get("error")?,
+        result: row.try_get("result")?,
+        created_by: row.try_get("created_by")?,
+        created_at: timestamp(row.try_get("created_at")?)?,
+        started_at: opt_timestamp(row.try_get("started_at")?)?,
+        finished_at: opt_timestamp(row.try_get("finished_at")?)?,
+        worker: row.try_get("worker")?,
+    })
+}
+
+#[derive(Clone, Debug)]
+pub struct NewJob<'a> {
+    pub ente_id: i64,
+    pub kind: &'a str,
+    pub params: &'a str,
+    /// `apikey:<id>`, `cli`, later `user:<id>`.
+    pub created_by: &'a str,
+}
+
+/// The worker's hold on a running job.
+#[derive(Clone, Debug)]
+pub struct Lease {
+    pub job_id: i64,
+    pub worker: String,
+    pub length: SignedDuration,
+}
+
+impl Store {
+    /// Queues a job to run as soon as a worker is free.
+    pub async fn enqueue_job(&self, new: NewJob<'_>, now: Timestamp) -> Result<Job, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO job (ente_id, kind, params, state, run_at, created_by, created_at) \
+             VALUES ($1, $2, $3, 'queued', $4, $5, $4) RETURNING {COLUMNS}"
+        ))
+        .bind(new.ente_id)
+        .bind(new.kind)
+        .bind(new.params)
+        .bind(micros(now))
+        .bind(new.created_by)
+        .fetch_one(&mut *tx)
+        .await?;
+        let job = job_from_row(&row)?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                at: now,
+                actor: new.created_by,
+                ente_id: Some(new.ente_id),
+                action: "create",
+                entity: "job",
+                entity_key: &job.id.to_string(),
+                before: None,
+                after: Some(serde_json::json!({ "kind": job.kind, "params": job.params })),
+                request_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    /// A job of `ente_id` (another ente's job is not found).
+    pub async fn job(&self, ente_id: i64, id: i64) -> Result<Option<Job>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM job WHERE id = $1 AND ente_id = $2"
+        ))
+        .bind(id)
+        .bind(ente_id)
+        .fetch_optional(self.read())
+        .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// The ente's jobs, newest first.
+    pub async fn jobs_of_ente(&self, ente_id: i64, limit: i64) -> Result<Vec<Job>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM job WHERE ente_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+        ))
+        .bind(ente_id)
+        .bind(limit)
+        .fetch_all(self.read())
+        .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// Takes the oldest job that is due, or one whose worker's lease ran
+    /// out. Jobs abandoned `MAX_ATTEMPTS` times are failed instead.
+    pub async fn claim_job(
+        &self,
+        worker: &str,
+        lease: SignedDuration,
+        now: Timestamp,
+    ) -> Result<Option<(Job, Lease)>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE job SET state = 'failed', finished_at = $1, lease_until = NULL, \
+             error = 'the worker running it stopped ' || CAST(attempts AS TEXT) || ' times' \
+             WHERE state = 'running' AND lease_until < $1 AND attempts >= $2",
+        )
+        .bind(micros(now))
+        .bind(MAX_ATTEMPTS)
+        .execute(&mut *tx)
+        .await?;
+        let skip_locked = match self.backend() {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let claimable =
+            "(state = 'queued' AND run_at <= $1) OR (state = 'running' AND lease_until < $1)";
+        let row = sqlx::query(&format!(
+            "UPDATE job SET state = 'running', worker = $2, lease_until = $3, \
+             attempts = attempts + 1, started_at = $1, error = NULL \
+             WHERE id = (SELECT id FROM job WHERE {claimable} ORDER BY run_at, id LIMIT 1{skip_locked}) \
+             AND ({claimable}) RETURNING {COLUMNS}"
+        ))
+        .bind(micros(now))
+        .bind(worker)
+        .bind(micros(now + lease))
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let Some(row) = row else { return Ok(None) };
+        let job = job_from_row(&row)?;
+        let lease = Lease {
+            job_id: job.id,
+            worker: worker.to_owned(),
+            length: lease,
+        };
+        Ok(Some((job, lease)))
+    }
+
+    /// Records progress and renews the lease. `false`: the lease was lost
+    /// (another worker took the job over), so stop working on it.
+    pub async fn job_progress(
+        &self,
+        lease: &Lease,
+        done: i64,
+        total: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE job SET progress_done = $1, progress_total = $2, lease_until = $3 \
+             WHERE id = $4 AND worker = $5 AND state = 'running'",
+        )
+        .bind(done)
+        .bind(total)
+        .bind(micros(now + lease.length))
+        .bind(lease.job_id)
+        .bind(&lease.worker)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(updated == 1)
+    }
+
+    /// Ends a job: `Ok(result)` as done, `Err(message)` as failed. `false`:
+    /// the lease was lost and the job was left as it was.
+    pub async fn finish_job(
+        &self,
+        lease: &Lease,
+        outcome: Result<&str, &str>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (state, result, error) = match outcome {
+            Ok(result) => ("done", Some(result), None),
+            Err(error) => ("failed", None, Some(error)),
+        };
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE job SET state = $1, result = $2, error = $3, finished_at = $4, \
+             lease_until = NULL, progress_done = CASE WHEN $1 = 'done' THEN progress_total \
+             ELSE progress_done END WHERE id = $5 AND worker = $6 AND state = 'running'",
+        )
+        .bind(state)
+        .bind(result)
+        .bind(error)
+        .bind(micros(now))
+        .bind(lease.job_id)
+        .bind(&lease.worker)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(updated == 1)
+    }
+}
