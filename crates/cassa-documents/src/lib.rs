@@ -14,7 +14,7 @@ mod pdf;
 pub mod receipt;
 pub mod text;
 
-pub use notice::{Debtor, Ente, Notice, Payment, PostalAccount, render_notice};
+pub use notice::{Debtor, Ente, Notice, NoticeBook, Payment, PostalAccount, render_notice};
 pub use receipt::{Receipt, render_receipt, render_receipts};
 
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use cassa_core::{Cents, NoticeNumber};
 use cassa_documents::codes::{PostalSlip, datamatrix_payload, qr_payload};
 use cassa_documents::{
-    Debtor, Ente, Notice, Payment, PostalAccount, Receipt, render_notice, render_receipt,
+    Debtor, Ente, Notice, NoticeBook, Payment, PostalAccount, Receipt, render_notice,
+    render_receipt,
 };
 use cassa_testkit::documents::{self, BarcodeFormat, decode, pdf_text};
 use jiff::civil::Date;
@@ -316,6 +317,33 @@ fn bad_data_is_refused_with_the_field_named() {
             .to_string()
             .contains("amount")
     );
+}
+
+#[test]
+fn a_book_holds_many_notices_and_skips_a_bad_one_whole() {
+    let first = base_notice();
+    let mut second = base_notice();
+    second.full = Some(payment(2, 99, None));
+    second.installments = installments(3, 3_000);
+    let mut bad = base_notice();
+    bad.full = Some(payment(9, 0, None));
+    let mut book = NoticeBook::new("Avvisi", first.printed_at);
+    book.add(&first).unwrap();
+    assert!(book.add(&bad).unwrap_err().to_string().contains("amount"));
+    book.add(&second).unwrap();
+    assert_eq!(book.notices(), 2);
+    let pdf = book.finish().unwrap();
+    let pages = rasterise(&pdf, "book");
+    // One page for the first notice; the second has a page for its three
+    // installments after its own first page. The bad one left nothing.
+    assert_eq!(pages.len(), 3);
+    assert_eq!(decode(&pages[0]), vec![qr_of(first.full.as_ref().unwrap())]);
+    assert_eq!(
+        decode(&pages[1]),
+        vec![qr_of(second.full.as_ref().unwrap())]
+    );
+    let plan: Vec<_> = second.installments.iter().map(qr_of).collect();
+    assert_eq!(decode(&pages[2]), sorted(plan));
 }
 
 #[test]

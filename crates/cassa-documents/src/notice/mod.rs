@@ -145,7 +145,46 @@ pub fn render_notice(notice: &Notice) -> Result<Vec<u8>, DocumentError> {
     };
     let codes = layout::Codes::for_notice(notice)?;
     let mut pdf = Pdf::new(&title, notice.printed_at);
-    pdf.page(|c| layout::first_page(c, notice, &codes));
+    draw_pages(&mut pdf, notice, &codes);
+    pdf.finish()
+}
+
+/// Many notices in one PDF, one after the other, for printing in bulk.
+/// Fonts are embedded once for the whole book.
+pub struct NoticeBook {
+    pdf: Pdf,
+    notices: usize,
+}
+
+impl NoticeBook {
+    pub fn new(title: &str, created: Timestamp) -> NoticeBook {
+        NoticeBook {
+            pdf: Pdf::new(title, created),
+            notices: 0,
+        }
+    }
+
+    /// Adds the pages of `notice`; one that cannot be printed adds nothing.
+    pub fn add(&mut self, notice: &Notice) -> Result<(), DocumentError> {
+        notice.check()?;
+        // Codes first: a notice whose codes fail must not leave half its pages.
+        let codes = layout::Codes::for_notice(notice)?;
+        draw_pages(&mut self.pdf, notice, &codes);
+        self.notices += 1;
+        Ok(())
+    }
+
+    pub fn notices(&self) -> usize {
+        self.notices
+    }
+
+    pub fn finish(self) -> Result<Vec<u8>, DocumentError> {
+        self.pdf.finish()
+    }
+}
+
+fn draw_pages(pdf: &mut Pdf, notice: &Notice, codes: &layout::Codes) {
+    pdf.page(|c| layout::first_page(c, notice, codes));
     let plan = notice.plan();
     if plan.len() >= MANY_INSTALLMENTS {
         for rows in plan.chunks(layout::SUMMARY_ROWS_PER_PAGE).enumerate() {
@@ -157,9 +196,8 @@ pub fn render_notice(notice: &Notice) -> Result<Vec<u8>, DocumentError> {
     let per_page = installments_per_page(plan.len(), notice.ente.postal.is_some());
     for (page, slots) in plan.chunks(per_page).enumerate() {
         let first = page * per_page;
-        pdf.page(|c| layout::installments_page(c, notice, &codes, first, slots, per_page));
+        pdf.page(|c| layout::installments_page(c, notice, codes, first, slots, per_page));
     }
-    pdf.finish()
 }
 
 #[cfg(test)]
