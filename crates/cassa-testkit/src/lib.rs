@@ -7,6 +7,7 @@
 //! `CASSA_TEST_POSTGRES_URL`.
 
 pub mod documents;
+pub mod positions;
 
 use std::sync::OnceLock;
 

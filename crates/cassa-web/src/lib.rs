@@ -6,7 +6,6 @@
 pub mod api;
 pub mod api_key;
 mod docs;
-pub mod documents;
 pub mod node;
 mod ops;
 mod request_id;

@@ -1,9 +1,9 @@
 use cassa_core::tipo_dovuto::AmountRule;
-use cassa_core::{Cents, Iban};
-use cassa_store::{AuditFilter, EnteError, NewTipoDovuto, TipoDovutoError};
+use cassa_core::Cents;
+use cassa_store::{AuditFilter, EnteError, TipoDovutoError};
 use cassa_testkit::{Backend, backend_tests};
 
-use crate::{fixture, new_ente, now};
+use crate::{fixture, new_ente, now, tipo_dovuto};
 
 backend_tests!(
     enti_are_unique_by_fiscal_code,
@@ -70,33 +70,11 @@ async fn enti_are_unique_by_fiscal_code(backend: Backend) {
     );
 }
 
-pub fn tipo(code: &str) -> NewTipoDovuto {
-    NewTipoDovuto {
-        code: code.into(),
-        name: "Refezione scolastica".into(),
-        description: Some("Mensa delle scuole primarie".into()),
-        taxonomy_code: "9/0101108TS/".parse().unwrap(),
-        iban: Some(Iban::italian("03069", "09606", "100000046039").unwrap()),
-        postal_iban: None,
-        amount_rule: AmountRule::Range {
-            min: Cents::new(100),
-            max: Cents::new(50_000),
-        },
-        spontaneous: true,
-        form_fields: serde_json::json!([{ "name": "alunno", "label": "Alunno", "required": true }]),
-        tags: vec!["mensa".into(), "scuola".into()],
-        external_url: None,
-        capitolo: Some("1234".into()),
-        accertamento: None,
-        ufficio: None,
-    }
-}
-
 async fn tipi_dovuto_belong_to_their_ente(backend: Backend) {
     let f = fixture(backend).await;
     let created = f
         .store
-        .create_tipo_dovuto(f.ente.id, &tipo("MENSA"), "test", now())
+        .create_tipo_dovuto(f.ente.id, &tipo_dovuto("MENSA"), "test", now())
         .await
         .unwrap();
     assert_eq!(
@@ -108,7 +86,7 @@ async fn tipi_dovuto_belong_to_their_ente(backend: Backend) {
     );
     assert!(matches!(
         f.store
-            .create_tipo_dovuto(f.ente.id, &tipo("MENSA"), "test", now())
+            .create_tipo_dovuto(f.ente.id, &tipo_dovuto("MENSA"), "test", now())
             .await,
         Err(TipoDovutoError::Duplicate(_))
     ));
@@ -118,7 +96,7 @@ async fn tipi_dovuto_belong_to_their_ente(backend: Backend) {
         .await
         .unwrap();
     f.store
-        .create_tipo_dovuto(other.id, &tipo("MENSA"), "test", now())
+        .create_tipo_dovuto(other.id, &tipo_dovuto("MENSA"), "test", now())
         .await
         .unwrap();
     let read = f

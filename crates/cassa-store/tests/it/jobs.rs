@@ -171,7 +171,7 @@ async fn printable_positions_follow_the_selection_page_by_page(backend: Backend)
     let f = fixture(backend).await;
     let tipo = f
         .store
-        .create_tipo_dovuto(f.ente.id, &crate::enti::tipo("TARI"), "test", now())
+        .create_tipo_dovuto(f.ente.id, &crate::tipo_dovuto("TARI"), "test", now())
         .await
         .unwrap();
     let mut drafts = Vec::new();

@@ -11,7 +11,7 @@ use super::auth::EnteAccess;
 use super::debt_positions::stored_position;
 use super::errors::ApiError;
 use crate::AppState;
-use crate::documents::{notice_of, receipts_of};
+use cassa_jobs::printouts::{notice_of, receipts_of};
 
 fn pdf(bytes: Vec<u8>, file_name: &str) -> Response {
     (

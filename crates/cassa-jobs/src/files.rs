@@ -1,0 +1,118 @@
+//! Where jobs leave what they produce: `<root>/jobs/<job id>/<file name>`.
+//! A file is written under a `.part` name, flushed to disk, then renamed:
+//! a download never sees half a file, and a job taken over after a crash
+//! starts its file again. With several cassa processes (one PostgreSQL,
+//! many servers and workers) the root must be shared storage.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug)]
+pub struct FileStore {
+    root: PathBuf,
+}
+
+/// A job's file being written; [`PartFile::commit`] makes it visible.
+pub struct PartFile {
+    file: File,
+    part: PathBuf,
+    done: PathBuf,
+}
+
+impl FileStore {
+    pub fn new(root: impl Into<PathBuf>) -> FileStore {
+        FileStore { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path of a finished file of `job_id`; `None` if the name could
+    /// reach outside the job's directory.
+    pub fn job_file(&self, job_id: i64, name: &str) -> Option<PathBuf> {
+        let plain = !name.is_empty()
+            && !name.starts_with('.')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        plain.then(|| self.root.join("jobs").join(job_id.to_string()).join(name))
+    }
+
+    /// Starts writing `name` for `job_id` (truncating an earlier attempt).
+    pub fn create(&self, job_id: i64, name: &str) -> io::Result<PartFile> {
+        let done = self.job_file(job_id, name).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("file name {name:?}"))
+        })?;
+        let dir = done.parent().expect("a job file has a directory");
+        std::fs::create_dir_all(dir)?;
+        let part = done.with_file_name(format!("{name}.part"));
+        Ok(PartFile {
+            file: File::create(&part)?,
+            part,
+            done,
+        })
+    }
+}
+
+impl PartFile {
+    /// Flushes the file to disk and gives it its final name.
+    pub fn commit(self) -> io::Result<PathBuf> {
+        self.file.sync_all()?;
+        drop(self.file);
+        std::fs::rename(&self.part, &self.done)?;
+        Ok(self.done)
+    }
+}
+
+impl Write for PartFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl io::Seek for PartFile {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.file.seek(pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_stay_inside_the_job_directory() {
+        let files = FileStore::new("/srv/cassa/files");
+        assert_eq!(
+            files.job_file(7, "avvisi-01199250158-7.zip"),
+            Some(PathBuf::from(
+                "/srv/cassa/files/jobs/7/avvisi-01199250158-7.zip"
+            ))
+        );
+        for bad in ["", "../x", ".hidden", "a/b", "a\\b", "x y"] {
+            assert_eq!(files.job_file(7, bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_appears_only_when_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = FileStore::new(dir.path());
+        let mut part = files.create(3, "out.zip").unwrap();
+        part.write_all(b"hello").unwrap();
+        let done = files.job_file(3, "out.zip").unwrap();
+        assert!(!done.exists());
+        assert_eq!(part.commit().unwrap(), done);
+        assert_eq!(std::fs::read(&done).unwrap(), b"hello");
+        // A second attempt starts from nothing.
+        let part = files.create(3, "out.zip").unwrap();
+        part.commit().unwrap();
+        assert_eq!(std::fs::read(&done).unwrap(), b"");
+    }
+}

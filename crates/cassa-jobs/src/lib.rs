@@ -1,0 +1,36 @@
+//! Background work. The worker claims queued jobs from the database (see
+//! cassa-store's job queue) and runs them; what they produce goes to the
+//! file store, where the API (and later the back office) serves it.
+//!
+//! Jobs so far: bulk printing of payment notices (`bulk_notices`).
+//! `printouts` builds the printable documents of a stored position; the
+//! API uses it for single notices and receipts too.
+
+pub mod bulk_notices;
+pub mod files;
+pub mod printouts;
+mod worker;
+
+pub use files::FileStore;
+pub use worker::{JobContext, JobFailure, Worker};
+
+/// A CSV cell that a spreadsheet will not run as a formula: cells starting
+/// with `=`, `+`, `-`, `@` (or a tab or carriage return) get a leading `'`.
+pub fn csv_cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formulas_are_defused() {
+        assert_eq!(super::csv_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(super::csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(super::csv_cell("-1+1"), "'-1+1");
+        assert_eq!(super::csv_cell("Rossi"), "Rossi");
+        assert_eq!(super::csv_cell(""), "");
+    }
+}

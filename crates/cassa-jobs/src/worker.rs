@@ -1,0 +1,151 @@
+//! The worker: claims queued jobs one at a time and runs them. Any number
+//! of workers (inside `cassa serve` or as `cassa worker`) share the queue.
+//! A job that fails is recorded with its reason; a job whose worker dies
+//! is taken over when its lease runs out (see cassa-store's jobs).
+
+use std::time::Duration;
+
+use cassa_store::{Job, Lease, Store, StoreError};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::bulk_notices;
+use crate::files::FileStore;
+
+/// What a job's run hands back when it does not finish.
+#[derive(Debug)]
+pub enum JobFailure {
+    /// The job cannot be done; the message says why, for the user.
+    Failed(String),
+    /// Another worker took the job over: stop without touching it.
+    LeaseLost,
+}
+
+impl From<StoreError> for JobFailure {
+    fn from(e: StoreError) -> Self {
+        JobFailure::Failed(format!("database: {e}"))
+    }
+}
+
+/// What a running job can reach.
+pub struct JobContext {
+    store: Store,
+    files: FileStore,
+    lease: Lease,
+}
+
+impl JobContext {
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn files(&self) -> &FileStore {
+        &self.files
+    }
+
+    /// Records progress and renews the lease.
+    pub async fn progress(&self, done: u64, total: u64) -> Result<(), JobFailure> {
+        let kept = self
+            .store
+            .job_progress(&self.lease, done as i64, total as i64, Timestamp::now())
+            .await?;
+        if kept {
+            Ok(())
+        } else {
+            Err(JobFailure::LeaseLost)
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    store: Store,
+    files: FileStore,
+    name: String,
+    lease: SignedDuration,
+    idle: Duration,
+}
+
+impl Worker {
+    pub fn new(store: Store, files: FileStore) -> Worker {
+        let started = Timestamp::now().as_nanosecond() % 1_000_000_000;
+        Worker {
+            store,
+            files,
+            name: format!("worker-{}-{started:09}", std::process::id()),
+            // Renewed at every page of work, which takes well under a second.
+            lease: SignedDuration::from_secs(120),
+            idle: Duration::from_secs(1),
+        }
+    }
+
+    /// How long to wait before looking again when the queue is empty.
+    pub fn with_idle(mut self, idle: Duration) -> Worker {
+        self.idle = idle;
+        self
+    }
+
+    /// Runs jobs forever; the caller stops it by dropping (aborting) the task.
+    pub async fn run(self) {
+        tracing::info!(worker = %self.name, "job worker started");
+        loop {
+            match self.run_next().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "job queue unreachable; retrying"),
+            }
+            tokio::time::sleep(self.idle).await;
+        }
+    }
+
+    /// Claims one job and runs it to its end; `None` when none is due.
+    pub async fn run_next(&self) -> Result<Option<i64>, StoreError> {
+        let Some((job, lease)) = self
+            .store
+            .claim_job(&self.name, self.lease, Timestamp::now())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let id = job.id;
+        tracing::info!(job = id, kind = %job.kind, attempt = job.attempts, "job started");
+        let ctx = JobContext {
+            store: self.store.clone(),
+            files: self.files.clone(),
+            lease: lease.clone(),
+        };
+        // Its own task, so that a panic fails the job instead of the worker.
+        let outcome = tokio::spawn(async move { run_job(&ctx, &job).await })
+            .await
+            .unwrap_or_else(|e| Err(JobFailure::Failed(format!("the job crashed: {e}"))));
+        let recorded = match &outcome {
+            Ok(result) => {
+                self.store
+                    .finish_job(&lease, Ok(result), Timestamp::now())
+                    .await?
+            }
+            Err(JobFailure::Failed(why)) => {
+                tracing::warn!(job = id, reason = %why, "job failed");
+                self.store
+                    .finish_job(&lease, Err(why), Timestamp::now())
+                    .await?
+            }
+            Err(JobFailure::LeaseLost) => false,
+        };
+        if recorded {
+            tracing::info!(job = id, ok = outcome.is_ok(), "job ended");
+        } else {
+            tracing::warn!(
+                job = id,
+                "job taken over by another worker; its outcome here is dropped"
+            );
+        }
+        Ok(Some(id))
+    }
+}
+
+async fn run_job(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
+    match job.kind.as_str() {
+        bulk_notices::KIND => bulk_notices::run(ctx, job).await,
+        other => Err(JobFailure::Failed(format!("unknown job kind {other:?}"))),
+    }
+}
