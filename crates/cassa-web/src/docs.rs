@@ -60,6 +60,7 @@ pub fn openapi_document() -> Value {
         "The notice number: aux digit 3 followed by the IUV. Optional; derived from the IUV."
     );
     add_printouts(&mut doc);
+    add_jobs(&mut doc);
     doc
 }
 
@@ -97,6 +98,97 @@ fn add_printouts(doc: &mut Value) {
         "cassa extension: the receipts of the paid options, one page each",
         "No option of the position is paid yet",
     );
+}
+
+/// cassa's own operations: background jobs (bulk printing of notices).
+fn add_jobs(doc: &mut Value) {
+    let problem =
+        json!({ "application/json": { "schema": { "$ref": "#/components/schemas/ProblemJson" } } });
+    let organization = json!({ "name": "organizationfiscalcode", "in": "path", "required": true, "schema": { "type": "string" } });
+    let id = json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "format": "int64" } });
+    let date = json!({ "type": "string", "format": "date" });
+    doc["components"]["schemas"]["BulkNoticesRequest"] = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Which notices to print. Only published, not yet closed positions are printed; every filter given must match.",
+        "properties": {
+            "format": { "type": "string", "enum": ["PDF_PER_POSITION", "MERGED"], "default": "PDF_PER_POSITION",
+                "description": "One PDF per debt position, or merged PDFs (up to noticesPerFile notices each)" },
+            "noticesPerFile": { "type": "integer", "minimum": 1, "maximum": 1000, "description": "MERGED only; default 1000" },
+            "tipoDovuto": { "type": "string", "description": "The code of one of the ente's tipi dovuto" },
+            "dueDateFrom": date, "dueDateTo": date,
+            "createdFrom": date, "createdTo": date,
+            "iupds": { "type": "array", "maxItems": 10000, "items": { "type": "string" },
+                "description": "Only these positions; the ones that cannot be printed are listed as skipped in indice.csv" }
+        }
+    });
+    doc["components"]["schemas"]["Job"] = json!({
+        "type": "object",
+        "properties": {
+            "id": { "type": "integer", "format": "int64" },
+            "kind": { "type": "string", "example": "bulk_notices" },
+            "state": { "type": "string", "enum": ["QUEUED", "RUNNING", "DONE", "FAILED"] },
+            "progress": { "type": "object", "properties": {
+                "done": { "type": "integer" }, "total": { "type": "integer" }, "percent": { "type": "integer" } } },
+            "request": { "$ref": "#/components/schemas/BulkNoticesRequest" },
+            "result": { "type": "object", "nullable": true, "properties": {
+                "fileName": { "type": "string" }, "bytes": { "type": "integer" },
+                "printed": { "type": "integer" }, "skipped": { "type": "integer" }, "pdfFiles": { "type": "integer" } } },
+            "error": { "type": "string", "nullable": true },
+            "createdAt": { "type": "string", "format": "date-time" },
+            "startedAt": { "type": "string", "format": "date-time", "nullable": true },
+            "finishedAt": { "type": "string", "format": "date-time", "nullable": true },
+            "download": { "type": "string", "nullable": true, "description": "Where to download the file once DONE" }
+        }
+    });
+    let job = json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Job" } } });
+    let base = "/organizations/{organizationfiscalcode}/jobs";
+    doc["paths"][format!("{base}/bulk-notices")] = json!({ "post": {
+        "tags": ["Jobs API"], "operationId": "startBulkNotices",
+        "summary": "cassa extension: print many notices in the background, as one ZIP",
+        "description": "Queues a job and answers at once; follow it at the Location URL. The ZIP holds the PDFs and indice.csv (file;iupd;numero_avviso;codice_fiscale_debitore;debitore;importo;scadenza;esito).",
+        "parameters": [organization],
+        "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/BulkNoticesRequest" } } } },
+        "responses": {
+            "202": { "description": "Queued", "content": job },
+            "400": { "description": "A field is wrong (the detail names it)", "content": problem },
+            "401": { "description": "Wrong or missing API key" }
+        },
+        "security": [{ "ApiKey": [] }]
+    }});
+    doc["paths"][base] = json!({ "get": {
+        "tags": ["Jobs API"], "operationId": "listJobs",
+        "summary": "cassa extension: the ente's latest 50 jobs, newest first",
+        "parameters": [organization],
+        "responses": {
+            "200": { "description": "The jobs", "content": { "application/json": { "schema": {
+                "type": "array", "items": { "$ref": "#/components/schemas/Job" } } } } },
+            "401": { "description": "Wrong or missing API key" }
+        },
+        "security": [{ "ApiKey": [] }]
+    }});
+    doc["paths"][format!("{base}/{{id}}")] = json!({ "get": {
+        "tags": ["Jobs API"], "operationId": "getJob",
+        "summary": "cassa extension: a job's state and progress",
+        "parameters": [organization, id],
+        "responses": {
+            "200": { "description": "The job", "content": job },
+            "404": { "description": "No such job for this ente", "content": problem }
+        },
+        "security": [{ "ApiKey": [] }]
+    }});
+    doc["paths"][format!("{base}/{{id}}/file")] = json!({ "get": {
+        "tags": ["Jobs API"], "operationId": "getJobFile",
+        "summary": "cassa extension: download what a finished job produced (Range requests allowed)",
+        "parameters": [organization, id],
+        "responses": {
+            "200": { "description": "The ZIP", "content": { "application/zip": { "schema": { "type": "string", "format": "binary" } } } },
+            "404": { "description": "No such job for this ente", "content": problem },
+            "409": { "description": "The job has not finished", "content": problem },
+            "410": { "description": "The file is no longer kept", "content": problem }
+        },
+        "security": [{ "ApiKey": [] }]
+    }});
 }
 
 async fn openapi_json(State(state): State<AppState>) -> Response {

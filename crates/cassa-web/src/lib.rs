@@ -13,6 +13,7 @@ mod request_id;
 use std::sync::Arc;
 
 use axum::Router;
+use cassa_jobs::FileStore;
 use cassa_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -28,12 +29,15 @@ pub struct AppState {
     pub openapi: Arc<serde_json::Value>,
     /// Our broker and station towards the pagoPA node.
     pub node: Arc<node::NodeSettings>,
+    /// Where jobs leave their files (for downloads).
+    pub files: FileStore,
 }
 
 impl AppState {
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, files: FileStore) -> Self {
         AppState {
             store,
+            files,
             metrics: metrics_handle(),
             openapi: Arc::new(docs::openapi_document()),
             node: Arc::new(node::NodeSettings::default()),

@@ -18,6 +18,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://...` or `postgres://...`; default: SQLite in `data_dir`.
     pub database_url: Option<String>,
+    /// Where jobs leave the files they produce (bulk print ZIPs); default
+    /// `files` in `data_dir`. Several cassa processes must share it.
+    pub files_dir: Option<PathBuf>,
+    /// Run queued jobs inside `cassa serve` too (besides `cassa worker`).
+    pub serve_runs_jobs: bool,
     /// Connections in the database pool. Default: 2 per core on SQLite
     /// (readers beside the one writer; more only adds thread switching),
     /// 3 per core on PostgreSQL (more backends than cores just contend).
@@ -61,6 +66,8 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("data"),
             database_url: None,
+            files_dir: None,
+            serve_runs_jobs: true,
             database_max_connections: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log_format: LogFormat::Text,
@@ -170,6 +177,16 @@ impl Config {
                 Ok(cassa_store::Backend::Sqlite) => 2 * cores,
                 _ => 3 * cores,
             })
+    }
+
+    /// The job file store: the configured directory, or `files` in the
+    /// data directory.
+    pub fn files(&self) -> cassa_jobs::FileStore {
+        cassa_jobs::FileStore::new(
+            self.files_dir
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("files")),
+        )
     }
 
     /// The database URL: the configured one, or SQLite inside the data

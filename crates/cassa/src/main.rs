@@ -42,6 +42,8 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Run queued background jobs (bulk printing) without serving HTTP.
+    Worker,
     /// Bring the database schema up to date and exit.
     Migrate,
     /// Load the demo data into an empty store and print it as key=value lines.
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve { demo, .. } => serve::run(&config, demo).await,
+            Command::Worker => serve::work(&config).await,
             Command::Migrate => admin::migrate(&config).await,
             Command::Demo => demo::run(&config).await,
             Command::Ente(command) => admin::ente(&config, command).await,

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use cassa_jobs::Worker;
 use cassa_store::{Store, StoreOptions};
 use cassa_web::{AppState, router};
 use jiff::Timestamp;
@@ -63,12 +64,20 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         store.clone(),
         Duration::from_secs(config.status_sweep_seconds),
     ));
-    let app = router(AppState::new(store.clone()).with_node(config.node_settings()));
+    let worker = config
+        .serve_runs_jobs
+        .then(|| tokio::spawn(Worker::new(store.clone(), config.files()).run()));
+    let app =
+        router(AppState::new(store.clone(), config.files()).with_node(config.node_settings()));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the server stopped with an error")?;
     sweeper.abort();
+    // A job cut short is taken over by a worker when its lease runs out.
+    if let Some(worker) = worker {
+        worker.abort();
+    }
     store.close().await;
     tracing::info!("cassa stopped");
     Ok(())
@@ -126,4 +135,14 @@ mod tests {
             "sqlite://data/cassa.db"
         );
     }
+}
+
+/// `cassa worker`: runs queued jobs until stopped, without serving HTTP.
+pub async fn work(config: &Config) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let worker = tokio::spawn(Worker::new(store.clone(), config.files()).run());
+    shutdown_signal().await;
+    worker.abort();
+    store.close().await;
+    Ok(())
 }

@@ -55,7 +55,9 @@ async fn start(backend: Backend) -> Cassa {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = router(AppState::new(store.clone()));
+    // No jobs run here: an empty file store.
+    let files = cassa_jobs::FileStore::new(std::env::temp_dir().join("cassa-sim-tests-files"));
+    let app = router(AppState::new(store.clone(), files));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Cassa {
         base,

@@ -1,5 +1,5 @@
-use cassa_core::tipo_dovuto::AmountRule;
 use cassa_core::Cents;
+use cassa_core::tipo_dovuto::AmountRule;
 use cassa_store::{AuditFilter, EnteError, TipoDovutoError};
 use cassa_testkit::{Backend, backend_tests};
 

@@ -3,6 +3,7 @@
 mod auth;
 mod debt_positions;
 pub mod errors;
+mod jobs;
 mod printouts;
 mod query;
 mod responses;
@@ -21,6 +22,7 @@ use errors::ApiError;
 use crate::AppState;
 
 const BASE: &str = "/organizations/{organizationfiscalcode}/debtpositions";
+const JOBS: &str = "/organizations/{organizationfiscalcode}/jobs";
 
 pub fn routes() -> Router<AppState> {
     use debt_positions as dp;
@@ -35,6 +37,13 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{BASE}/{{iupd}}/invalidate"), post(dp::invalidate))
         .route(&format!("{BASE}/{{iupd}}/notice"), get(printouts::notice))
         .route(&format!("{BASE}/{{iupd}}/receipt"), get(printouts::receipt))
+        .route(
+            &format!("{JOBS}/bulk-notices"),
+            post(jobs::start_bulk_notices),
+        )
+        .route(JOBS, get(jobs::list))
+        .route(&format!("{JOBS}/{{id}}"), get(jobs::get_one))
+        .route(&format!("{JOBS}/{{id}}/file"), get(jobs::file))
 }
 
 /// Unknown paths get a JSON 404 too.

@@ -5,9 +5,13 @@ mod contract;
 mod debt_positions;
 mod errors;
 mod iuv_concurrency;
+mod jobs;
 mod node;
 mod ops;
 
+use std::time::Duration;
+
+use cassa_jobs::{FileStore, Worker};
 use cassa_store::{Ente, Store, StoreOptions};
 use cassa_testkit::{Backend, TestDatabase, fresh_database};
 use cassa_web::{AppState, api_key, router};
@@ -24,6 +28,7 @@ pub struct TestApp {
     pub store: Store,
     pub ente: Ente,
     pub key: String,
+    _files: tempfile::TempDir,
     _db: TestDatabase,
 }
 
@@ -72,7 +77,12 @@ impl TestApp {
         let (ente, key) = create_ente(&store, MILANO, "Comune di Milano", 2).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = router(AppState::new(store.clone()));
+        // Jobs run in the background as in `cassa serve`, polling often.
+        let files_dir = tempfile::tempdir().unwrap();
+        let files = FileStore::new(files_dir.path());
+        let worker = Worker::new(store.clone(), files.clone()).with_idle(Duration::from_millis(20));
+        tokio::spawn(worker.run());
+        let app = router(AppState::new(store.clone(), files));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         TestApp {
             base,
@@ -80,6 +90,7 @@ impl TestApp {
             store,
             ente,
             key,
+            _files: files_dir,
             _db: db,
         }
     }

@@ -92,8 +92,13 @@ pub async fn measure(
         listener.local_addr()?
     );
     let served = store.clone();
+    // Positions only: no job runs, the file store stays empty.
+    let files_dir = tempfile::tempdir()?;
+    let files = cassa_jobs::FileStore::new(files_dir.path());
     let server =
-        tokio::spawn(async move { axum::serve(listener, router(AppState::new(served))).await });
+        tokio::spawn(
+            async move { axum::serve(listener, router(AppState::new(served, files))).await },
+        );
     let next = Arc::new(AtomicUsize::new(0));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
