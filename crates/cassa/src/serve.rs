@@ -122,6 +122,16 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+/// `cassa worker`: runs queued jobs until stopped, without serving HTTP.
+pub async fn work(config: &Config) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let worker = tokio::spawn(Worker::new(store.clone(), config.files()).run());
+    shutdown_signal().await;
+    worker.abort();
+    store.close().await;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -135,14 +145,4 @@ mod tests {
             "sqlite://data/cassa.db"
         );
     }
-}
-
-/// `cassa worker`: runs queued jobs until stopped, without serving HTTP.
-pub async fn work(config: &Config) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
-    let worker = tokio::spawn(Worker::new(store.clone(), config.files()).run());
-    shutdown_signal().await;
-    worker.abort();
-    store.close().await;
-    Ok(())
 }
