@@ -56,6 +56,8 @@ enum Command {
     Apikey(admin::ApikeyCommand),
     /// Measure debt-position creation over HTTP against direct inserts.
     Bench(bench::BenchArgs),
+    /// Measure a bulk print of notices, end to end (time and peak memory).
+    BenchNotices(bench::notices::BenchNoticesArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +91,7 @@ fn main() -> ExitCode {
             Command::Ente(command) => admin::ente(&config, command).await,
             Command::Apikey(command) => admin::apikey(&config, command).await,
             Command::Bench(args) => bench::run(&config, args).await,
+            Command::BenchNotices(args) => bench::notices::run(&config, args).await,
         }
     });
     match result {

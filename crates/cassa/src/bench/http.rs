@@ -24,6 +24,14 @@ pub struct HttpFigures {
 pub const BENCH_ENTE: &str = "01199250158";
 
 pub async fn bench_ente(store: &Store) -> anyhow::Result<cassa_store::Ente> {
+    bench_ente_with(store, None).await
+}
+
+/// The bench ente, with a postal account (for notices with Poste's slip) or not.
+pub async fn bench_ente_with(
+    store: &Store,
+    postal_iban: Option<cassa_core::Iban>,
+) -> anyhow::Result<cassa_store::Ente> {
     Ok(store
         .create_ente(
             &NewEnte {
@@ -31,10 +39,10 @@ pub async fn bench_ente(store: &Store) -> anyhow::Result<cassa_store::Ente> {
                 name: "Comune di Milano".into(),
                 ipa_code: None,
                 segregation_code: SegregationCode::new(2)?,
-                cbill: None,
+                cbill: Some("A0EDT".into()),
                 iban: None,
-                postal_iban: None,
-                office_name: None,
+                postal_iban,
+                office_name: Some("Ufficio Tributi".into()),
                 email: None,
                 pec: None,
                 phone: None,
