@@ -27,6 +27,7 @@ pub struct LoadedEnte {
 
 pub struct LoadedNotice {
     pub ente: String,
+    pub iupd: String,
     pub number: String,
     pub amount: Cents,
     pub due_date: civil::Date,
@@ -70,6 +71,14 @@ pub fn print(loaded: &Loaded, config: &Config) {
         line(format!("notice.{n}.amount"), &notice.amount.to_decimal());
         line(format!("notice.{n}.due_date"), &notice.due_date.to_string());
         line(format!("notice.{n}.description"), &notice.description);
+        line(format!("notice.{n}.iupd"), &notice.iupd);
+        line(
+            format!("notice.{n}.pdf_path"),
+            &format!(
+                "/organizations/{}/debtpositions/{}/notice",
+                notice.ente, notice.iupd
+            ),
+        );
     }
     crate::serve::announce(&out);
 }
@@ -85,6 +94,10 @@ struct EnteSpec {
     address: &'static str,
     /// ABI, CAB, account of the treasury account.
     treasury: (&'static str, &'static str, &'static str),
+    /// The ente's code in the banks' CBILL circuit.
+    cbill: &'static str,
+    /// A Poste account (CAB, account): its notices carry the postal slip.
+    postal: Option<(&'static str, &'static str)>,
     tipi: &'static [TipoSpec],
 }
 
@@ -123,6 +136,8 @@ const ENTI: [EnteSpec; 3] = [
         website: "https://www.regione.lombardia.it",
         address: "Piazza Città di Lombardia 1, 20124 Milano (MI)",
         treasury: ("03069", "09790", "100000046001"),
+        cbill: "A0RLO",
+        postal: None,
         tipi: &[
             tipo(
                 "BOLLO_AUTO",
@@ -160,6 +175,8 @@ const ENTI: [EnteSpec; 3] = [
         website: "https://www.comune.milano.it",
         address: "Piazza della Scala 2, 20121 Milano (MI)",
         treasury: ("05696", "01600", "000000300X71"),
+        cbill: "A0MIL",
+        postal: None,
         tipi: &[
             tipo(
                 "TARI",
@@ -208,6 +225,8 @@ const ENTI: [EnteSpec; 3] = [
         website: "https://valbrona-demo.example",
         address: "Via Municipio 1, 22039 Valbrona Demo (CO)",
         treasury: ("08430", "51010", "000000001234"),
+        cbill: "A0VAL",
+        postal: Some(("10900", "000012345678")),
         tipi: &[
             tipo(
                 "TARI",
@@ -450,9 +469,13 @@ pub async fn load(store: &Store) -> anyhow::Result<Loaded> {
                     name: spec.name.into(),
                     ipa_code: Some(spec.ipa_code.into()),
                     segregation_code: SegregationCode::new(spec.segregation)?,
-                    cbill: None,
+                    cbill: Some(spec.cbill.into()),
                     iban: Some(iban.clone()),
-                    postal_iban: None,
+                    postal_iban: spec
+                        .postal
+                        .map(|(cab, account)| Iban::italian("07601", cab, account))
+                        .transpose()
+                        .context("demo postal IBAN")?,
                     office_name: Some(spec.office.into()),
                     email: Some(spec.email.into()),
                     pec: None,
@@ -589,6 +612,7 @@ pub async fn load(store: &Store) -> anyhow::Result<Loaded> {
         for (option, day) in stored.options.iter().zip(due_days) {
             loaded.notices.push(LoadedNotice {
                 ente: ente.fiscal_code.clone(),
+                iupd: stored.iupd.clone(),
                 number: option.notice_number.clone(),
                 amount: option.amount,
                 due_date: day,

@@ -1,6 +1,8 @@
 //! The operator contract of the `cassa` binary, run as a real process on
 //! both backends: demo output, `apikey create` printing only the key,
-//! `serve --listen` answering with the demo data, clear configuration errors.
+//! `serve --listen` answering with the demo data (a demo notice's QR code
+//! read back from its PDF; a bulk print run by the server's worker), clear
+//! configuration errors.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -164,6 +166,122 @@ async fn demo_then_keys_then_serve(backend: Backend) {
             "demo notice {notice} is served"
         );
     }
+
+    // Done when: a person downloads a demo notice and scans its QR code.
+    let valbrona = (1..=30)
+        .find(|n| {
+            demo.get(&format!("notice.{n}.ente"))
+                .is_some_and(|e| e == "83000120150")
+        })
+        .expect("a notice of the comune with a postal account");
+    for n in [1, valbrona] {
+        scan_demo_notice(&client, &base, &demo, n).await;
+    }
+    bulk_print_through_the_server(&client, &base, &demo).await;
+}
+
+/// The demo API key of the ente with this codice fiscale.
+fn demo_key<'a>(demo: &'a BTreeMap<String, String>, fiscal_code: &str) -> &'a str {
+    (1..=10)
+        .find(|n| {
+            demo.get(&format!("ente.{n}.fiscal_code"))
+                .map(String::as_str)
+                == Some(fiscal_code)
+        })
+        .map(|n| demo[&format!("ente.{n}.api_key")].as_str())
+        .expect("the ente is in the demo output")
+}
+
+async fn scan_demo_notice(
+    client: &reqwest::Client,
+    base: &str,
+    demo: &BTreeMap<String, String>,
+    n: usize,
+) {
+    use cassa_testkit::documents::{BarcodeFormat, decode, rasterise};
+    let get = |key: &str| demo[&format!("notice.{n}.{key}")].clone();
+    let ente = get("ente");
+    let response = client
+        .get(format!("{base}{}", get("pdf_path")))
+        .header("Ocp-Apim-Subscription-Key", demo_key(demo, &ente))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let pdf = response.bytes().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let codes: Vec<(BarcodeFormat, String)> = rasterise(&pdf, dir.path(), "demo")
+        .iter()
+        .flat_map(|page| decode(page))
+        .collect();
+    let cents = cassa_core::Cents::parse_decimal(&get("amount"))
+        .unwrap()
+        .get();
+    let expected = format!("PAGOPA|002|{}|{ente}|{cents}", get("number"));
+    assert!(
+        codes.contains(&(BarcodeFormat::QR_CODE, expected.clone())),
+        "{expected} not among {codes:?}"
+    );
+    if ente == "83000120150" {
+        assert!(
+            codes
+                .iter()
+                .any(|(f, text)| *f == BarcodeFormat::DATA_MATRIX
+                    && text.starts_with("codfase=NBPA;18")
+                    && text.contains(&get("number"))),
+            "the postal slip's Data Matrix names the notice: {codes:?}"
+        );
+    }
+}
+
+/// `cassa serve` runs queued jobs: a bulk print finishes and downloads.
+async fn bulk_print_through_the_server(
+    client: &reqwest::Client,
+    base: &str,
+    demo: &BTreeMap<String, String>,
+) {
+    let key = demo_key(demo, "01199250158");
+    let jobs = format!("{base}/organizations/01199250158/jobs");
+    let started: serde_json::Value = client
+        .post(format!("{jobs}/bulk-notices"))
+        .header("Ocp-Apim-Subscription-Key", key)
+        .json(&serde_json::json!({ "tipoDovuto": "TARI", "format": "MERGED" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let location = format!("{jobs}/{}", started["id"]);
+    let mut job = serde_json::Value::Null;
+    for _ in 0..100 {
+        job = client
+            .get(&location)
+            .header("Ocp-Apim-Subscription-Key", key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if job["state"] == "DONE" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(job["state"], "DONE", "{job}");
+    assert!(job["result"]["printed"].as_u64().unwrap() >= 1, "{job}");
+    let zip = client
+        .get(format!("{location}/file"))
+        .header("Ocp-Apim-Subscription-Key", key)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(zip.len() as u64, job["result"]["bytes"].as_u64().unwrap());
+    assert!(zip.starts_with(b"PK"), "a ZIP");
 }
 
 fn backend_name(backend: Backend) -> &'static str {

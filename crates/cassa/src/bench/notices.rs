@@ -68,7 +68,11 @@ pub async fn run(config: &Config, args: BenchNoticesArgs) -> anyhow::Result<()> 
         .then(|| cassa_core::Iban::italian("07601", "01600", "000012345678"))
         .transpose()?;
     let ente = http::bench_ente_with(&store, postal).await?;
-    eprintln!("{}: inserting {} positions...", backend.name(), args.notices);
+    eprintln!(
+        "{}: inserting {} positions...",
+        backend.name(),
+        args.notices
+    );
     direct::measure(&scratch.url, ente.id, args.notices).await?;
     let mut conn = sqlx::AnyConnection::connect(&scratch.url).await?;
     sqlx::query("UPDATE debt_position SET status = 'PUBLISHED', published_at = inserted_at")
