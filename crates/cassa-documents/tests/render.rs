@@ -11,7 +11,7 @@ use cassa_documents::{
     Debtor, Ente, Notice, NoticeBook, Payment, PostalAccount, Receipt, render_notice,
     render_receipt,
 };
-use cassa_testkit::documents::{self, BarcodeFormat, decode, pdf_text};
+use cassa_testkit::documents::{self, BarcodeFormat, decode, pdf_text, sample_logo};
 use jiff::civil::Date;
 
 const ENTE_CF: &str = "01199250158";
@@ -34,21 +34,6 @@ fn payment(base: u64, cents: i64, due: Option<Date>) -> Payment {
     }
 }
 
-fn logo() -> Vec<u8> {
-    let image = image::RgbImage::from_fn(160, 80, |x, y| {
-        if (x / 20 + y / 20) % 2 == 0 {
-            image::Rgb([0, 102, 204])
-        } else {
-            image::Rgb([255, 255, 255])
-        }
-    });
-    let mut png = Vec::new();
-    image::DynamicImage::ImageRgb8(image)
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .unwrap();
-    png
-}
-
 fn base_notice() -> Notice {
     Notice {
         subject: "TARI 2026 - Tassa sui rifiuti".into(),
@@ -61,7 +46,7 @@ fn base_notice() -> Notice {
                 "tributi@comune.milano.it".into(),
             ],
             cbill: Some("A0EDT".into()),
-            logo_png: Some(logo()),
+            logo_png: Some(sample_logo()),
             postal: None,
         },
         debtor: Debtor {
@@ -351,7 +336,7 @@ fn receipt_has_its_data_as_text() {
     let receipt = Receipt {
         ente_name: "Comune di Milano".into(),
         ente_fiscal_code: ENTE_CF.into(),
-        ente_logo_png: Some(logo()),
+        ente_logo_png: Some(sample_logo()),
         debtor_name: "Mario Rossi".into(),
         debtor_fiscal_code: "RSSMRA80A01F205X".into(),
         payer_name: Some("Anna Bianchi".into()),

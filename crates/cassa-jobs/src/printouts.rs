@@ -1,11 +1,12 @@
 //! The printable documents of a debt position, from what is stored: its
-//! payment notice while it can be paid, and its receipts once paid. Used
-//! by the integration API now, and by the portal and back office.
+//! payment notice while it can be paid, and its receipts once paid, with
+//! the ente's logo and Poste's authorisation. Used by the API and by bulk
+//! printing, later by the portal and back office.
 
 use cassa_core::NoticeNumber;
 use cassa_core::debt::{OptionStatus, PositionStatus};
 use cassa_documents::{Debtor, Ente as NoticeEnte, Notice, Payment, PostalAccount, Receipt};
-use cassa_store::{Ente, ReceiptStatus, StoredOption, StoredPosition, StoredReceipt};
+use cassa_store::{Ente, EntePrinting, ReceiptStatus, StoredOption, StoredPosition, StoredReceipt};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -49,7 +50,7 @@ fn payment(option: &StoredOption) -> Option<Payment> {
 }
 
 /// The last 12 digits of an Italian postal IBAN are the account number.
-fn postal_account(ente: &Ente) -> Option<PostalAccount> {
+fn postal_account(ente: &Ente, printing: &EntePrinting) -> Option<PostalAccount> {
     let iban = ente.postal_iban.as_deref()?;
     let account = iban.get(iban.len().checked_sub(12)?..)?;
     account
@@ -58,7 +59,7 @@ fn postal_account(ente: &Ente) -> Option<PostalAccount> {
         .then(|| PostalAccount {
             account: account.to_owned(),
             holder: ente.name.clone(),
-            authorization: None,
+            authorization: printing.postal_authorization.clone(),
         })
 }
 
@@ -88,6 +89,7 @@ fn debtor_address(p: &StoredPosition) -> Vec<String> {
 pub fn notice_of(
     position: &StoredPosition,
     ente: &Ente,
+    printing: &EntePrinting,
     now: Timestamp,
 ) -> Result<Notice, NoNotice> {
     match position.status {
@@ -132,8 +134,8 @@ pub fn notice_of(
                 .or_else(|| ente.office_name.clone()),
             contacts,
             cbill: ente.cbill.clone(),
-            logo_png: None,
-            postal: postal_account(ente),
+            logo_png: printing.logo_png.clone(),
+            postal: postal_account(ente, printing),
         },
         debtor: Debtor {
             name: position.debtor_name.clone(),
@@ -150,6 +152,7 @@ pub fn notice_of(
 pub fn receipts_of(
     position: &StoredPosition,
     ente: &Ente,
+    printing: &EntePrinting,
     stored: &[StoredReceipt],
 ) -> Vec<Receipt> {
     position
@@ -162,7 +165,7 @@ pub fn receipts_of(
             Some(Receipt {
                 ente_name: ente.name.clone(),
                 ente_fiscal_code: ente.fiscal_code.clone(),
-                ente_logo_png: None,
+                ente_logo_png: printing.logo_png.clone(),
                 debtor_name: position.debtor_name.clone(),
                 debtor_fiscal_code: position.debtor_fiscal_code.clone(),
                 payer_name: r.payer_name.clone(),

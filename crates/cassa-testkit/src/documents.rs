@@ -67,3 +67,19 @@ pub fn pdf_text(pdf: &[u8]) -> String {
     assert!(out.status.success(), "pdftotext failed");
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// A 160 × 80 blue-and-white checkerboard PNG: an ente's logo in tests.
+pub fn sample_logo() -> Vec<u8> {
+    let image = image::RgbImage::from_fn(160, 80, |x, y| {
+        if (x / 20 + y / 20) % 2 == 0 {
+            image::Rgb([0, 102, 204])
+        } else {
+            image::Rgb([255, 255, 255])
+        }
+    });
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    png
+}

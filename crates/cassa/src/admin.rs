@@ -21,6 +21,22 @@ pub enum EnteCommand {
     Add(Box<EnteArgs>),
     /// List the enti, one per line: codice fiscale, segregation code, name.
     List,
+    /// Set what an ente's notices and receipts print: its logo and Poste's
+    /// authorisation for the postal slip. Options left out stay as they are.
+    Printing {
+        /// Codice fiscale of the ente.
+        #[arg(long)]
+        ente: String,
+        /// A PNG file with the ente's logo (at most 512 KiB).
+        #[arg(long, conflicts_with = "no_logo")]
+        logo: Option<std::path::PathBuf>,
+        /// Print without a logo from now on.
+        #[arg(long)]
+        no_logo: bool,
+        /// Poste's authorisation, e.g. "Aut. n. 123456 del 01/01/2026"; "" removes it.
+        #[arg(long)]
+        postal_authorization: Option<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -104,6 +120,40 @@ pub async fn ente(config: &Config, command: EnteCommand) -> anyhow::Result<()> {
             let new = new_ente(*args)?;
             let ente = store.create_ente(&new, CLI_ACTOR, Timestamp::now()).await?;
             println!("{}", ente.fiscal_code);
+        }
+        EnteCommand::Printing {
+            ente,
+            logo,
+            no_logo,
+            postal_authorization,
+        } => {
+            let found = store
+                .ente_by_fiscal_code(&ente)
+                .await?
+                .ok_or_else(|| anyhow!("--ente {ente}: no such ente"))?;
+            let mut printing = store.ente_printing(found.id).await?;
+            if let Some(path) = logo {
+                let png = std::fs::read(&path)
+                    .with_context(|| format!("--logo {}: cannot read it", path.display()))?;
+                printing.logo_png = Some(png);
+            } else if no_logo {
+                printing.logo_png = None;
+            }
+            if let Some(text) = postal_authorization {
+                printing.postal_authorization = Some(text).filter(|t| !t.is_empty());
+            }
+            store
+                .set_ente_printing(found.id, &printing, CLI_ACTOR, Timestamp::now())
+                .await
+                .map_err(|e| anyhow!("--ente {ente}: {e}"))?;
+            println!(
+                "logo={}\npostal_authorization={}",
+                printing
+                    .logo_png
+                    .as_ref()
+                    .map_or("none".to_owned(), |l| format!("{} bytes", l.len())),
+                printing.postal_authorization.as_deref().unwrap_or("none")
+            );
         }
         EnteCommand::List => {
             for ente in store.list_enti().await? {

@@ -13,6 +13,8 @@ use cassa_testkit::{Backend, TestDatabase, backend_tests, fresh_database};
 
 backend_tests!(demo_then_keys_then_serve);
 
+const POSTE_AUTHORIZATION: &str = "Aut. n. 1234/DEMO del 01/01/2026";
+
 struct Env {
     data_dir: tempfile::TempDir,
     db: TestDatabase,
@@ -104,6 +106,37 @@ async fn demo_then_keys_then_serve(backend: Backend) {
     );
     let (ok, _, err) = env.run(&["apikey", "create", "--ente", "99999999999"]);
     assert!(!ok && err.contains("99999999999"), "{err}");
+
+    // The small comune's notices get its logo and Poste's authorisation.
+    let logo = env.data_dir.path().join("logo.png");
+    std::fs::write(&logo, cassa_testkit::documents::sample_logo()).unwrap();
+    let (ok, out, err) = env.run(&[
+        "ente",
+        "printing",
+        "--ente",
+        "83000120150",
+        "--logo",
+        logo.to_str().unwrap(),
+        "--postal-authorization",
+        POSTE_AUTHORIZATION,
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&format!("postal_authorization={POSTE_AUTHORIZATION}")),
+        "{out}"
+    );
+    let (ok, _, err) = env.run(&[
+        "ente",
+        "printing",
+        "--ente",
+        "83000120150",
+        "--logo",
+        env!("CARGO_MANIFEST_DIR"),
+    ]);
+    assert!(
+        !ok && err.contains("--logo"),
+        "a directory is no logo: {err}"
+    );
 
     let mut child = env
         .command(&["serve", "--listen", "127.0.0.1:0"])
@@ -223,6 +256,8 @@ async fn scan_demo_notice(
         "{expected} not among {codes:?}"
     );
     if ente == "83000120150" {
+        let text = cassa_testkit::documents::pdf_text(&pdf);
+        assert!(text.contains(POSTE_AUTHORIZATION), "{text}");
         assert!(
             codes
                 .iter()

@@ -10,7 +10,7 @@
 
 mod archive;
 
-use cassa_store::{Job, PrintSelection, StoredPosition};
+use cassa_store::{EntePrinting, Job, PrintSelection, StoredPosition};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
@@ -171,6 +171,7 @@ pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailur
                 .id,
         ),
     };
+    let printing = store.ente_printing(ente.id).await?;
     let mut selection = request.selection(tipo_dovuto_id);
     let total = if request.iupds.is_empty() {
         store.count_printable(ente.id, &selection).await?
@@ -197,7 +198,9 @@ pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailur
                 .await?;
             let Some(last) = page.last() else { break };
             after_id = last.id;
-            page.iter().map(|p| entry(p, &ente, now)).collect()
+            page.iter()
+                .map(|p| entry(p, &ente, &printing, now))
+                .collect()
         } else {
             let Some(iupds) = named.next() else { break };
             selection.iupds = iupds.to_vec();
@@ -207,7 +210,7 @@ pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailur
             iupds
                 .iter()
                 .map(|iupd| match found.iter().find(|p| &p.iupd == iupd) {
-                    Some(p) => entry(p, &ente, now),
+                    Some(p) => entry(p, &ente, &printing, now),
                     None => Entry::missing(iupd),
                 })
                 .collect::<Vec<_>>()
@@ -221,12 +224,17 @@ pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailur
     serde_json::to_string(&result).map_err(|e| JobFailure::Failed(e.to_string()))
 }
 
-fn entry(position: &StoredPosition, ente: &cassa_store::Ente, now: Timestamp) -> Entry {
+fn entry(
+    position: &StoredPosition,
+    ente: &cassa_store::Ente,
+    printing: &EntePrinting,
+    now: Timestamp,
+) -> Entry {
     Entry {
         iupd: position.iupd.clone(),
         debtor_fiscal_code: position.debtor_fiscal_code.clone(),
         debtor_name: position.debtor_name.clone(),
-        notice: notice_of(position, ente, now).map_err(|why| why.reason()),
+        notice: notice_of(position, ente, printing, now).map_err(|why| why.reason()),
     }
 }
 

@@ -1,6 +1,8 @@
 use cassa_core::Cents;
 use cassa_core::tipo_dovuto::AmountRule;
-use cassa_store::{AuditFilter, EnteError, TipoDovutoError};
+use cassa_store::{
+    AuditFilter, EnteError, EntePrinting, MAX_LOGO_BYTES, PrintingError, TipoDovutoError,
+};
 use cassa_testkit::{Backend, backend_tests};
 
 use crate::{fixture, new_ente, now, tipo_dovuto};
@@ -9,6 +11,7 @@ backend_tests!(
     enti_are_unique_by_fiscal_code,
     tipi_dovuto_belong_to_their_ente,
     api_keys_find_their_ente_until_revoked,
+    print_settings_are_kept_whole_and_checked,
 );
 
 async fn enti_are_unique_by_fiscal_code(backend: Backend) {
@@ -146,5 +149,76 @@ async fn api_keys_find_their_ente_until_revoked(backend: Backend) {
         f.store.api_keys(f.ente.id).await.unwrap()[0]
             .revoked_at
             .is_some()
+    );
+}
+
+async fn print_settings_are_kept_whole_and_checked(backend: Backend) {
+    let f = fixture(backend).await;
+    assert_eq!(
+        f.store.ente_printing(f.ente.id).await.unwrap(),
+        EntePrinting::default()
+    );
+    // Every byte value survives the round trip on both backends.
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend((0..=255u8).cycle().take(4000));
+    let settings = EntePrinting {
+        logo_png: Some(png),
+        postal_authorization: Some("Aut. n. 123456 del 01/01/2026".into()),
+    };
+    f.store
+        .set_ente_printing(f.ente.id, &settings, "test", now())
+        .await
+        .unwrap();
+    assert_eq!(f.store.ente_printing(f.ente.id).await.unwrap(), settings);
+
+    let not_png = EntePrinting {
+        logo_png: Some(b"GIF89a".to_vec()),
+        ..EntePrinting::default()
+    };
+    let refused = f
+        .store
+        .set_ente_printing(f.ente.id, &not_png, "test", now())
+        .await;
+    assert!(matches!(refused, Err(PrintingError::Logo(ref why)) if why == "not a PNG image"));
+    let huge = EntePrinting {
+        logo_png: Some([b"\x89PNG\r\n\x1a\n".as_slice(), &vec![0; MAX_LOGO_BYTES]].concat()),
+        ..EntePrinting::default()
+    };
+    assert!(
+        f.store
+            .set_ente_printing(f.ente.id, &huge, "test", now())
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        f.store.ente_printing(f.ente.id).await.unwrap(),
+        settings,
+        "a refused change changes nothing"
+    );
+
+    f.store
+        .set_ente_printing(f.ente.id, &EntePrinting::default(), "test", now())
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.ente_printing(f.ente.id).await.unwrap(),
+        EntePrinting::default()
+    );
+    let events = f
+        .store
+        .audit_events(&AuditFilter {
+            entity: Some("ente_printing".into()),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        events
+            .iter()
+            .filter_map(|e| e.after.as_ref())
+            .filter(|a| a["logo_png_bytes"] == 4008)
+            .count(),
+        1
     );
 }

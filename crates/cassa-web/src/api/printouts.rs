@@ -54,7 +54,8 @@ pub async fn notice(
     Path((organization, iupd)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let position = stored_position(&state, &access, &organization, &iupd).await?;
-    let notice = notice_of(&position, &access.ente, Timestamp::now())
+    let printing = state.store.ente_printing(access.ente.id).await?;
+    let notice = notice_of(&position, &access.ente, &printing, Timestamp::now())
         .map_err(|why| conflict(why.reason()))?;
     let bytes = render(move || cassa_documents::render_notice(&notice)).await?;
     Ok(pdf(bytes, &format!("avviso-{iupd}.pdf")))
@@ -71,7 +72,8 @@ pub async fn receipt(
         .store
         .receipts_of_position(access.ente.id, position.id)
         .await?;
-    let receipts = receipts_of(&position, &access.ente, &stored);
+    let printing = state.store.ente_printing(access.ente.id).await?;
+    let receipts = receipts_of(&position, &access.ente, &printing, &stored);
     if receipts.is_empty() {
         return Err(conflict(
             "the debt position has no payment receipt yet".to_owned(),
