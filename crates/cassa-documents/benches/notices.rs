@@ -1,5 +1,6 @@
 //! How fast notices render: single-page notices (one payment and its QR
-//! code) on one thread, and with a postal slip (QR + Data Matrix).
+//! code) on one thread, with a postal slip (QR + Data Matrix), and with
+//! an ente's logo.
 //! Run with `cargo bench -p cassa-documents`.
 
 use std::time::{Duration, Instant};
@@ -8,7 +9,7 @@ use cassa_core::{Cents, NoticeNumber, SegregationCode};
 use cassa_documents::{Debtor, Ente, Notice, Payment, PostalAccount, render_notice};
 use jiff::civil::Date;
 
-fn notice(base: u64, postal: bool) -> Notice {
+fn notice(base: u64, postal: bool, logo: Option<&[u8]>) -> Notice {
     Notice {
         subject: format!("TARI 2026 - avviso n. {base}"),
         ente: Ente {
@@ -17,7 +18,7 @@ fn notice(base: u64, postal: bool) -> Notice {
             office: Some("Ufficio Tributi".into()),
             contacts: vec!["www.comune.milano.it".into()],
             cbill: Some("A0EDT".into()),
-            logo_png: None,
+            logo_png: logo.map(<[u8]>::to_vec),
             postal: postal.then(|| PostalAccount {
                 account: "12345678".into(),
                 holder: "Comune di Milano".into(),
@@ -39,15 +40,15 @@ fn notice(base: u64, postal: bool) -> Notice {
     }
 }
 
-fn measure(label: &str, postal: bool) {
+fn measure(label: &str, postal: bool, logo: Option<&[u8]>) {
     // Warm up: fonts are parsed once per process.
-    render_notice(&notice(0, postal)).unwrap();
+    render_notice(&notice(0, postal, logo)).unwrap();
     let started = Instant::now();
     let mut count = 0u64;
     let mut bytes = 0usize;
     while started.elapsed() < Duration::from_secs(5) {
         count += 1;
-        bytes += render_notice(&notice(count, postal)).unwrap().len();
+        bytes += render_notice(&notice(count, postal, logo)).unwrap().len();
     }
     let seconds = started.elapsed().as_secs_f64();
     println!(
@@ -65,6 +66,8 @@ fn measure(label: &str, postal: bool) {
 }
 
 fn main() {
-    measure("qr_only", false);
-    measure("with_postal_slip", true);
+    measure("qr_only", false, None);
+    measure("with_postal_slip", true, None);
+    let logo = cassa_testkit::documents::sample_logo();
+    measure("with_logo", false, Some(&logo));
 }
