@@ -118,8 +118,15 @@ pub fn qr_modules(payload: &str) -> Result<Modules, DocumentError> {
 
 /// The square ECC200 Data Matrix of `payload`.
 pub fn datamatrix_modules(payload: &str) -> Result<Modules, DocumentError> {
-    let symbols = datamatrix::SymbolList::default().enforce_square();
-    let code = datamatrix::DataMatrix::encode_str(payload, symbols)
+    // Upper-case text and digits: ASCII (digit pairs) and C40 (three
+    // characters in two codewords) give the smallest symbol. Letting the
+    // encoder weigh all six encodations made the same symbol 30 times slower.
+    let code = datamatrix::DataMatrixBuilder::new()
+        .with_symbol_list(datamatrix::SymbolList::default().enforce_square())
+        .with_encodation_types(
+            datamatrix::data::EncodationType::Ascii | datamatrix::data::EncodationType::C40,
+        )
+        .encode_str(payload)
         .map_err(|e| DocumentError::Invalid(format!("Data Matrix: {e:?}")))?;
     let bitmap = code.bitmap();
     let (width, height) = (bitmap.width(), bitmap.height());
@@ -216,5 +223,34 @@ mod tests {
         assert_eq!(qr.width, qr.height);
         let dm = datamatrix_modules(&"A".repeat(256)).unwrap();
         assert_eq!(dm.width, dm.height);
+    }
+
+    #[test]
+    fn the_fast_datamatrix_is_as_small_as_the_best() {
+        for (name, subject) in [
+            ("Mario Rossi", "TARI 2026 - rata unica"),
+            (
+                "Comune di Valbrona S.p.A. & C.",
+                "Lampade votive 2026 (n. 12/b)",
+            ),
+        ] {
+            let slip = PostalSlip {
+                notice: &notice(),
+                account: "12345678",
+                amount: Cents::new(18_700),
+                ente_fiscal_code: "83000120150",
+                debtor_fiscal_code: "GLLSRA95E41F205O",
+                debtor_name: name,
+                subject,
+            };
+            let payload = datamatrix_payload(&slip).unwrap();
+            let fast = datamatrix_modules(&payload).unwrap();
+            let best = datamatrix::DataMatrix::encode_str(
+                &payload,
+                datamatrix::SymbolList::default().enforce_square(),
+            )
+            .unwrap();
+            assert_eq!(fast.width, best.bitmap().width(), "{name}");
+        }
     }
 }
