@@ -14,3 +14,5 @@ start_throwaway_postgres
 export CASSA_TEST_POSTGRES_URL="$THROWAWAY_POSTGRES_URL"
 echo "test PostgreSQL: $CASSA_TEST_POSTGRES_URL" >&2
 cargo test --workspace --locked "$@"
+# The citizen portal in a real browser, with accessibility checks.
+./scripts/browser-tests.sh

@@ -9,6 +9,7 @@ pub mod fiscal_code;
 pub mod iban;
 pub mod money;
 pub mod notice;
+pub mod search;
 pub mod taxonomy;
 pub mod tipo_dovuto;
 

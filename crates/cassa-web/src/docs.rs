@@ -22,8 +22,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/docs", get(docs_page))
         .route("/api", get(|| async { Redirect::permanent("/api/docs") }))
-        // Until the citizen portal takes the home page, it leads to the API.
-        .route("/", get(|| async { Redirect::to("/api/docs") }))
 }
 
 pub fn openapi_document() -> Value {

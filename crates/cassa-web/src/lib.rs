@@ -8,6 +8,7 @@ pub mod api_key;
 mod docs;
 pub mod node;
 mod ops;
+pub mod portal;
 mod request_id;
 
 use std::sync::Arc;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub node: Arc<node::NodeSettings>,
     /// Where jobs leave their files (for downloads).
     pub files: FileStore,
+    /// Citizens' notice lookups per client address.
+    pub lookups: Arc<portal::RateLimiter>,
 }
 
 impl AppState {
@@ -38,6 +41,10 @@ impl AppState {
         AppState {
             store,
             files,
+            lookups: Arc::new(portal::RateLimiter::new(
+                30,
+                std::time::Duration::from_secs(600),
+            )),
             metrics: metrics_handle(),
             openapi: Arc::new(docs::openapi_document()),
             node: Arc::new(node::NodeSettings::default()),
@@ -57,7 +64,8 @@ pub fn router(state: AppState) -> Router {
         .merge(node::routes(&state.node))
         .merge(docs::routes())
         .merge(ops::routes())
-        .fallback(api::not_found)
+        .merge(portal::routes())
+        .fallback(portal::not_found)
         .layer(axum::middleware::from_fn(ops::record_metrics))
         .layer(axum::middleware::from_fn(request_id::propagate))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

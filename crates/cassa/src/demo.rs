@@ -28,6 +28,8 @@ pub struct LoadedEnte {
 pub struct LoadedNotice {
     pub ente: String,
     pub iupd: String,
+    /// The debtor's codice fiscale or partita IVA.
+    pub debtor: String,
     pub number: String,
     pub amount: Cents,
     pub due_date: civil::Date,
@@ -72,6 +74,7 @@ pub fn print(loaded: &Loaded, config: &Config) {
         line(format!("notice.{n}.due_date"), &notice.due_date.to_string());
         line(format!("notice.{n}.description"), &notice.description);
         line(format!("notice.{n}.iupd"), &notice.iupd);
+        line(format!("notice.{n}.debtor"), &notice.debtor);
         line(
             format!("notice.{n}.pdf_path"),
             &format!(
@@ -613,6 +616,7 @@ pub async fn load(store: &Store) -> anyhow::Result<Loaded> {
             loaded.notices.push(LoadedNotice {
                 ente: ente.fiscal_code.clone(),
                 iupd: stored.iupd.clone(),
+                debtor: stored.debtor_fiscal_code.clone(),
                 number: option.notice_number.clone(),
                 amount: option.amount,
                 due_date: day,

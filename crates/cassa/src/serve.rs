@@ -69,10 +69,13 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         .then(|| tokio::spawn(Worker::new(store.clone(), config.files()).run()));
     let app =
         router(AppState::new(store.clone(), config.files()).with_node(config.node_settings()));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the server stopped with an error")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("the server stopped with an error")?;
     sweeper.abort();
     // A job cut short is taken over by a worker when its lease runs out.
     if let Some(worker) = worker {

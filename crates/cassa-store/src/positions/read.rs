@@ -353,6 +353,30 @@ impl Store {
         load_position(&mut conn, ente_id, iupd, "").await
     }
 
+    /// The positions, of any ente, with an option numbered `notice_number`
+    /// and `debtor_fiscal_code` as debtor: what a citizen finds with the
+    /// two codes printed on a notice. Options without their transfers.
+    pub async fn positions_by_notice_and_debtor(
+        &self,
+        notice_number: &str,
+        debtor_fiscal_code: &str,
+    ) -> Result<Vec<StoredPosition>, StoreError> {
+        let mut conn = self.read().acquire().await?;
+        let mut positions: Vec<StoredPosition> = sqlx::query(&format!(
+            "SELECT {POSITION_COLUMNS} FROM debt_position WHERE debtor_fiscal_code = $2 \
+             AND id IN (SELECT position_id FROM payment_option WHERE notice_number = $1) ORDER BY id"
+        ))
+        .bind(notice_number)
+        .bind(debtor_fiscal_code)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(position_from_row)
+        .collect::<Result<_, _>>()?;
+        load_options(&mut conn, &mut positions, None, Transfers::Skip).await?;
+        Ok(positions)
+    }
+
     pub async fn list_positions(
         &self,
         ente_id: i64,

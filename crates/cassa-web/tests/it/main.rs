@@ -8,6 +8,7 @@ mod iuv_concurrency;
 mod jobs;
 mod node;
 mod ops;
+mod portal;
 
 use std::time::Duration;
 

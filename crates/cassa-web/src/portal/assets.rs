@@ -1,0 +1,75 @@
+//! Static files, built into the binary: Bootstrap Italia (BSD-3-Clause,
+//! from its npm package, unchanged), Titillium Web (OFL) and our own
+//! stylesheet. Their paths carry a version, so browsers may keep them.
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::AppState;
+
+/// (path under /static/, content type, bytes)
+static FILES: &[(&str, &str, &[u8])] = &[
+    (
+        "cassa.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/cassa.css"),
+    ),
+    (
+        "vendor/bootstrap-italia-2.18.3/bootstrap-italia.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/vendor/bootstrap-italia-2.18.3/bootstrap-italia.min.css"),
+    ),
+    (
+        "vendor/bootstrap-italia-2.18.3/sprites.svg",
+        "image/svg+xml",
+        include_bytes!("../../static/vendor/bootstrap-italia-2.18.3/sprites.svg"),
+    ),
+    (
+        "vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-regular.woff2",
+        "font/woff2",
+        include_bytes!(
+            "../../static/vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-regular.woff2"
+        ),
+    ),
+    (
+        "vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-600.woff2",
+        "font/woff2",
+        include_bytes!(
+            "../../static/vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-600.woff2"
+        ),
+    ),
+    (
+        "vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-700.woff2",
+        "font/woff2",
+        include_bytes!(
+            "../../static/vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-700.woff2"
+        ),
+    ),
+];
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/static/{*path}", get(file))
+}
+
+async fn file(Path(path): Path<String>) -> Response {
+    let Some((_, content_type, bytes)) = FILES.iter().find(|(name, _, _)| *name == path) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    // Our own stylesheet changes between releases: revalidate it daily.
+    let cache = if path.starts_with("vendor/") {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=86400"
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
+        *bytes,
+    )
+        .into_response()
+}

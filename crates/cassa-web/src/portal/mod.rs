@@ -1,0 +1,159 @@
+//! The citizen portal: server-rendered pages in the Bootstrap Italia look,
+//! Italian first with an English switch. Every page shares the header
+//! banner (Home, Ricerca Ente, Paga Avviso, Informazioni, Accedi, Carrello).
+
+mod assets;
+mod csrf;
+mod enti;
+pub mod i18n;
+mod notice;
+mod pages;
+mod rate_limit;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+pub use csrf::Csrf;
+use i18n::{Lang, Texts};
+pub use rate_limit::RateLimiter;
+
+use crate::AppState;
+
+const LANG_COOKIE: &str = "cassa_lang";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/informazioni", get(pages::information))
+        .route("/accedi", get(pages::login))
+        .route("/carrello", get(pages::cart))
+        .route("/lingua/{code}", get(pages::switch_language))
+        .route("/enti", get(enti::search))
+        .route("/enti/{fiscal_code}", get(enti::ente_page))
+        .route("/paga-avviso", get(notice::form).post(notice::lookup))
+        .route("/paga-avviso/pdf", axum::routing::post(notice::pdf))
+        .merge(assets::routes())
+}
+
+/// What every page needs: the language and its texts, where we are, and
+/// the form token.
+#[derive(Clone)]
+pub struct PageContext {
+    pub lang: Lang,
+    pub t: &'static Texts,
+    /// The path of this page, for the language switch to come back to.
+    pub path: String,
+    pub cart_count: usize,
+    pub csrf: Csrf,
+}
+
+impl PageContext {
+    pub fn is_en(&self) -> bool {
+        self.lang == Lang::En
+    }
+
+    /// `aria-current` for the menu entry of `section`.
+    pub fn current(&self, section: &str) -> &'static str {
+        let here = match self.path.as_str() {
+            "/" => "home",
+            p if p.starts_with("/enti") => "enti",
+            p if p.starts_with("/paga-avviso") => "avviso",
+            p if p.starts_with("/informazioni") => "info",
+            p if p.starts_with("/accedi") => "accedi",
+            p if p.starts_with("/carrello") => "carrello",
+            _ => "",
+        };
+        if here == section { "page" } else { "false" }
+    }
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+impl FromRequestParts<AppState> for PageContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = cookie(&parts.headers, LANG_COOKIE)
+            .and_then(Lang::parse)
+            .unwrap_or(Lang::It);
+        Ok(PageContext {
+            lang,
+            t: lang.texts(),
+            path: parts.uri.path().to_owned(),
+            cart_count: 0,
+            csrf: Csrf::from_headers(&parts.headers),
+        })
+    }
+}
+
+/// Renders a page, setting the form-token cookie if the browser has none.
+pub fn render(context: &PageContext, page: &impl Template) -> Response {
+    render_with_status(StatusCode::OK, context, page)
+}
+
+pub fn render_with_status(
+    status: StatusCode,
+    context: &PageContext,
+    page: &impl Template,
+) -> Response {
+    let html = match page.render() {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let mut response = (status, Html(html)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(cookie) = context.csrf.set_cookie() {
+        headers.append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// A failure of ours: logged, and a plain page for the citizen.
+pub fn internal_error(context: &PageContext, error: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %error, "portal page failed");
+    let page = pages::Message {
+        page: context.clone(),
+        heading: if context.is_en() {
+            "Something went wrong"
+        } else {
+            "Si è verificato un errore"
+        },
+        text: if context.is_en() {
+            "The page could not be shown. Please try again in a few minutes."
+        } else {
+            "Non è stato possibile mostrare la pagina. Riprova tra qualche minuto."
+        },
+    };
+    render_with_status(StatusCode::INTERNAL_SERVER_ERROR, context, &page)
+}
+
+/// Unknown paths: an HTML page for browsers, GPD's JSON for API clients.
+pub async fn not_found(page: PageContext, headers: HeaderMap) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html {
+        pages::not_found(page)
+    } else {
+        crate::api::not_found().await
+    }
+}

@@ -1,0 +1,377 @@
+//! Paga Avviso: a citizen finds a notice by its number (or IUV) and the
+//! debtor's codice fiscale, sees what it asks, and downloads it. A wrong
+//! pair gets one neutral message, whichever half was wrong, and lookups
+//! are rate-limited per client: together they make guessing useless.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Instant;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cassa_core::debt::OptionStatus;
+use cassa_core::{DebtorId, NoticeNumber};
+use cassa_jobs::printouts::notice_of;
+use cassa_store::StoredPosition;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+
+use super::{PageContext, render, render_with_status};
+use crate::AppState;
+
+/// What the form holds, and what was wrong with it, field by field.
+#[derive(Clone, Debug, Default)]
+pub struct NoticeForm {
+    pub notice: String,
+    pub fiscal_code: String,
+    pub email: String,
+    pub error: Option<&'static str>,
+    pub notice_error: Option<&'static str>,
+    pub fiscal_code_error: Option<&'static str>,
+    pub email_error: Option<&'static str>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Posted {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    notice: String,
+    #[serde(default)]
+    fiscal_code: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// A notice found, as the page shows it.
+pub struct Found {
+    pub ente_name: String,
+    pub subject: String,
+    pub debtor: String,
+    pub notice_printed: String,
+    pub amount: String,
+    pub due_date: String,
+    pub status: &'static str,
+    pub printable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/notice.html")]
+struct NoticePage {
+    page: PageContext,
+    form: NoticeForm,
+    found: Option<Found>,
+}
+
+pub async fn form(page: PageContext) -> Response {
+    let view = NoticePage {
+        page,
+        form: NoticeForm::default(),
+        found: None,
+    };
+    render(&view.page, &view)
+}
+
+/// The 18-digit notice number from what was typed: a notice number or an
+/// IUV (aux digit 3), spaces allowed.
+fn notice_number(typed: &str) -> Option<String> {
+    let digits: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let number = match digits.len() {
+        18 => digits,
+        17 => format!("3{digits}"),
+        _ => return None,
+    };
+    NoticeNumber::parse(&number).ok().map(|_| number)
+}
+
+fn plausible_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+}
+
+/// Checks the fields; the valid notice number and debtor id, or the form
+/// with its errors.
+fn check(
+    page: &PageContext,
+    posted: &Posted,
+    with_email: bool,
+) -> Result<(String, String), Box<NoticeForm>> {
+    let t = page.t;
+    let mut form = NoticeForm {
+        notice: posted.notice.trim().to_owned(),
+        fiscal_code: posted.fiscal_code.trim().to_owned(),
+        email: posted.email.trim().to_owned(),
+        ..NoticeForm::default()
+    };
+    let notice = notice_number(&form.notice);
+    if form.notice.is_empty() {
+        form.notice_error = Some(t.field_required);
+    } else if notice.is_none() {
+        form.notice_error = Some(t.field_notice_invalid);
+    }
+    let debtor = DebtorId::parse(&form.fiscal_code.to_uppercase())
+        .ok()
+        .filter(|d| !matches!(d, DebtorId::Anonymous));
+    if form.fiscal_code.is_empty() {
+        form.fiscal_code_error = Some(t.field_required);
+    } else if debtor.is_none() {
+        form.fiscal_code_error = Some(t.field_fiscal_code_invalid);
+    }
+    if with_email {
+        if form.email.is_empty() {
+            form.email_error = Some(t.field_required);
+        } else if !plausible_email(&form.email) {
+            form.email_error = Some(t.field_email_invalid);
+        }
+    }
+    match (notice, debtor) {
+        (Some(notice), Some(debtor)) if form.email_error.is_none() => {
+            Ok((notice, debtor.to_string()))
+        }
+        _ => {
+            form.error = Some(t.form_errors);
+            Err(Box::new(form))
+        }
+    }
+}
+
+fn client(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+/// Reads the form after the checks every post shares: the token and the
+/// rate limit. `Err` is the page to answer with.
+async fn read_post(
+    state: &AppState,
+    page: &PageContext,
+    request: Request,
+) -> Result<Posted, Response> {
+    let ip = client(&request);
+    let posted = match Form::<Posted>::from_request(request, state).await {
+        Ok(Form(posted)) => posted,
+        Err(_) => Posted::default(),
+    };
+    if !page.csrf.accepts(&posted.csrf) {
+        let form = NoticeForm {
+            error: Some(page.t.session_expired),
+            notice: posted.notice,
+            fiscal_code: posted.fiscal_code,
+            email: posted.email,
+            ..NoticeForm::default()
+        };
+        return Err(form_page(StatusCode::FORBIDDEN, page, form));
+    }
+    if !state.lookups.allow(ip, Instant::now()) {
+        let form = NoticeForm {
+            error: Some(page.t.too_many_attempts),
+            ..NoticeForm::default()
+        };
+        return Err(form_page(StatusCode::TOO_MANY_REQUESTS, page, form));
+    }
+    Ok(posted)
+}
+
+fn form_page(status: StatusCode, page: &PageContext, form: NoticeForm) -> Response {
+    let view = NoticePage {
+        page: page.clone(),
+        form,
+        found: None,
+    };
+    render_with_status(status, &view.page, &view)
+}
+
+/// The position of `notice` whose debtor is `debtor`, if any.
+async fn find(
+    state: &AppState,
+    notice: &str,
+    debtor: &str,
+) -> Result<Option<StoredPosition>, cassa_store::StoreError> {
+    Ok(state
+        .store
+        .positions_by_notice_and_debtor(notice, debtor)
+        .await?
+        .into_iter()
+        .next())
+}
+
+pub async fn lookup(
+    State(state): State<AppState>,
+    page: PageContext,
+    request: Request,
+) -> Response {
+    let posted = match read_post(&state, &page, request).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let (notice, debtor) = match check(&page, &posted, true) {
+        Ok(valid) => valid,
+        Err(form) => return form_page(StatusCode::UNPROCESSABLE_ENTITY, &page, *form),
+    };
+    let position = match find(&state, &notice, &debtor).await {
+        Ok(Some(position)) => position,
+        Ok(None) => {
+            let form = NoticeForm {
+                notice: posted.notice.trim().to_owned(),
+                fiscal_code: posted.fiscal_code.trim().to_owned(),
+                email: posted.email.trim().to_owned(),
+                error: Some(page.t.notice_not_found),
+                ..NoticeForm::default()
+            };
+            return form_page(StatusCode::OK, &page, form);
+        }
+        Err(e) => return super::internal_error(&page, e),
+    };
+    let ente = match state.store.ente_by_id(position.ente_id).await {
+        Ok(Some(ente)) => ente,
+        Ok(None) => return super::internal_error(&page, "a position without its ente"),
+        Err(e) => return super::internal_error(&page, e),
+    };
+    let now = Timestamp::now();
+    let option = position
+        .options
+        .iter()
+        .find(|o| o.notice_number == notice)
+        .expect("the position was found by this notice number");
+    let rome = TimeZone::get("Europe/Rome").unwrap_or(TimeZone::UTC);
+    let due = option.due_date.to_zoned(rome).date();
+    let printable = notice_of(&position, &ente, &Default::default(), now).is_ok();
+    let status = if option.status == OptionStatus::Paid {
+        page.t.notice_paid
+    } else if !printable || option.status != OptionStatus::Unpaid {
+        page.t.notice_closed
+    } else {
+        page.t.notice_payable
+    };
+    let found = Found {
+        ente_name: ente.name,
+        subject: option.description.clone(),
+        debtor: position.debtor_name.clone(),
+        notice_printed: NoticeNumber::parse(&notice)
+            .map(|n| n.notice.printed())
+            .unwrap_or(notice.clone()),
+        amount: option.amount.to_italian(),
+        due_date: if due.year() >= 2099 {
+            page.t.no_due_date.to_owned()
+        } else {
+            due.strftime("%d/%m/%Y").to_string()
+        },
+        status,
+        printable,
+    };
+    let view = NoticePage {
+        form: NoticeForm {
+            notice,
+            fiscal_code: debtor,
+            email: posted.email.trim().to_owned(),
+            ..NoticeForm::default()
+        },
+        found: Some(found),
+        page,
+    };
+    render(&view.page, &view)
+}
+
+/// The notice's PDF, for the same two codes.
+pub async fn pdf(State(state): State<AppState>, page: PageContext, request: Request) -> Response {
+    let posted = match read_post(&state, &page, request).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let (notice, debtor) = match check(&page, &posted, false) {
+        Ok(valid) => valid,
+        Err(form) => return form_page(StatusCode::UNPROCESSABLE_ENTITY, &page, *form),
+    };
+    let position = match find(&state, &notice, &debtor).await {
+        Ok(Some(position)) => position,
+        Ok(None) => {
+            let form = NoticeForm {
+                error: Some(page.t.notice_not_found),
+                ..NoticeForm::default()
+            };
+            return form_page(StatusCode::OK, &page, form);
+        }
+        Err(e) => return super::internal_error(&page, e),
+    };
+    let (ente, printing) = match (
+        state.store.ente_by_id(position.ente_id).await,
+        state.store.ente_printing(position.ente_id).await,
+    ) {
+        (Ok(Some(ente)), Ok(printing)) => (ente, printing),
+        _ => return super::internal_error(&page, "the ente of a position"),
+    };
+    let Ok(document) = notice_of(&position, &ente, &printing, Timestamp::now()) else {
+        let form = NoticeForm {
+            error: Some(page.t.notice_closed),
+            ..NoticeForm::default()
+        };
+        return form_page(StatusCode::CONFLICT, &page, form);
+    };
+    match tokio::task::spawn_blocking(move || cassa_documents::render_notice(&document)).await {
+        Ok(Ok(bytes)) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"avviso-{notice}.pdf\""),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Err(e)) => super::internal_error(&page, e),
+        Err(e) => super::internal_error(&page, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notice_numbers_and_iuvs_are_both_accepted() {
+        assert_eq!(
+            notice_number("3020 0000 0000 0001 84").as_deref(),
+            Some("302000000000000184")
+        );
+        assert_eq!(
+            notice_number("02000000000000184").as_deref(),
+            Some("302000000000000184")
+        );
+        assert_eq!(notice_number("12345"), None);
+        assert_eq!(notice_number("30200000000000018x"), None);
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_domain() {
+        assert!(plausible_email("mario.rossi@example.org"));
+        for bad in [
+            "",
+            "mario",
+            "@example.org",
+            "mario@org",
+            "mario@.org",
+            "ma rio@example.org",
+            "a@b@c.org",
+        ] {
+            assert!(!plausible_email(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The citizen portal over HTTP (the browser walk is scripts/browser-tests.sh):
+//! form tokens, the neutral answer to a wrong notice, the lookup limit,
+//! the language switch, and pages that do not exist.
+
+use cassa_testkit::{Backend, backend_tests};
+use reqwest::{Method, StatusCode};
+
+use crate::{TestApp, position_body};
+
+backend_tests!(
+    paga_avviso_finds_a_notice_only_with_its_debtor,
+    forms_without_the_token_change_nothing,
+    lookups_are_limited_per_client,
+    pages_speak_the_chosen_language,
+);
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The form token the page gave this client.
+async fn token(client: &reqwest::Client, url: &str) -> String {
+    let html = client.get(url).send().await.unwrap().text().await.unwrap();
+    let start = html
+        .find("name=\"csrf\" value=\"")
+        .expect("the page has a form token")
+        + 19;
+    html[start..start + 64].to_owned()
+}
+
+async fn published_notice(app: &TestApp) -> String {
+    let reply = app
+        .call(
+            Method::POST,
+            &format!("{}?toPublish=true", app.positions()),
+            Some(&position_body("PORTAL-1", &[&[4_200, 800]])),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    reply.body["paymentOption"][0]["nav"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn lookup(
+    client: &reqwest::Client,
+    base: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let csrf = token(client, &format!("{base}/paga-avviso")).await;
+    let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+    form.extend_from_slice(fields);
+    let response = client
+        .post(format!("{base}/paga-avviso"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+async fn paga_avviso_finds_a_notice_only_with_its_debtor(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let notice = published_notice(&app).await;
+    let client = browser();
+    let (status, html) = lookup(
+        &client,
+        &app.base,
+        &[
+            ("notice", &notice),
+            ("fiscal_code", "rssmra85t10a562s"),
+            ("email", "a@example.org"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Abbiamo trovato il tuo avviso"), "{html}");
+    assert!(html.contains("50,00 €"));
+    // The IUV (the notice number without its aux digit) works too.
+    let (_, html) = lookup(
+        &client,
+        &app.base,
+        &[
+            ("notice", &notice[1..]),
+            ("fiscal_code", "RSSMRA85T10A562S"),
+            ("email", "a@example.org"),
+        ],
+    )
+    .await;
+    assert!(html.contains("Abbiamo trovato il tuo avviso"));
+
+    // Another debtor, or a notice that does not exist: the same neutral words.
+    let neutral = "Non abbiamo trovato un avviso da pagare con questi dati";
+    for (number, debtor) in [
+        (notice.as_str(), "BNCGLI90C45F205Y"),
+        ("302999999999999999", "RSSMRA85T10A562S"),
+    ] {
+        let (status, html) = lookup(
+            &client,
+            &app.base,
+            &[
+                ("notice", number),
+                ("fiscal_code", debtor),
+                ("email", "a@example.org"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(neutral), "{html}");
+        assert!(
+            html.contains(&format!("value=\"{debtor}\"")),
+            "the form keeps what was typed"
+        );
+    }
+
+    // Bad fields: each says why, beside itself.
+    let (status, html) = lookup(
+        &client,
+        &app.base,
+        &[("notice", "123"), ("fiscal_code", ""), ("email", "x")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"notice-error\""));
+    assert!(html.contains("id=\"fiscal_code-error\""));
+    assert!(html.contains("id=\"email-error\""));
+    assert!(html.contains("value=\"123\""));
+
+    // The PDF needs the same two codes.
+    let csrf = token(&client, &format!("{}/paga-avviso", app.base)).await;
+    let response = client
+        .post(format!("{}/paga-avviso/pdf", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("notice", &notice),
+            ("fiscal_code", "RSSMRA85T10A562S"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    assert!(response.bytes().await.unwrap().starts_with(b"%PDF-"));
+}
+
+async fn forms_without_the_token_change_nothing(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let notice = published_notice(&app).await;
+    let client = browser();
+    token(&client, &format!("{}/paga-avviso", app.base)).await;
+    for csrf in ["", &"0".repeat(64)] {
+        let response = client
+            .post(format!("{}/paga-avviso/pdf", app.base))
+            .form(&[
+                ("csrf", csrf),
+                ("notice", &notice),
+                ("fiscal_code", "RSSMRA85T10A562S"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("La pagina è scaduta")
+        );
+    }
+    // A client that never loaded a page has no token at all.
+    let response = browser()
+        .post(format!("{}/paga-avviso", app.base))
+        .form(&[("csrf", "x"), ("notice", notice.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+async fn lookups_are_limited_per_client(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let client = browser();
+    let fields = [
+        ("notice", "302999999999999999"),
+        ("fiscal_code", "RSSMRA85T10A562S"),
+        ("email", "a@example.org"),
+    ];
+    let mut statuses = Vec::new();
+    for _ in 0..31 {
+        statuses.push(lookup(&client, &app.base, &fields).await.0);
+    }
+    assert!(
+        statuses[..30].iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[30], StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn pages_speak_the_chosen_language(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let client = browser();
+    let html = client
+        .get(format!("{}/enti", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<html lang=\"it\">") && html.contains("Ricerca Ente"));
+    let switched = client
+        .get(format!("{}/lingua/en?back=/enti", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), StatusCode::SEE_OTHER);
+    assert_eq!(switched.headers()["location"], "/enti");
+    let html = client
+        .get(format!("{}/enti", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<html lang=\"en\">") && html.contains("Find a body"));
+    // The switch never leads off the site.
+    let away = client
+        .get(format!("{}/lingua/it?back=//evil.example", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(away.headers()["location"], "/");
+
+    let page = client
+        .get(format!("{}/enti/99999999999", app.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    let api = client
+        .get(format!("{}/no/such/thing", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    assert_eq!(api.headers()["content-type"], "application/json");
+}

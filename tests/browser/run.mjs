@@ -1,0 +1,146 @@
+// Walks the citizen portal as a new user would, in Debian's Chromium driven
+// by playwright-core, and runs axe-core on every page: any serious or
+// critical accessibility violation fails the run. Screenshots of each step
+// go to $ARTIFACTS. Started by scripts/browser-tests.sh, which runs
+// `cassa serve --demo` and passes what the demo printed.
+
+import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const BASE = process.env.CASSA_URL;
+const ARTIFACTS = process.env.ARTIFACTS ?? "target/browser";
+const DEMO = JSON.parse(process.env.CASSA_DEMO ?? "{}");
+// The page prints amounts the Italian way: 1.234,56 €.
+DEMO.amount = new Intl.NumberFormat("it-IT", { minimumFractionDigits: 2, useGrouping: true }).format(Number(DEMO.amount));
+mkdirSync(ARTIFACTS, { recursive: true });
+
+let step = 0;
+const failures = [];
+
+function check(condition, message) {
+  if (!condition) {
+    failures.push(message);
+    console.error(`FAIL: ${message}`);
+  }
+}
+
+/** Screenshot and accessibility check of the page as it is now. */
+async function look(page, name) {
+  step += 1;
+  const file = `${ARTIFACTS}/${String(step).padStart(2, "0")}-${name}.png`;
+  await page.screenshot({ path: file, fullPage: true });
+  await page.addScriptTag({ content: AXE });
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] }),
+  );
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of bad) {
+    check(false, `${name}: axe ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join("; ")})`);
+  }
+  console.log(`ok ${step} ${name} (${result.violations.length} minor findings)`);
+}
+
+async function text(page, selector) {
+  return (await page.locator(selector).first().innerText()).trim();
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ locale: "it-IT", acceptDownloads: true });
+const page = await context.newPage();
+
+try {
+  // Home, in Italian, with the banner on top.
+  await page.goto(`${BASE}/`);
+  check((await page.getAttribute("html", "lang")) === "it", "the home page is in Italian");
+  for (const entry of ["Home", "Ricerca Ente", "Paga Avviso", "Informazioni", "Accedi", "Carrello"]) {
+    check((await page.locator("nav[aria-label='Menu principale']").innerText()).includes(entry), `banner has ${entry}`);
+  }
+  await look(page, "home");
+
+  // Keyboard: the first Tab reaches the skip link, which leads to the content.
+  await page.keyboard.press("Tab");
+  check((await page.evaluate(() => document.activeElement?.getAttribute("href"))) === "#main", "Tab first reaches the skip link");
+
+  // Ricerca Ente: part of a name, any case, without accents.
+  await page.click("nav[aria-label='Menu principale'] >> text=Ricerca Ente");
+  await page.fill("#q", "MILAN");
+  await page.click("button[type=submit]");
+  check((await text(page, "main ul")).includes("Comune di Milano"), "the search finds Comune di Milano");
+  check(!(await text(page, "main ul")).includes("Regione Lombardia"), "the search leaves other enti out");
+  await look(page, "ricerca-ente");
+
+  // Pagina Ente: the notice form, then the tipi dovuto and their keyword search.
+  await page.click("text=Comune di Milano");
+  check((await text(page, "h1")) === "Comune di Milano", "the ente page opens");
+  check((await page.locator(".cassa-card h3").count()) >= 2, "the ente page lists what can be paid");
+  await look(page, "pagina-ente");
+  await page.fill("#cerca", "refezione");
+  await page.click("form[role=search] button");
+  const cards = await page.locator(".cassa-card h3").allInnerTexts();
+  check(cards.length === 1 && cards[0] === "Refezione scolastica", `the keyword keeps one card: ${cards}`);
+  await look(page, "pagina-ente-filtrata");
+
+  // Paga Avviso with nothing filled in: errors beside their fields.
+  await page.goto(`${BASE}/paga-avviso`);
+  await page.click("form[action='/paga-avviso'] button[type=submit]");
+  check((await page.locator("#notice-error").count()) === 1, "the empty notice field says why");
+  check((await page.locator("#fiscal_code-error").count()) === 1, "the empty fiscal code field says why");
+  check((await page.getAttribute("#notice", "aria-invalid")) === "true", "the notice field is marked invalid");
+  await look(page, "paga-avviso-errori");
+
+  // A wrong pair: one neutral message, and what was typed stays.
+  await page.fill("#notice", DEMO.notice);
+  await page.fill("#fiscal_code", "RSSMRA85T10A562S");
+  await page.fill("#email", "mario.rossi@example.org");
+  await page.click("form[action='/paga-avviso'] button[type=submit]");
+  check((await page.locator(".alert-danger").innerText()).includes("Non abbiamo trovato"), "a wrong pair gets the neutral message");
+  check((await page.inputValue("#notice")) === DEMO.notice, "the form keeps the notice number");
+  await look(page, "paga-avviso-non-trovato");
+
+  // The right pair: the notice, its amount, and its PDF.
+  await page.fill("#fiscal_code", DEMO.debtor);
+  await page.click("form[action='/paga-avviso'] button[type=submit]");
+  const found = await text(page, "main dl");
+  check(found.includes(DEMO.amount), `the notice shows its amount ${DEMO.amount}: ${found}`);
+  check(found.includes(DEMO.ente_name), "the notice shows its ente");
+  check((await page.locator(".alert-warning").innerText()).includes("NON ritentare"), "the do-not-pay-twice warning is shown");
+  await look(page, "paga-avviso-trovato");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("text=Scarica l'avviso (PDF)")]);
+  const pdf = `${ARTIFACTS}/avviso.pdf`;
+  await download.saveAs(pdf);
+  check(readFileSync(pdf).subarray(0, 5).toString() === "%PDF-", "the notice downloads as a PDF");
+
+  // English, from any page, and back.
+  await page.goto(`${BASE}/enti`);
+  await page.click("a[hreflang=en]");
+  check((await page.getAttribute("html", "lang")) === "en", "the English switch changes the page language");
+  check((await text(page, "h1")) === "Find a body", "the page is in English");
+  check(new URL(page.url()).pathname === "/enti", "the switch stays on the same page");
+  await look(page, "english");
+  await page.click("a[hreflang=it]");
+  check((await text(page, "h1")) === "Ricerca Ente", "back to Italian");
+
+  // A page that does not exist.
+  const response = await page.goto(`${BASE}/non-esiste`);
+  check(response.status() === 404, "an unknown page is a 404");
+  await look(page, "pagina-non-trovata");
+} catch (e) {
+  failures.push(`the walk stopped: ${e.stack ?? e}`);
+  await page.screenshot({ path: `${ARTIFACTS}/failure.png`, fullPage: true }).catch(() => {});
+} finally {
+  await browser.close();
+}
+
+writeFileSync(`${ARTIFACTS}/result.txt`, failures.length ? failures.join("\n") : "ok\n");
+if (failures.length) {
+  console.error(`${failures.length} browser check(s) failed`);
+  process.exit(1);
+}
+console.log("browser tests: all checks passed");
