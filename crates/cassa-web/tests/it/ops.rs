@@ -69,15 +69,10 @@ async fn health_metrics_and_docs(backend: Backend) {
         "{html}"
     );
 
-    let home = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(format!("{}/", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(home.headers()["location"], "/api/docs");
+    // The home page is the citizen portal's.
+    let home = app.client.get(format!("{}/", app.base)).send().await.unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
+    assert!(home.text().await.unwrap().contains("Portale Pagamenti"));
 
     let unknown = app.call_raw(Method::GET, "/nope", None, None).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
