@@ -117,6 +117,17 @@ try {
   await download.saveAs(pdf);
   check(readFileSync(pdf).subarray(0, 5).toString() === "%PDF-", "the notice downloads as a PDF");
 
+  // Into the cart: the banner counts it, the cart shows it, then empty it.
+  await page.click("text=Aggiungi al carrello");
+  check(new URL(page.url()).pathname === "/carrello", "adding leads to the cart");
+  check((await text(page, "table")).includes(DEMO.amount), "the cart lists the notice with its amount");
+  check((await text(page, ".cart-count")).replace(/\D/g, "") === "1", "the banner counts one notice");
+  check((await page.locator("[aria-current=step]").innerText()).includes("Carrello"), "step 1 of 4 is current");
+  await look(page, "carrello");
+  await page.click("text=Abbandona e svuota carrello");
+  check((await text(page, "main")).includes("Il carrello è vuoto"), "the cart empties");
+  await look(page, "carrello-vuoto");
+
   // English, from any page, and back.
   await page.goto(`${BASE}/enti`);
   await page.click("a[hreflang=en]");

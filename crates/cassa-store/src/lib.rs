@@ -9,6 +9,7 @@
 mod api_keys;
 mod audit;
 mod batch;
+mod carts;
 mod db;
 mod ente_printing;
 mod enti;
@@ -22,6 +23,7 @@ mod ttl_cache;
 
 pub use api_keys::{ApiKey, ApiKeyOwner};
 pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
+pub use carts::{Cart, CartError, CartItem, MAX_CART_ITEMS};
 pub use db::{Backend, Store, StoreError, StoreOptions, with_database};
 pub use ente_printing::{EntePrinting, MAX_LOGO_BYTES, PrintingError};
 pub use enti::{Ente, EnteError, NewEnte};

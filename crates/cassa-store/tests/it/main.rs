@@ -1,5 +1,6 @@
 //! Storage tests: each runs on SQLite and on PostgreSQL, on a fresh database.
 
+mod carts;
 mod enti;
 mod group_commit;
 mod iuv;

@@ -3,6 +3,7 @@
 //! banner (Home, Ricerca Ente, Paga Avviso, Informazioni, Accedi, Carrello).
 
 mod assets;
+mod cart;
 mod csrf;
 mod enti;
 pub mod i18n;
@@ -31,7 +32,10 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(pages::home))
         .route("/informazioni", get(pages::information))
         .route("/accedi", get(pages::login))
-        .route("/carrello", get(pages::cart))
+        .route("/carrello", get(cart::page))
+        .route("/carrello/aggiungi", axum::routing::post(cart::add))
+        .route("/carrello/rimuovi", axum::routing::post(cart::remove))
+        .route("/carrello/svuota", axum::routing::post(cart::empty))
         .route("/lingua/{code}", get(pages::switch_language))
         .route("/enti", get(enti::search))
         .route("/enti/{fiscal_code}", get(enti::ente_page))
@@ -49,6 +53,8 @@ pub struct PageContext {
     /// The path of this page, for the language switch to come back to.
     pub path: String,
     pub cart_count: usize,
+    /// The browser's cart, if it has one.
+    pub cart: Option<String>,
     pub csrf: Csrf,
 }
 
@@ -86,15 +92,27 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 impl FromRequestParts<AppState> for PageContext {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let lang = cookie(&parts.headers, LANG_COOKIE)
             .and_then(Lang::parse)
             .unwrap_or(Lang::It);
+        let cart = cookie(&parts.headers, cart::COOKIE)
+            .filter(|id| cart::is_cart_id(id))
+            .map(str::to_owned);
+        let cart_count = match &cart {
+            // A count that cannot be read is not worth failing the page for.
+            Some(id) => state.store.cart_size(id).await.unwrap_or(0),
+            None => 0,
+        };
         Ok(PageContext {
             lang,
             t: lang.texts(),
             path: parts.uri.path().to_owned(),
-            cart_count: 0,
+            cart_count,
+            cart,
             csrf: Csrf::from_headers(&parts.headers),
         })
     }

@@ -35,7 +35,7 @@ pub struct NoticeForm {
 }
 
 #[derive(Deserialize, Default)]
-pub struct Posted {
+pub(super) struct Posted {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -44,6 +44,12 @@ pub struct Posted {
     fiscal_code: String,
     #[serde(default)]
     email: String,
+}
+
+impl Posted {
+    pub(super) fn email(&self) -> Option<&str> {
+        Some(self.email.trim())
+    }
 }
 
 /// A notice found, as the page shows it.
@@ -56,6 +62,8 @@ pub struct Found {
     pub due_date: String,
     pub status: &'static str,
     pub printable: bool,
+    /// It can go in the cart and be paid now.
+    pub payable: bool,
 }
 
 #[derive(Template)]
@@ -105,7 +113,7 @@ fn plausible_email(email: &str) -> bool {
 
 /// Checks the fields; the valid notice number and debtor id, or the form
 /// with its errors.
-fn check(
+pub(super) fn check(
     page: &PageContext,
     posted: &Posted,
     with_email: bool,
@@ -158,7 +166,7 @@ fn client(request: &Request) -> IpAddr {
 
 /// Reads the form after the checks every post shares: the token and the
 /// rate limit. `Err` is the page to answer with.
-async fn read_post(
+pub(super) async fn read_post(
     state: &AppState,
     page: &PageContext,
     request: Request,
@@ -188,6 +196,15 @@ async fn read_post(
     Ok(posted)
 }
 
+/// The answer to a form whose token does not match the browser's.
+pub(super) fn expired(page: &PageContext) -> Response {
+    let form = NoticeForm {
+        error: Some(page.t.session_expired),
+        ..NoticeForm::default()
+    };
+    form_page(StatusCode::FORBIDDEN, page, form)
+}
+
 fn form_page(status: StatusCode, page: &PageContext, form: NoticeForm) -> Response {
     let view = NoticePage {
         page: page.clone(),
@@ -198,7 +215,7 @@ fn form_page(status: StatusCode, page: &PageContext, form: NoticeForm) -> Respon
 }
 
 /// The position of `notice` whose debtor is `debtor`, if any.
-async fn find(
+pub(super) async fn find(
     state: &AppState,
     notice: &str,
     debtor: &str,
@@ -274,6 +291,7 @@ pub async fn lookup(
         },
         status,
         printable,
+        payable: status == page.t.notice_payable,
     };
     let view = NoticePage {
         form: NoticeForm {

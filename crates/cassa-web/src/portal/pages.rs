@@ -49,11 +49,6 @@ pub async fn login(page: PageContext) -> Response {
     message(page, t.login_title, t.login_text)
 }
 
-pub async fn cart(page: PageContext) -> Response {
-    let t = page.t;
-    message(page, t.cart_title, t.cart_empty)
-}
-
 pub fn not_found(page: PageContext) -> Response {
     let t = page.t;
     let message = Message {

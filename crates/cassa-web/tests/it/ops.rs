@@ -70,7 +70,12 @@ async fn health_metrics_and_docs(backend: Backend) {
     );
 
     // The home page is the citizen portal's.
-    let home = app.client.get(format!("{}/", app.base)).send().await.unwrap();
+    let home = app
+        .client
+        .get(format!("{}/", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(home.status(), StatusCode::OK);
     assert!(home.text().await.unwrap().contains("Portale Pagamenti"));
 

@@ -12,6 +12,7 @@ backend_tests!(
     forms_without_the_token_change_nothing,
     lookups_are_limited_per_client,
     pages_speak_the_chosen_language,
+    the_cart_takes_found_notices_up_to_five,
 );
 
 /// A browser-like client: keeps cookies, does not follow redirects.
@@ -252,4 +253,142 @@ async fn pages_speak_the_chosen_language(backend: Backend) {
         .unwrap();
     assert_eq!(api.status(), StatusCode::NOT_FOUND);
     assert_eq!(api.headers()["content-type"], "application/json");
+}
+
+async fn add(client: &reqwest::Client, base: &str, notice: &str) -> String {
+    let csrf = token(client, &format!("{base}/paga-avviso")).await;
+    let response = client
+        .post(format!("{base}/carrello/aggiungi"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("notice", notice),
+            ("fiscal_code", "RSSMRA85T10A562S"),
+            ("email", "mario.rossi@example.org"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn the_cart_takes_found_notices_up_to_five(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let mut notices = Vec::new();
+    for i in 0..6 {
+        let reply = app
+            .call(
+                Method::POST,
+                &format!("{}?toPublish=true", app.positions()),
+                Some(&position_body(&format!("CART-{i}"), &[&[1_000 + i]])),
+            )
+            .await;
+        notices.push(
+            reply.body["paymentOption"][0]["nav"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let client = browser();
+    for notice in &notices[..5] {
+        assert_eq!(
+            add(&client, &app.base, notice).await,
+            "/carrello?esito=aggiunto"
+        );
+    }
+    assert_eq!(
+        add(&client, &app.base, &notices[5]).await,
+        "/carrello?esito=pieno"
+    );
+    assert_eq!(
+        add(&client, &app.base, &notices[0]).await,
+        "/carrello?esito=pieno"
+    );
+    let html = client
+        .get(format!("{}/carrello", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("50,10 €"), "the total of the five: {html}");
+    assert!(html.contains("Abbandona e svuota carrello"));
+    assert!(
+        html.contains(">5<span class=\"visually-hidden\">"),
+        "the banner counts five"
+    );
+
+    // Someone else's cart cannot be touched: a new browser has its own.
+    let stranger = browser();
+    let csrf = token(&stranger, &format!("{}/paga-avviso", app.base)).await;
+    let item = html
+        .split("name=\"item\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    stranger
+        .post(format!("{}/carrello/rimuovi", app.base))
+        .form(&[("csrf", csrf.as_str()), ("item", item)])
+        .send()
+        .await
+        .unwrap();
+    let html = client
+        .get(format!("{}/carrello", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("50,10 €"), "still five");
+
+    // Its owner removes one, then empties it.
+    let csrf = token(&client, &format!("{}/carrello", app.base)).await;
+    let removed = client
+        .post(format!("{}/carrello/rimuovi", app.base))
+        .form(&[("csrf", csrf.as_str()), ("item", item)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.headers()["location"], "/carrello?esito=rimosso");
+    let html = client
+        .get(format!("{}/carrello", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("40,10 €"), "{html}");
+    client
+        .post(format!("{}/carrello/svuota", app.base))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let html = client
+        .get(format!("{}/carrello?esito=svuotato", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Il carrello è vuoto"));
+
+    // A paid or closed notice stays out.
+    app.call(
+        Method::POST,
+        &format!("{}/CART-5/invalidate", app.positions()),
+        None,
+    )
+    .await;
+    assert_eq!(
+        add(&client, &app.base, &notices[5]).await,
+        "/carrello?esito=non-pagabile"
+    );
 }

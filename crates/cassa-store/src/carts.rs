@@ -1,0 +1,246 @@
+//! Citizens' carts: up to [`MAX_CART_ITEMS`] notices, possibly of
+//! different enti, paid together. A cart is known by a random public id
+//! (128 bits, in the browser's cookie or an e-mailed link); what goes in is
+//! decided here, from stored data: a notice that cannot be paid now is
+//! refused, and the amount is the option's, whatever a browser sends.
+
+use cassa_core::Cents;
+use cassa_core::debt::NotPayable;
+use jiff::Timestamp;
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::payments::PayRefusal;
+use crate::sql::{micros, timestamp};
+use crate::{Store, StoreError};
+
+pub const MAX_CART_ITEMS: usize = 5;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CartItem {
+    pub id: i64,
+    pub ente_id: i64,
+    pub ente_name: String,
+    pub option_id: i64,
+    pub notice_number: String,
+    pub amount: Cents,
+    pub description: String,
+    pub added_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Cart {
+    pub id: i64,
+    pub public_id: String,
+    /// `open` while the citizen fills it.
+    pub status: String,
+    pub email: Option<String>,
+    pub items: Vec<CartItem>,
+    pub created_at: Timestamp,
+}
+
+impl Cart {
+    pub fn total(&self) -> Cents {
+        self.items.iter().map(|i| i.amount).sum()
+    }
+}
+
+/// Why a notice was not put in the cart.
+#[derive(Debug, thiserror::Error)]
+pub enum CartError {
+    #[error("the cart holds {MAX_CART_ITEMS} notices already")]
+    Full,
+    #[error("the notice is already in the cart")]
+    AlreadyIn,
+    #[error("the notice does not exist")]
+    UnknownNotice,
+    #[error("the notice cannot be paid: {0}")]
+    NotPayable(NotPayable),
+    #[error("the cart is no longer open")]
+    NotOpen,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for CartError {
+    fn from(e: sqlx::Error) -> Self {
+        CartError::Store(e.into())
+    }
+}
+
+fn item_from_row(row: &AnyRow) -> Result<CartItem, StoreError> {
+    Ok(CartItem {
+        id: row.try_get("id")?,
+        ente_id: row.try_get("ente_id")?,
+        ente_name: row.try_get("ente_name")?,
+        option_id: row.try_get("option_id")?,
+        notice_number: row.try_get("notice_number")?,
+        amount: Cents::new(row.try_get("amount")?),
+        description: row.try_get("description")?,
+        added_at: timestamp(row.try_get("added_at")?)?,
+    })
+}
+
+impl Store {
+    /// The cart with this public id, with its notices in the order added.
+    pub async fn cart(&self, public_id: &str) -> Result<Option<Cart>, StoreError> {
+        let mut conn = self.read().acquire().await?;
+        let Some(row) = sqlx::query(
+            "SELECT id, public_id, status, email, created_at FROM cart WHERE public_id = $1",
+        )
+        .bind(public_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let id: i64 = row.try_get("id")?;
+        let items = sqlx::query(
+            "SELECT i.id, i.ente_id, e.name AS ente_name, i.option_id, i.notice_number, i.amount, \
+             i.description, i.added_at FROM cart_item i JOIN ente e ON e.id = i.ente_id \
+             WHERE i.cart_id = $1 ORDER BY i.id",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(item_from_row)
+        .collect::<Result<_, _>>()?;
+        Ok(Some(Cart {
+            id,
+            public_id: row.try_get("public_id")?,
+            status: row.try_get("status")?,
+            email: row.try_get("email")?,
+            items,
+            created_at: timestamp(row.try_get("created_at")?)?,
+        }))
+    }
+
+    /// How many notices the cart holds (0 for no such cart): the banner's count.
+    pub async fn cart_size(&self, public_id: &str) -> Result<usize, StoreError> {
+        let count: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM cart_item i JOIN cart c ON c.id = i.cart_id WHERE c.public_id = $1",
+        )
+        .bind(public_id)
+        .fetch_one(self.read())
+        .await?
+        .try_get(0)?;
+        Ok(count as usize)
+    }
+
+    /// Puts the notice in the cart `public_id`, creating the cart if there
+    /// is none by that id. The notice must be payable now.
+    pub async fn add_to_cart(
+        &self,
+        public_id: &str,
+        ente_id: i64,
+        notice_number: &str,
+        email: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Cart, CartError> {
+        let found = match self.verify_notice(ente_id, notice_number, now).await? {
+            Ok(found) => found,
+            Err(PayRefusal::NotPayable(why)) => return Err(CartError::NotPayable(why)),
+            Err(_) => return Err(CartError::UnknownNotice),
+        };
+        let option = found.option();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO cart (public_id, status, email, created_at, updated_at) \
+             VALUES ($1, 'open', $2, $3, $3) ON CONFLICT (public_id) DO NOTHING",
+        )
+        .bind(public_id)
+        .bind(email)
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        let cart = sqlx::query(&format!(
+            "SELECT id, status FROM cart WHERE public_id = $1{}",
+            self.for_update()
+        ))
+        .bind(public_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let cart_id: i64 = cart.try_get("id")?;
+        if cart.try_get::<String, _>("status")? != "open" {
+            return Err(CartError::NotOpen);
+        }
+        let count: i64 = sqlx::query("SELECT COUNT(*) FROM cart_item WHERE cart_id = $1")
+            .bind(cart_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let inserted = if count as usize >= MAX_CART_ITEMS {
+            None
+        } else {
+            Some(
+                sqlx::query(
+                    "INSERT INTO cart_item (cart_id, ente_id, option_id, notice_number, amount, \
+                     description, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (cart_id, option_id) DO NOTHING",
+                )
+                .bind(cart_id)
+                .bind(ente_id)
+                .bind(option.id)
+                .bind(&option.notice_number)
+                .bind(option.amount.get())
+                .bind(&option.description)
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+            )
+        };
+        sqlx::query("UPDATE cart SET updated_at = $1, email = COALESCE($2, email) WHERE id = $3")
+            .bind(micros(now))
+            .bind(email)
+            .bind(cart_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        match inserted {
+            None => Err(CartError::Full),
+            Some(0) => Err(CartError::AlreadyIn),
+            Some(_) => Ok(self
+                .cart(public_id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("a cart vanished".into()))?),
+        }
+    }
+
+    /// Takes one notice out of an open cart; `false` if it was not there.
+    pub async fn remove_from_cart(
+        &self,
+        public_id: &str,
+        item_id: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let removed = sqlx::query(
+            "DELETE FROM cart_item WHERE id = $1 AND cart_id = \
+             (SELECT id FROM cart WHERE public_id = $2 AND status = 'open')",
+        )
+        .bind(item_id)
+        .bind(public_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(removed == 1)
+    }
+
+    /// "Abbandona e svuota carrello": an open cart loses all its notices.
+    pub async fn empty_cart(&self, public_id: &str) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let removed = sqlx::query(
+            "DELETE FROM cart_item WHERE cart_id = \
+             (SELECT id FROM cart WHERE public_id = $1 AND status = 'open')",
+        )
+        .bind(public_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(removed)
+    }
+}

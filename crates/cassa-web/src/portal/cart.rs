@@ -1,0 +1,208 @@
+//! The cart, step 1 of 4: the notices the citizen put in (up to five,
+//! possibly of different enti), each removable, the total, and "abandon
+//! and empty". Notices come in only through a lookup with their debtor's
+//! codice fiscale; the store decides what may go in and at what amount.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use cassa_store::{Cart, CartError};
+use jiff::Timestamp;
+use rand::RngCore;
+use serde::Deserialize;
+
+use super::notice::{check, find, read_post};
+use super::{PageContext, render};
+use crate::AppState;
+
+pub const COOKIE: &str = "cassa_cart";
+
+/// A cart id: 128 random bits in hex.
+pub fn is_cart_id(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn new_cart_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the cart page says after an action (`?esito=`).
+#[derive(Deserialize, Default)]
+pub struct Outcome {
+    #[serde(default)]
+    esito: String,
+}
+
+pub struct Row {
+    pub id: i64,
+    pub ente: String,
+    pub description: String,
+    pub notice: String,
+    pub amount: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/cart.html")]
+struct CartPage {
+    page: PageContext,
+    rows: Vec<Row>,
+    total: String,
+    message: Option<(&'static str, &'static str)>,
+}
+
+fn rows(cart: &Cart) -> Vec<Row> {
+    cart.items
+        .iter()
+        .map(|item| Row {
+            id: item.id,
+            ente: item.ente_name.clone(),
+            description: item.description.clone(),
+            notice: cassa_core::NoticeNumber::parse(&item.notice_number)
+                .map(|n| n.notice.printed())
+                .unwrap_or_else(|_| item.notice_number.clone()),
+            amount: item.amount.to_italian(),
+        })
+        .collect()
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    page: PageContext,
+    Query(outcome): Query<Outcome>,
+) -> Response {
+    let cart = match &page.cart {
+        Some(id) => match state.store.cart(id).await {
+            Ok(cart) => cart,
+            Err(e) => return super::internal_error(&page, e),
+        },
+        None => None,
+    };
+    let t = page.t;
+    let message = match outcome.esito.as_str() {
+        "aggiunto" => Some(("success", t.cart_added)),
+        "pieno" => Some(("danger", t.cart_full)),
+        "presente" => Some(("info", t.cart_already_in)),
+        "non-pagabile" => Some(("danger", t.cart_not_payable)),
+        "svuotato" => Some(("info", t.cart_emptied)),
+        "rimosso" => Some(("info", t.cart_removed)),
+        _ => None,
+    };
+    let view = CartPage {
+        rows: cart.as_ref().map(rows).unwrap_or_default(),
+        total: cart
+            .as_ref()
+            .map(|c| c.total().to_italian())
+            .unwrap_or_default(),
+        message,
+        page,
+    };
+    render(&view.page, &view)
+}
+
+fn to_cart(outcome: &str, new_cart: Option<&str>) -> Response {
+    let mut response = Redirect::to(&format!("/carrello?esito={outcome}")).into_response();
+    if let Some(id) = new_cart
+        && let Ok(cookie) = HeaderValue::from_str(&format!(
+            "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000"
+        ))
+    {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// `POST /carrello/aggiungi`: the notice found by Paga Avviso goes in.
+pub async fn add(State(state): State<AppState>, page: PageContext, request: Request) -> Response {
+    let posted = match read_post(&state, &page, request).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let (notice, debtor) = match check(&page, &posted, false) {
+        Ok(valid) => valid,
+        Err(_) => return to_cart("non-pagabile", None),
+    };
+    let position = match find(&state, &notice, &debtor).await {
+        Ok(Some(position)) => position,
+        Ok(None) => return to_cart("non-pagabile", None),
+        Err(e) => return super::internal_error(&page, e),
+    };
+    let (cart_id, new_cart) = match &page.cart {
+        Some(id) => (id.clone(), None),
+        None => {
+            let id = new_cart_id();
+            (id.clone(), Some(id))
+        }
+    };
+    let email = posted.email().filter(|e| !e.is_empty());
+    let outcome = match state
+        .store
+        .add_to_cart(&cart_id, position.ente_id, &notice, email, Timestamp::now())
+        .await
+    {
+        Ok(_) => "aggiunto",
+        Err(CartError::Full) => "pieno",
+        Err(CartError::AlreadyIn) => "presente",
+        Err(CartError::Store(e)) => return super::internal_error(&page, e),
+        Err(_) => "non-pagabile",
+    };
+    to_cart(outcome, new_cart.as_deref())
+}
+
+#[derive(Deserialize, Default)]
+pub struct ItemForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    item: i64,
+}
+
+async fn item_form(
+    page: &PageContext,
+    request: Request,
+    state: &AppState,
+) -> Result<ItemForm, Response> {
+    let Ok(Form(form)) = Form::<ItemForm>::from_request(request, state).await else {
+        return Err(StatusCode::BAD_REQUEST.into_response());
+    };
+    if !page.csrf.accepts(&form.csrf) {
+        return Err(super::notice::expired(page));
+    }
+    Ok(form)
+}
+
+/// `POST /carrello/rimuovi`: one notice out.
+pub async fn remove(
+    State(state): State<AppState>,
+    page: PageContext,
+    request: Request,
+) -> Response {
+    let form = match item_form(&page, request, &state).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let Some(cart) = &page.cart else {
+        return to_cart("rimosso", None);
+    };
+    match state.store.remove_from_cart(cart, form.item).await {
+        Ok(_) => to_cart("rimosso", None),
+        Err(e) => super::internal_error(&page, e),
+    }
+}
+
+/// `POST /carrello/svuota`: "Abbandona e svuota carrello".
+pub async fn empty(State(state): State<AppState>, page: PageContext, request: Request) -> Response {
+    if let Err(response) = item_form(&page, request, &state).await {
+        return response;
+    }
+    let Some(cart) = &page.cart else {
+        return to_cart("svuotato", None);
+    };
+    match state.store.empty_cart(cart).await {
+        Ok(_) => to_cart("svuotato", None),
+        Err(e) => super::internal_error(&page, e),
+    }
+}
