@@ -11,6 +11,7 @@ source scripts/throwaway-postgres.sh
 ensure_debian_command chromium chromium
 ensure_debian_command node nodejs
 ensure_debian_command npm npm
+ensure_debian_command curl curl
 (cd tests/browser && npm ci --no-audit --no-fund --silent)
 cargo build --locked -p cassa
 artifacts="$PWD/target/browser"

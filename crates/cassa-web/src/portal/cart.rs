@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use rand::RngCore;
 use serde::Deserialize;
 
-use super::notice::{check, find, read_post};
+use super::notice::{check, find, plausible_email, read_post};
 use super::{PageContext, render};
 use crate::AppState;
 
@@ -137,7 +137,9 @@ pub async fn add(State(state): State<AppState>, page: PageContext, request: Requ
             (id.clone(), Some(id))
         }
     };
-    let email = posted.email().filter(|e| !e.is_empty());
+    // The e-mail comes back from the lookup page; a changed one that is
+    // not an address is dropped rather than kept for sending later.
+    let email = posted.email().filter(|e| plausible_email(e));
     let outcome = match state
         .store
         .add_to_cart(&cart_id, position.ente_id, &notice, email, Timestamp::now())

@@ -98,7 +98,7 @@ fn notice_number(typed: &str) -> Option<String> {
     NoticeNumber::parse(&number).ok().map(|_| number)
 }
 
-fn plausible_email(email: &str) -> bool {
+pub(super) fn plausible_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
