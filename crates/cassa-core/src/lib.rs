@@ -10,6 +10,7 @@ pub mod iban;
 pub mod money;
 pub mod notice;
 pub mod search;
+pub mod spontaneous;
 pub mod taxonomy;
 pub mod tipo_dovuto;
 

@@ -9,6 +9,7 @@
 mod api_keys;
 mod audit;
 mod batch;
+mod captcha;
 mod carts;
 mod db;
 mod ente_printing;

@@ -12,6 +12,7 @@ backend_tests!(
     tipi_dovuto_belong_to_their_ente,
     api_keys_find_their_ente_until_revoked,
     print_settings_are_kept_whole_and_checked,
+    captcha_answers_count_once,
 );
 
 async fn enti_are_unique_by_fiscal_code(backend: Backend) {
@@ -221,4 +222,37 @@ async fn print_settings_are_kept_whole_and_checked(backend: Backend) {
             .count(),
         1
     );
+}
+
+async fn captcha_answers_count_once(backend: Backend) {
+    let f = fixture(backend).await;
+    let later = now() + jiff::SignedDuration::from_mins(10);
+    f.store
+        .create_captcha("t1", "12", later, now())
+        .await
+        .unwrap();
+    f.store
+        .create_captcha("t2", "7", later, now())
+        .await
+        .unwrap();
+    f.store
+        .create_captcha("t3", "9", now(), now())
+        .await
+        .unwrap();
+    assert!(f.store.answer_captcha("t1", " 12 ", now()).await.unwrap());
+    assert!(
+        !f.store.answer_captcha("t1", "12", now()).await.unwrap(),
+        "used up"
+    );
+    assert!(!f.store.answer_captcha("t2", "8", now()).await.unwrap());
+    assert!(
+        !f.store.answer_captcha("t2", "7", now()).await.unwrap(),
+        "a wrong guess uses it up"
+    );
+    let after = now() + jiff::SignedDuration::from_secs(1);
+    assert!(
+        !f.store.answer_captcha("t3", "9", after).await.unwrap(),
+        "expired"
+    );
+    assert!(!f.store.answer_captcha("nope", "1", now()).await.unwrap());
 }

@@ -13,7 +13,9 @@ use jiff::Timestamp;
 use rand::RngCore;
 use serde::Deserialize;
 
-use super::notice::{check, find, plausible_email, read_post};
+use cassa_core::spontaneous::plausible_email;
+
+use super::notice::{check, find, read_post};
 use super::{PageContext, render};
 use crate::AppState;
 
