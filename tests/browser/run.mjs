@@ -87,6 +87,33 @@ try {
   check(cards.length === 1 && cards[0] === "Refezione scolastica", `the keyword keeps one card: ${cards}`);
   await look(page, "pagina-ente-filtrata");
 
+  // A spontaneous payment: school meals. First with mistakes, then right.
+  await page.goto(`${BASE}/enti/01199250158`);
+  await page.click("text=Spontaneo Refezione scolastica");
+  check((await text(page, "h1")) === "Refezione scolastica", "the spontaneous form opens");
+  await page.fill("#f_alunno", "Luca Bianchi");
+  await page.fill("#f_anno_scolastico", "duemila");
+  await page.fill("#debtor_fiscal_code", "BNCGLI90C45F205Y");
+  await page.fill("#debtor_name", "Giulia Bianchi");
+  await page.fill("#email", "giulia.bianchi@example.org");
+  await page.fill("#amount", "48,50");
+  await page.fill("#captcha", "0");
+  await page.click("text=Aggiungi al carrello");
+  check((await page.locator("#f_anno_scolastico-error").count()) === 1, "a year in words is refused beside its field");
+  check((await page.inputValue("#f_alunno")) === "Luca Bianchi", "the form keeps what was typed");
+  await look(page, "spontaneo-errori");
+  await page.fill("#f_anno_scolastico", "2026");
+  const question = await text(page, "label[for=captcha]");
+  const [a, b] = question.match(/\d+/g).map(Number);
+  await page.fill("#captcha", String(a + b));
+  await look(page, "spontaneo-compilato");
+  await page.click("text=Aggiungi al carrello");
+  check(new URL(page.url()).pathname === "/carrello", "the spontaneous payment lands in the cart");
+  check((await text(page, "table")).includes("48,50 €"), "the cart holds the spontaneous payment's amount");
+  check((await text(page, "table")).includes("Refezione scolastica"), "the cart says what it is");
+  await look(page, "carrello-spontaneo");
+  await page.click("text=Abbandona e svuota carrello");
+
   // Paga Avviso with nothing filled in: errors beside their fields.
   await page.goto(`${BASE}/paga-avviso`);
   await page.click("form[action='/paga-avviso'] button[type=submit]");

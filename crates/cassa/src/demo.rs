@@ -259,6 +259,43 @@ const ENTI: [EnteSpec; 3] = [
     },
 ];
 
+/// What the spontaneous-payment form of a demo tipo dovuto asks.
+fn demo_form(code: &str) -> serde_json::Value {
+    match code {
+        "MENSA" => serde_json::json!([
+            { "name": "alunno", "label": "Nome e cognome dell'alunno", "required": true },
+            { "name": "scuola", "label": "Scuola", "required": false },
+            { "name": "anno_scolastico", "label": "Anno scolastico", "type": "number",
+              "required": true, "help": "L'anno in cui inizia, ad esempio 2026" }
+        ]),
+        "CIE" => serde_json::json!([
+            { "name": "richiedente", "label": "Codice fiscale del richiedente", "type": "fiscal_code", "required": true },
+            { "name": "appuntamento", "label": "Data dell'appuntamento", "type": "date", "required": false }
+        ]),
+        "DIRITTI_SEGRETERIA" => serde_json::json!([
+            { "name": "pratica", "label": "Numero della pratica", "required": true }
+        ]),
+        "CACCIA_PESCA" => serde_json::json!([
+            { "name": "licenza", "label": "Numero della licenza", "required": true }
+        ]),
+        _ => serde_json::json!([]),
+    }
+}
+
+/// Words citizens search the demo tipi dovuto by.
+fn demo_tags(code: &str) -> Vec<String> {
+    let tags: &[&str] = match code {
+        "MENSA" => &["scuola", "pasti", "refezione"],
+        "CIE" => &["documenti", "carta d'identità", "anagrafe"],
+        "LAMPADE_VOTIVE" => &["cimitero", "luce votiva"],
+        "DIRITTI_SEGRETERIA" => &["certificati", "pratiche"],
+        "CACCIA_PESCA" => &["licenza", "caccia", "pesca"],
+        "TASSA_DSU" => &["università", "studenti"],
+        _ => &[],
+    };
+    tags.iter().map(|t| (*t).to_owned()).collect()
+}
+
 /// The Città metropolitana di Milano, which receives the TEFA share of TARI.
 const CITTA_METROPOLITANA: &str = "08911820960";
 
@@ -502,8 +539,8 @@ pub async fn load(store: &Store) -> anyhow::Result<Loaded> {
                 postal_iban: None,
                 amount_rule: t.rule,
                 spontaneous: t.spontaneous,
-                form_fields: serde_json::json!([]),
-                tags: Vec::new(),
+                form_fields: demo_form(t.code),
+                tags: demo_tags(t.code),
                 external_url: None,
                 capitolo: None,
                 accertamento: None,

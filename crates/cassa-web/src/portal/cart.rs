@@ -26,7 +26,7 @@ pub fn is_cart_id(text: &str) -> bool {
     text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn new_cart_id() -> String {
+pub(super) fn new_cart_id() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -105,7 +105,7 @@ pub async fn page(
     render(&view.page, &view)
 }
 
-fn to_cart(outcome: &str, new_cart: Option<&str>) -> Response {
+pub(super) fn to_cart(outcome: &str, new_cart: Option<&str>) -> Response {
     let mut response = Redirect::to(&format!("/carrello?esito={outcome}")).into_response();
     if let Some(id) = new_cart
         && let Ok(cookie) = HeaderValue::from_str(&format!(

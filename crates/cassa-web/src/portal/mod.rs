@@ -10,6 +10,7 @@ pub mod i18n;
 mod notice;
 mod pages;
 mod rate_limit;
+mod spontaneous;
 
 use askama::Template;
 use axum::Router;
@@ -39,6 +40,10 @@ pub fn routes() -> Router<AppState> {
         .route("/lingua/{code}", get(pages::switch_language))
         .route("/enti", get(enti::search))
         .route("/enti/{fiscal_code}", get(enti::ente_page))
+        .route(
+            "/enti/{fiscal_code}/paga/{code}",
+            get(spontaneous::form).post(spontaneous::submit),
+        )
         .route("/paga-avviso", get(notice::form).post(notice::lookup))
         .route("/paga-avviso/pdf", axum::routing::post(notice::pdf))
         .merge(assets::routes())

@@ -13,6 +13,7 @@ backend_tests!(
     lookups_are_limited_per_client,
     pages_speak_the_chosen_language,
     the_cart_takes_found_notices_up_to_five,
+    a_spontaneous_payment_becomes_a_debt_in_the_cart,
 );
 
 /// A browser-like client: keeps cookies, does not follow redirects.
@@ -391,4 +392,127 @@ async fn the_cart_takes_found_notices_up_to_five(backend: Backend) {
         add(&client, &app.base, &notices[5]).await,
         "/carrello?esito=non-pagabile"
     );
+}
+
+/// The captcha's question on `html`, answered.
+fn captcha(html: &str) -> (String, String) {
+    let token = html
+        .split("name=\"captcha_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let label = html.split("for=\"captcha\"").nth(1).unwrap();
+    let numbers: Vec<u32> = label
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|n| !n.is_empty())
+        .take(2)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    (token, (numbers[0] + numbers[1]).to_string())
+}
+
+async fn a_spontaneous_payment_becomes_a_debt_in_the_cart(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let tipo = app
+        .store
+        .create_tipo_dovuto(
+            app.ente.id,
+            &cassa_testkit::positions::tipo_dovuto("MENSA"),
+            "test",
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let url = format!("{}/enti/{}/paga/MENSA", app.base, app.ente.fiscal_code);
+    let client = browser();
+    let html = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Refezione scolastica") && html.contains("id=\"f_alunno\""));
+    let csrf = token(&client, &url).await;
+    let fields = |csrf: &str, token: &str, answer: &str, amount: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.to_owned()),
+            ("f_alunno".into(), "Luca Bianchi".into()),
+            ("debtor_fiscal_code".into(), "bncgli90c45f205y".into()),
+            ("debtor_name".into(), "Giulia Bianchi".into()),
+            ("email".into(), "giulia@example.org".into()),
+            ("amount".into(), amount.into()),
+            ("captcha_token".into(), token.into()),
+            ("captcha".into(), answer.into()),
+        ]
+    };
+
+    // Outside the tipo dovuto's range (1,00 to 500,00): refused, nothing made.
+    let html = client.get(&url).send().await.unwrap().text().await.unwrap();
+    let (captcha_token, answer) = captcha(&html);
+    let refused = client
+        .post(&url)
+        .form(&fields(&csrf, &captcha_token, &answer, "900,00"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("id=\"amount-error\""), "{html}");
+    assert!(html.contains("value=\"Luca Bianchi\""));
+
+    // A wrong answer to the captcha: refused too.
+    let (captcha_token, answer) = captcha(&html);
+    let wrong = format!("{}", answer.parse::<u32>().unwrap() + 1);
+    let refused = client
+        .post(&url)
+        .form(&fields(&csrf, &captcha_token, &wrong, "48,50"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("id=\"captcha-error\""));
+    let all = cassa_store::ListFilter {
+        limit: 10,
+        ..cassa_store::ListFilter::default()
+    };
+    let listed = app.store.list_positions(app.ente.id, &all).await.unwrap();
+    assert_eq!(listed.total, 0, "nothing was created");
+
+    // Right: a published debt of the tipo dovuto, in the cart.
+    let (captcha_token, answer) = captcha(&html);
+    let added = client
+        .post(&url)
+        .form(&fields(&csrf, &captcha_token, &answer, "48,50"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.headers()["location"], "/carrello?esito=aggiunto");
+    let cart = client
+        .get(format!("{}/carrello", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        cart.contains("48,50 €") && cart.contains("Refezione scolastica"),
+        "{cart}"
+    );
+    let mut listed = app.store.list_positions(app.ente.id, &all).await.unwrap();
+    assert_eq!(listed.total, 1);
+    let stored = listed.positions.remove(0);
+    assert_eq!(stored.debtor_fiscal_code, "BNCGLI90C45F205Y");
+    assert_eq!(stored.status.code(), "VALID");
+    assert_eq!(stored.tipo_dovuto_id, Some(tipo.id));
+    assert_eq!(stored.origin, cassa_store::Origin::Portal);
+    assert_eq!(stored.options[0].metadata[0].value, "Luca Bianchi");
+
+    // The same answered captcha cannot be used twice.
+    let again = client
+        .post(&url)
+        .form(&fields(&csrf, &captcha_token, &answer, "48,50"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -1,0 +1,476 @@
+//! The spontaneous payment of a tipo dovuto: the fields the ente set up,
+//! who pays and how much (fixed, free or within a range), an e-mail, and
+//! our own captcha. "Aggiungi al carrello" creates the debt position
+//! (origin: portal) and puts its notice in the cart.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use cassa_core::debt::{
+    DebtPositionDraft, Debtor, DebtorKind, Destination, Metadata, PaymentOption, Transfer,
+};
+use cassa_core::spontaneous::{FieldProblem, FormField, fields_of, plausible_email};
+use cassa_core::tipo_dovuto::AmountRule;
+use cassa_core::{Cents, DebtorId, Iban, PartitaIva, TaxonomyCode};
+use cassa_store::{Actor, CartError, Ente, Origin, PositionWrite, TipoDovuto};
+use jiff::{SignedDuration, Timestamp};
+use rand::{Rng, RngCore};
+
+use super::cart::{is_cart_id, new_cart_id, to_cart};
+use super::{PageContext, internal_error, pages, render_with_status};
+use crate::AppState;
+
+/// How long a spontaneous notice stays due: it is paid now, or the
+/// citizen prints it and pays within the month.
+const DUE_IN: SignedDuration = SignedDuration::from_hours(24 * 30);
+const CAPTCHA_LIFETIME: SignedDuration = SignedDuration::from_mins(20);
+
+/// One configured field with what was typed and what is wrong with it.
+pub struct FieldView {
+    pub field: FormField,
+    pub input_type: &'static str,
+    pub value: String,
+    pub error: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/spontaneous.html")]
+struct SpontaneousPage {
+    page: PageContext,
+    ente: Ente,
+    tipo: TipoDovuto,
+    fixed_amount: Option<String>,
+    amount_help: String,
+    fields: Vec<FieldView>,
+    values: HashMap<String, String>,
+    errors: HashMap<&'static str, &'static str>,
+    error: Option<&'static str>,
+    captcha_question: String,
+    captcha_token: String,
+}
+
+impl SpontaneousPage {
+    fn value(&self, name: &str) -> &str {
+        self.values.get(name).map_or("", String::as_str)
+    }
+
+    fn error_of(&self, name: &str) -> Option<&'static str> {
+        self.errors.get(name).copied()
+    }
+}
+
+async fn load(
+    state: &AppState,
+    fiscal_code: &str,
+    code: &str,
+) -> Result<Option<(Ente, TipoDovuto)>, cassa_store::StoreError> {
+    let Some(ente) = state.store.ente_by_fiscal_code(fiscal_code).await? else {
+        return Ok(None);
+    };
+    let tipo = state.store.tipo_dovuto_by_code(ente.id, code).await?;
+    Ok(tipo
+        .filter(|t| ente.active && t.active && t.spontaneous && t.external_url.is_none())
+        .map(|t| (ente, t)))
+}
+
+fn input_type(field: &FormField) -> &'static str {
+    use cassa_core::spontaneous::FieldKind;
+    match field.kind {
+        FieldKind::Date => "date",
+        FieldKind::Email => "email",
+        FieldKind::Number => "text",
+        FieldKind::Text | FieldKind::FiscalCode => "text",
+    }
+}
+
+fn problem_text(page: &PageContext, problem: FieldProblem) -> &'static str {
+    let t = page.t;
+    match problem {
+        FieldProblem::Required => t.field_required,
+        FieldProblem::TooLong => t.field_too_long,
+        FieldProblem::NotANumber => t.field_not_a_number,
+        FieldProblem::NotADate => t.field_not_a_date,
+        FieldProblem::NotAFiscalCode => t.field_fiscal_code_invalid,
+        FieldProblem::NotAnEmail => t.field_email_invalid,
+    }
+}
+
+/// A new captcha: a sum of two small numbers, asked in words.
+async fn new_captcha(
+    state: &AppState,
+    page: &PageContext,
+) -> Result<(String, String), cassa_store::StoreError> {
+    let (a, b) = {
+        let mut rng = rand::rng();
+        (rng.random_range(1..=9u8), rng.random_range(1..=9u8))
+    };
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let now = Timestamp::now();
+    state
+        .store
+        .create_captcha(&token, &(a + b).to_string(), now + CAPTCHA_LIFETIME, now)
+        .await?;
+    let question = page
+        .t
+        .captcha_question
+        .replace("{a}", &a.to_string())
+        .replace("{b}", &b.to_string());
+    Ok((question, token))
+}
+
+async fn show(
+    state: &AppState,
+    page: PageContext,
+    (ente, tipo): (Ente, TipoDovuto),
+    values: HashMap<String, String>,
+    errors: HashMap<&'static str, &'static str>,
+    field_errors: HashMap<String, &'static str>,
+    status: StatusCode,
+) -> Response {
+    let (captcha_question, captcha_token) = match new_captcha(state, &page).await {
+        Ok(captcha) => captcha,
+        Err(e) => return internal_error(&page, e),
+    };
+    let fields = fields_of(&tipo.form_fields)
+        .into_iter()
+        .map(|field| FieldView {
+            input_type: input_type(&field),
+            value: values
+                .get(&format!("f_{}", field.name))
+                .cloned()
+                .unwrap_or_default(),
+            error: field_errors.get(&field.name).copied(),
+            field,
+        })
+        .collect();
+    let t = page.t;
+    let (fixed_amount, amount_help) = match tipo.amount_rule {
+        AmountRule::Fixed(amount) => (Some(amount.to_italian()), String::new()),
+        AmountRule::Free => (None, t.amount_help_free.to_owned()),
+        AmountRule::Range { min, max } => (
+            None,
+            t.amount_help_range
+                .replace("{min}", &min.to_italian())
+                .replace("{max}", &max.to_italian()),
+        ),
+    };
+    let error = (!errors.is_empty() || !field_errors.is_empty()).then_some(t.form_errors);
+    let view = SpontaneousPage {
+        page,
+        ente,
+        tipo,
+        fixed_amount,
+        amount_help,
+        fields,
+        values,
+        errors,
+        error,
+        captcha_question,
+        captcha_token,
+    };
+    render_with_status(status, &view.page, &view)
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    page: PageContext,
+    Path((fiscal_code, code)): Path<(String, String)>,
+) -> Response {
+    match load(&state, &fiscal_code, &code).await {
+        Ok(Some(found)) => {
+            show(
+                &state,
+                page,
+                found,
+                HashMap::new(),
+                HashMap::new(),
+                HashMap::new(),
+                StatusCode::OK,
+            )
+            .await
+        }
+        Ok(None) => pages::not_found(page),
+        Err(e) => internal_error(&page, e),
+    }
+}
+
+/// The amount typed in euros (`12,50`, `12.50`, `12`), or the fixed one.
+fn amount(rule: AmountRule, typed: &str) -> Option<Cents> {
+    if let AmountRule::Fixed(amount) = rule {
+        return Some(amount);
+    }
+    let typed = typed.trim().trim_end_matches('€').trim();
+    Cents::parse_italian(typed)
+        .or_else(|_| Cents::parse_decimal(typed))
+        .ok()
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    page: PageContext,
+    Path((fiscal_code, code)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let found = match load(&state, &fiscal_code, &code).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return pages::not_found(page),
+        Err(e) => return internal_error(&page, e),
+    };
+    let values: HashMap<String, String> =
+        match Form::<Vec<(String, String)>>::from_request(request, &state).await {
+            Ok(Form(pairs)) => pairs
+                .into_iter()
+                .map(|(k, v)| (k, v.trim().to_owned()))
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
+    let get = |name: &str| values.get(name).map_or("", String::as_str);
+    if !page.csrf.accepts(get("csrf")) {
+        return super::notice::expired(&page);
+    }
+    let t = page.t;
+    let mut errors: HashMap<&'static str, &'static str> = HashMap::new();
+    let mut field_errors: HashMap<String, &'static str> = HashMap::new();
+
+    let debtor = DebtorId::parse(&get("debtor_fiscal_code").to_uppercase())
+        .ok()
+        .filter(|d| !matches!(d, DebtorId::Anonymous));
+    if get("debtor_fiscal_code").is_empty() {
+        errors.insert("debtor_fiscal_code", t.field_required);
+    } else if debtor.is_none() {
+        errors.insert("debtor_fiscal_code", t.field_fiscal_code_invalid);
+    }
+    if get("debtor_name").is_empty() {
+        errors.insert("debtor_name", t.field_required);
+    } else if get("debtor_name").chars().count() > 140 {
+        errors.insert("debtor_name", t.field_too_long);
+    }
+    if get("email").is_empty() {
+        errors.insert("email", t.field_required);
+    } else if !plausible_email(get("email")) {
+        errors.insert("email", t.field_email_invalid);
+    }
+    let (ente, tipo) = &found;
+    let cents = amount(tipo.amount_rule, get("amount"));
+    match cents {
+        None => {
+            errors.insert(
+                "amount",
+                if get("amount").is_empty() {
+                    t.field_required
+                } else {
+                    t.field_amount_invalid
+                },
+            );
+        }
+        Some(cents) if tipo.amount_rule.check(cents).is_err() => {
+            errors.insert("amount", t.field_amount_outside_rule);
+        }
+        Some(_) => {}
+    }
+    let fields = fields_of(&tipo.form_fields);
+    for field in &fields {
+        if let Err(problem) = field.check(get(&format!("f_{}", field.name))) {
+            field_errors.insert(field.name.clone(), problem_text(&page, problem));
+        }
+    }
+    // The captcha last, and only when the rest is right: a challenge is
+    // used up by any answer.
+    if errors.is_empty() && field_errors.is_empty() {
+        match state
+            .store
+            .answer_captcha(get("captcha_token"), get("captcha"), Timestamp::now())
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                errors.insert("captcha", t.captcha_wrong);
+            }
+            Err(e) => return internal_error(&page, e),
+        }
+    }
+    let (Some(debtor), Some(cents), true, true) =
+        (debtor, cents, errors.is_empty(), field_errors.is_empty())
+    else {
+        let mut values = values.clone();
+        values.remove("captcha");
+        return show(
+            &state,
+            page,
+            found,
+            values,
+            errors,
+            field_errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+
+    let metadata: Vec<Metadata> = fields
+        .iter()
+        .filter(|f| !get(&format!("f_{}", f.name)).is_empty())
+        .take(cassa_core::debt::MAX_METADATA)
+        .map(|f| Metadata {
+            key: f.name.clone(),
+            value: get(&format!("f_{}", f.name)).to_owned(),
+        })
+        .collect();
+    let draft = match spontaneous_draft(
+        ente,
+        tipo,
+        debtor,
+        get("debtor_name"),
+        get("email"),
+        cents,
+        metadata,
+    ) {
+        Some(draft) => draft,
+        None => {
+            return internal_error(
+                &page,
+                format!("tipo dovuto {} has no usable IBAN or taxonomy", tipo.code),
+            );
+        }
+    };
+    let now = Timestamp::now();
+    let position = match state
+        .store
+        .create_position(PositionWrite {
+            ente,
+            tipo_dovuto_id: Some(tipo.id),
+            draft: &draft,
+            to_publish: true,
+            origin: Origin::Portal,
+            actor: Actor {
+                name: "portal",
+                request_id: None,
+            },
+            now,
+        })
+        .await
+    {
+        Ok(position) => position,
+        Err(e) => return internal_error(&page, format!("spontaneous position: {e:?}")),
+    };
+    let (cart_id, new_cart) = match page.cart.as_deref().filter(|c| is_cart_id(c)) {
+        Some(id) => (id.to_owned(), None),
+        None => {
+            let id = new_cart_id();
+            (id.clone(), Some(id))
+        }
+    };
+    let notice = &position.options[0].notice_number;
+    let outcome = match state
+        .store
+        .add_to_cart(&cart_id, ente.id, notice, Some(get("email")), now)
+        .await
+    {
+        Ok(_) => "aggiunto",
+        Err(CartError::Full) => "pieno",
+        Err(CartError::AlreadyIn) => "presente",
+        Err(CartError::Store(e)) => return internal_error(&page, e),
+        Err(_) => "non-pagabile",
+    };
+    to_cart(outcome, new_cart.as_deref())
+}
+
+/// The debt of one spontaneous payment: one option, one transfer to the
+/// tipo dovuto's account (or the ente's), under its taxonomy code.
+fn spontaneous_draft(
+    ente: &Ente,
+    tipo: &TipoDovuto,
+    debtor: DebtorId,
+    name: &str,
+    email: &str,
+    amount: Cents,
+    metadata: Vec<Metadata>,
+) -> Option<DebtPositionDraft> {
+    let iban = Iban::parse(tipo.iban.as_deref().or(ente.iban.as_deref())?).ok()?;
+    let category = TaxonomyCode::parse(&tipo.taxonomy_code).ok()?;
+    let kind = match debtor {
+        DebtorId::Numeric(_) => DebtorKind::LegalEntity,
+        _ => DebtorKind::Person,
+    };
+    let mut suffix = [0u8; 6];
+    rand::rng().fill_bytes(&mut suffix);
+    let iupd = format!(
+        "SPONT-{}-{}",
+        Timestamp::now().strftime("%Y%m%d%H%M%S"),
+        suffix
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<String>()
+    );
+    Some(DebtPositionDraft {
+        iupd,
+        debtor: Debtor {
+            kind,
+            id: debtor,
+            full_name: name.to_owned(),
+            street_name: None,
+            civic_number: None,
+            postal_code: None,
+            city: None,
+            province: None,
+            region: None,
+            country: None,
+            email: Some(email.to_owned()),
+            phone: None,
+        },
+        company_name: ente.name.clone(),
+        office_name: ente.office_name.clone(),
+        validity_date: None,
+        switch_to_expired: false,
+        pay_stand_in: true,
+        options: vec![PaymentOption {
+            iuv: None,
+            amount,
+            description: tipo.name.chars().take(140).collect(),
+            is_partial_payment: false,
+            due_date: Timestamp::now() + DUE_IN,
+            retention_date: None,
+            fee: Cents::ZERO,
+            transfers: vec![Transfer {
+                id: 1,
+                amount,
+                organization_fiscal_code: PartitaIva::parse(&ente.fiscal_code).ok()?,
+                company_name: None,
+                remittance_information: tipo.name.chars().take(140).collect(),
+                category,
+                destination: Destination::Account {
+                    iban,
+                    postal_iban: None,
+                },
+                metadata: Vec::new(),
+            }],
+            metadata,
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_read_the_italian_way_or_with_a_point() {
+        assert_eq!(amount(AmountRule::Free, "12,50"), Some(Cents::new(1250)));
+        assert_eq!(amount(AmountRule::Free, "12.50"), Some(Cents::new(1250)));
+        assert_eq!(
+            amount(AmountRule::Free, "1.234,56 €"),
+            Some(Cents::new(123_456))
+        );
+        assert_eq!(amount(AmountRule::Free, "dodici"), None);
+        assert_eq!(
+            amount(AmountRule::Fixed(Cents::new(2_221)), "1"),
+            Some(Cents::new(2_221)),
+            "a fixed amount is the rule's, whatever was sent"
+        );
+    }
+}
