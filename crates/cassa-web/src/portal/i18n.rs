@@ -133,6 +133,8 @@ pub struct Texts {
     pub not_found_title: &'static str,
     pub not_found_text: &'static str,
     pub back_home: &'static str,
+    pub error_title: &'static str,
+    pub error_text: &'static str,
     pub footer_text: &'static str,
 }
 
@@ -237,6 +239,8 @@ pub static IT: Texts = Texts {
     not_found_title: "Pagina non trovata",
     not_found_text: "La pagina che cerchi non esiste o è stata spostata.",
     back_home: "Torna alla Homepage",
+    error_title: "Si è verificato un errore",
+    error_text: "Non è stato possibile mostrare la pagina. Riprova tra qualche minuto.",
     footer_text: "Pagamenti elettronici a favore delle pubbliche amministrazioni tramite pagoPA.",
 };
 
@@ -341,5 +345,7 @@ pub static EN: Texts = Texts {
     not_found_title: "Page not found",
     not_found_text: "The page you are looking for does not exist or has moved.",
     back_home: "Back to the home page",
+    error_title: "Something went wrong",
+    error_text: "The page could not be shown. Please try again in a few minutes.",
     footer_text: "Electronic payments to public administrations through pagoPA.",
 };

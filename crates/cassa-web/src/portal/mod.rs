@@ -154,16 +154,8 @@ pub fn internal_error(context: &PageContext, error: impl std::fmt::Display) -> R
     tracing::error!(error = %error, "portal page failed");
     let page = pages::Message {
         page: context.clone(),
-        heading: if context.is_en() {
-            "Something went wrong"
-        } else {
-            "Si è verificato un errore"
-        },
-        text: if context.is_en() {
-            "The page could not be shown. Please try again in a few minutes."
-        } else {
-            "Non è stato possibile mostrare la pagina. Riprova tra qualche minuto."
-        },
+        heading: context.t.error_title,
+        text: context.t.error_text,
     };
     render_with_status(StatusCode::INTERNAL_SERVER_ERROR, context, &page)
 }
