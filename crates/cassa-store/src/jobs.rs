@@ -183,6 +183,17 @@ impl Store {
         lease: SignedDuration,
         now: Timestamp,
     ) -> Result<Option<(Job, Lease)>, StoreError> {
+        let claimable =
+            "(state = 'queued' AND run_at <= $1) OR (state = 'running' AND lease_until < $1)";
+        // Idle workers poll often: a read first, so that polling an empty
+        // queue never takes SQLite's write lock.
+        let waiting = sqlx::query(&format!("SELECT 1 FROM job WHERE {claimable} LIMIT 1"))
+            .bind(micros(now))
+            .fetch_optional(self.read())
+            .await?;
+        if waiting.is_none() {
+            return Ok(None);
+        }
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE job SET state = 'failed', finished_at = $1, lease_until = NULL, \
@@ -197,8 +208,6 @@ impl Store {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
-        let claimable =
-            "(state = 'queued' AND run_at <= $1) OR (state = 'running' AND lease_until < $1)";
         let row = sqlx::query(&format!(
             "UPDATE job SET state = 'running', worker = $2, lease_until = $3, \
              attempts = attempts + 1, started_at = $1, error = NULL \
