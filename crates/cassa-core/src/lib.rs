@@ -7,6 +7,7 @@ pub mod debt;
 pub mod ente;
 pub mod fiscal_code;
 pub mod iban;
+pub mod italy;
 pub mod money;
 pub mod notice;
 pub mod search;

@@ -4,7 +4,6 @@
 
 use cassa_core::{Cents, NoticeNumber};
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 
 use crate::DocumentError;
 use crate::canvas::{BAND, BLUE, Canvas, GREY, INK, RULE, Style, Weight};
@@ -37,7 +36,7 @@ const RIGHT: f32 = 547.0;
 const WIDTH: f32 = RIGHT - LEFT;
 
 fn rome(at: Timestamp) -> String {
-    at.to_zoned(TimeZone::get("Europe/Rome").unwrap_or(TimeZone::UTC))
+    at.to_zoned(cassa_core::italy::time_zone())
         .strftime("%d/%m/%Y %H:%M:%S")
         .to_string()
 }

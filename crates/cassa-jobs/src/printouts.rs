@@ -9,7 +9,6 @@ use cassa_documents::{Debtor, Ente as NoticeEnte, Notice, Payment, PostalAccount
 use cassa_store::{Ente, EntePrinting, ReceiptStatus, StoredOption, StoredPosition, StoredReceipt};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use jiff::tz::TimeZone;
 
 /// Why a position has no notice to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,14 +30,11 @@ impl NoNotice {
     }
 }
 
-/// MyPay and many enti write 31/12/2099 (or later) for "no due date".
-fn printed_due_date(due: Timestamp) -> Option<Date> {
-    let date = due.to_zoned(rome()).date();
+/// The due date as printed: the Italian day, or none, since MyPay and many
+/// enti write 31/12/2099 (or later) for "no due date".
+pub fn printed_due_date(due: Timestamp) -> Option<Date> {
+    let date = cassa_core::italy::date_of(due);
     (date.year() < 2099).then_some(date)
-}
-
-fn rome() -> TimeZone {
-    TimeZone::get("Europe/Rome").unwrap_or(TimeZone::UTC)
 }
 
 fn payment(option: &StoredOption) -> Option<Payment> {

@@ -74,6 +74,12 @@ pub struct Payment {
 }
 
 impl Notice {
+    /// The payment that names the notice: the full one, else the first
+    /// installment (its number titles the PDF and files the notice).
+    pub fn first_payment(&self) -> Option<&Payment> {
+        self.full.as_ref().or(self.installments.first())
+    }
+
     /// What page one offers as the single payment: the full option, or the
     /// only installment of a plan of one.
     fn single(&self) -> Option<&Payment> {
@@ -139,7 +145,7 @@ pub fn installments_per_page(count: usize, postal: bool) -> usize {
 /// The notice as a PDF.
 pub fn render_notice(notice: &Notice) -> Result<Vec<u8>, DocumentError> {
     notice.check()?;
-    let title = match notice.single().or(notice.installments.first()) {
+    let title = match notice.first_payment() {
         Some(p) => format!("Avviso di pagamento {}", p.notice),
         None => "Avviso di pagamento".to_owned(),
     };

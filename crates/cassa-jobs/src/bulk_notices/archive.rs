@@ -260,7 +260,7 @@ impl Archive {
             .notice
             .as_ref()
             .expect("printed entries have a notice");
-        let first = notice.full.as_ref().or(notice.installments.first());
+        let first = notice.first_payment();
         let total = notice
             .full
             .as_ref()
@@ -349,9 +349,7 @@ fn render_in_parallel(entries: &[Entry]) -> Vec<Result<(String, Vec<u8>), String
 fn render_one(entry: &Entry) -> Result<(String, Vec<u8>), String> {
     let notice = entry.notice.as_ref().map_err(Clone::clone)?;
     let number = notice
-        .full
-        .as_ref()
-        .or(notice.installments.first())
+        .first_payment()
         .map(|p| p.notice.as_str().to_owned())
         .unwrap_or_default();
     let bytes = render_notice(notice).map_err(|e| e.to_string())?;

@@ -12,7 +12,6 @@ mod archive;
 
 use cassa_store::{EntePrinting, Job, PrintSelection, StoredPosition};
 use jiff::civil::Date;
-use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
@@ -79,16 +78,16 @@ pub struct BulkNoticesResult {
     pub pdf_files: u64,
 }
 
-fn rome() -> TimeZone {
-    TimeZone::get("Europe/Rome").unwrap_or(TimeZone::UTC)
-}
-
 /// The instants from the start of `from` to the end of `to`, Italian time.
 fn day_range(from: Option<Date>, to: Option<Date>) -> Option<(Timestamp, Timestamp)> {
     if from.is_none() && to.is_none() {
         return None;
     }
-    let start = |d: Date| d.to_zoned(rome()).map(|z| z.timestamp()).ok();
+    let start = |d: Date| {
+        d.to_zoned(cassa_core::italy::time_zone())
+            .map(|z| z.timestamp())
+            .ok()
+    };
     let from = from.and_then(start).unwrap_or(Timestamp::MIN);
     let to = to
         .and_then(|d| d.checked_add(1.day()).ok())

@@ -8,13 +8,10 @@ use cassa_pagopa::node::model::{
 };
 use cassa_store::{NoticeMatch, StoredPosition};
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 
 /// Dates on the wire are Italian calendar days.
 pub fn italian_date(t: Timestamp) -> String {
-    t.to_zoned(TimeZone::get("Europe/Rome").unwrap_or(TimeZone::UTC))
-        .date()
-        .to_string()
+    cassa_core::italy::date_of(t).to_string()
 }
 
 /// Texts are cut to the schema's limit, on a character boundary.
