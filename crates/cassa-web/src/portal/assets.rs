@@ -23,11 +23,6 @@ static FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/vendor/bootstrap-italia-2.18.3/bootstrap-italia.min.css"),
     ),
     (
-        "vendor/bootstrap-italia-2.18.3/sprites.svg",
-        "image/svg+xml",
-        include_bytes!("../../static/vendor/bootstrap-italia-2.18.3/sprites.svg"),
-    ),
-    (
         "vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-regular.woff2",
         "font/woff2",
         include_bytes!(

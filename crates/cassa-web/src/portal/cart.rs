@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use cassa_core::spontaneous::plausible_email;
 
-use super::notice::{check, find, read_post};
+use super::notice::posted_notice;
 use super::{PageContext, render};
 use crate::AppState;
 
@@ -26,7 +26,7 @@ pub fn is_cart_id(text: &str) -> bool {
     text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-pub(super) fn new_cart_id() -> String {
+fn new_cart_id() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -105,7 +105,7 @@ pub async fn page(
     render(&view.page, &view)
 }
 
-pub(super) fn to_cart(outcome: &str, new_cart: Option<&str>) -> Response {
+fn to_cart(outcome: &str, new_cart: Option<&str>) -> Response {
     let mut response = Redirect::to(&format!("/carrello?esito={outcome}")).into_response();
     if let Some(id) = new_cart
         && let Ok(cookie) = HeaderValue::from_str(&format!(
@@ -117,21 +117,15 @@ pub(super) fn to_cart(outcome: &str, new_cart: Option<&str>) -> Response {
     response
 }
 
-/// `POST /carrello/aggiungi`: the notice found by Paga Avviso goes in.
-pub async fn add(State(state): State<AppState>, page: PageContext, request: Request) -> Response {
-    let posted = match read_post(&state, &page, request).await {
-        Ok(posted) => posted,
-        Err(response) => return response,
-    };
-    let (notice, debtor) = match check(&page, &posted, false) {
-        Ok(valid) => valid,
-        Err(_) => return to_cart("non-pagabile", None),
-    };
-    let position = match find(&state, &notice, &debtor).await {
-        Ok(Some(position)) => position,
-        Ok(None) => return to_cart("non-pagabile", None),
-        Err(e) => return super::internal_error(&page, e),
-    };
+/// Puts a notice in the browser's cart (a new cart if it has none) and
+/// goes to the cart page, which says how it went.
+pub(super) async fn put_in_cart(
+    state: &AppState,
+    page: &PageContext,
+    ente_id: i64,
+    notice: &str,
+    email: Option<&str>,
+) -> Response {
     let (cart_id, new_cart) = match &page.cart {
         Some(id) => (id.clone(), None),
         None => {
@@ -139,21 +133,30 @@ pub async fn add(State(state): State<AppState>, page: PageContext, request: Requ
             (id.clone(), Some(id))
         }
     };
-    // The e-mail comes back from the lookup page; a changed one that is
-    // not an address is dropped rather than kept for sending later.
-    let email = posted.email().filter(|e| plausible_email(e));
     let outcome = match state
         .store
-        .add_to_cart(&cart_id, position.ente_id, &notice, email, Timestamp::now())
+        .add_to_cart(&cart_id, ente_id, notice, email, Timestamp::now())
         .await
     {
         Ok(_) => "aggiunto",
         Err(CartError::Full) => "pieno",
         Err(CartError::AlreadyIn) => "presente",
-        Err(CartError::Store(e)) => return super::internal_error(&page, e),
+        Err(CartError::Store(e)) => return super::internal_error(page, e),
         Err(_) => "non-pagabile",
     };
     to_cart(outcome, new_cart.as_deref())
+}
+
+/// `POST /carrello/aggiungi`: the notice found by Paga Avviso goes in.
+pub async fn add(State(state): State<AppState>, page: PageContext, request: Request) -> Response {
+    let (posted, notice, position) = match posted_notice(&state, &page, request, false).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    // The e-mail comes back from the lookup page; a changed one that is
+    // not an address is dropped rather than kept for sending later.
+    let email = posted.email().filter(|e| plausible_email(e));
+    put_in_cart(&state, &page, position.ente_id, &notice, email).await
 }
 
 #[derive(Deserialize, Default)]

@@ -14,10 +14,9 @@ use axum::response::{IntoResponse, Response};
 use cassa_core::debt::OptionStatus;
 use cassa_core::spontaneous::plausible_email;
 use cassa_core::{DebtorId, NoticeNumber};
-use cassa_jobs::printouts::notice_of;
+use cassa_jobs::printouts::{notice_of, printed_due_date};
 use cassa_store::StoredPosition;
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use serde::Deserialize;
 
 use super::{PageContext, render, render_with_status};
@@ -101,7 +100,7 @@ fn notice_number(typed: &str) -> Option<String> {
 
 /// Checks the fields; the valid notice number and debtor id, or the form
 /// with its errors.
-pub(super) fn check(
+fn check(
     page: &PageContext,
     posted: &Posted,
     with_email: bool,
@@ -154,7 +153,7 @@ fn client(request: &Request) -> IpAddr {
 
 /// Reads the form after the checks every post shares: the token and the
 /// rate limit. `Err` is the page to answer with.
-pub(super) async fn read_post(
+async fn read_post(
     state: &AppState,
     page: &PageContext,
     request: Request,
@@ -202,36 +201,29 @@ fn form_page(status: StatusCode, page: &PageContext, form: NoticeForm) -> Respon
     render_with_status(status, &view.page, &view)
 }
 
-/// The position of `notice` whose debtor is `debtor`, if any.
-pub(super) async fn find(
+/// The posted form's notice and its position: after the token and the
+/// rate limit, the fields are checked and the pair looked up. `Err` is the
+/// page to answer with: the form with its errors, or the neutral "not
+/// found" that does not say which half was wrong.
+pub(super) async fn posted_notice(
     state: &AppState,
-    notice: &str,
-    debtor: &str,
-) -> Result<Option<StoredPosition>, cassa_store::StoreError> {
-    Ok(state
-        .store
-        .positions_by_notice_and_debtor(notice, debtor)
-        .await?
-        .into_iter()
-        .next())
-}
-
-pub async fn lookup(
-    State(state): State<AppState>,
-    page: PageContext,
+    page: &PageContext,
     request: Request,
-) -> Response {
-    let posted = match read_post(&state, &page, request).await {
-        Ok(posted) => posted,
-        Err(response) => return response,
-    };
-    let (notice, debtor) = match check(&page, &posted, true) {
-        Ok(valid) => valid,
-        Err(form) => return form_page(StatusCode::UNPROCESSABLE_ENTITY, &page, *form),
-    };
-    let position = match find(&state, &notice, &debtor).await {
-        Ok(Some(position)) => position,
-        Ok(None) => {
+    with_email: bool,
+) -> Result<(Posted, String, StoredPosition), Response> {
+    let posted = read_post(state, page, request).await?;
+    let (notice, debtor) = check(page, &posted, with_email)
+        .map_err(|form| form_page(StatusCode::UNPROCESSABLE_ENTITY, page, *form))?;
+    let found = state
+        .store
+        .positions_by_notice_and_debtor(&notice, &debtor)
+        .await
+        .map_err(|e| super::internal_error(page, e))?
+        .into_iter()
+        .next();
+    match found {
+        Some(position) => Ok((posted, notice, position)),
+        None => {
             let form = NoticeForm {
                 notice: posted.notice.trim().to_owned(),
                 fiscal_code: posted.fiscal_code.trim().to_owned(),
@@ -239,9 +231,19 @@ pub async fn lookup(
                 error: Some(page.t.notice_not_found),
                 ..NoticeForm::default()
             };
-            return form_page(StatusCode::OK, &page, form);
+            Err(form_page(StatusCode::OK, page, form))
         }
-        Err(e) => return super::internal_error(&page, e),
+    }
+}
+
+pub async fn lookup(
+    State(state): State<AppState>,
+    page: PageContext,
+    request: Request,
+) -> Response {
+    let (posted, notice, position) = match posted_notice(&state, &page, request, true).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     let ente = match state.store.ente_by_id(position.ente_id).await {
         Ok(Some(ente)) => ente,
@@ -254,15 +256,13 @@ pub async fn lookup(
         .iter()
         .find(|o| o.notice_number == notice)
         .expect("the position was found by this notice number");
-    let rome = TimeZone::get("Europe/Rome").unwrap_or(TimeZone::UTC);
-    let due = option.due_date.to_zoned(rome).date();
     let printable = notice_of(&position, &ente, &Default::default(), now).is_ok();
-    let status = if option.status == OptionStatus::Paid {
-        page.t.notice_paid
-    } else if !printable || option.status != OptionStatus::Unpaid {
-        page.t.notice_closed
-    } else {
-        page.t.notice_payable
+    let paid = option.status == OptionStatus::Paid;
+    let payable = printable && option.status == OptionStatus::Unpaid;
+    let status = match (paid, payable) {
+        (true, _) => page.t.notice_paid,
+        (false, true) => page.t.notice_payable,
+        (false, false) => page.t.notice_closed,
     };
     let found = Found {
         ente_name: ente.name,
@@ -272,19 +272,18 @@ pub async fn lookup(
             .map(|n| n.notice.printed())
             .unwrap_or(notice.clone()),
         amount: option.amount.to_italian(),
-        due_date: if due.year() >= 2099 {
-            page.t.no_due_date.to_owned()
-        } else {
-            due.strftime("%d/%m/%Y").to_string()
-        },
+        due_date: printed_due_date(option.due_date).map_or_else(
+            || page.t.no_due_date.to_owned(),
+            cassa_documents::text::date,
+        ),
         status,
         printable,
-        payable: status == page.t.notice_payable,
+        payable,
     };
     let view = NoticePage {
         form: NoticeForm {
             notice,
-            fiscal_code: debtor,
+            fiscal_code: position.debtor_fiscal_code.clone(),
             email: posted.email.trim().to_owned(),
             ..NoticeForm::default()
         },
@@ -296,24 +295,9 @@ pub async fn lookup(
 
 /// The notice's PDF, for the same two codes.
 pub async fn pdf(State(state): State<AppState>, page: PageContext, request: Request) -> Response {
-    let posted = match read_post(&state, &page, request).await {
-        Ok(posted) => posted,
+    let (_, notice, position) = match posted_notice(&state, &page, request, false).await {
+        Ok(found) => found,
         Err(response) => return response,
-    };
-    let (notice, debtor) = match check(&page, &posted, false) {
-        Ok(valid) => valid,
-        Err(form) => return form_page(StatusCode::UNPROCESSABLE_ENTITY, &page, *form),
-    };
-    let position = match find(&state, &notice, &debtor).await {
-        Ok(Some(position)) => position,
-        Ok(None) => {
-            let form = NoticeForm {
-                error: Some(page.t.notice_not_found),
-                ..NoticeForm::default()
-            };
-            return form_page(StatusCode::OK, &page, form);
-        }
-        Err(e) => return super::internal_error(&page, e),
     };
     let (ente, printing) = match (
         state.store.ente_by_id(position.ente_id).await,

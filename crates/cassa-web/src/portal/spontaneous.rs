@@ -16,11 +16,11 @@ use cassa_core::debt::{
 use cassa_core::spontaneous::{FieldProblem, FormField, fields_of, plausible_email};
 use cassa_core::tipo_dovuto::AmountRule;
 use cassa_core::{Cents, DebtorId, Iban, PartitaIva, TaxonomyCode};
-use cassa_store::{Actor, CartError, Ente, Origin, PositionWrite, TipoDovuto};
+use cassa_store::{Actor, Ente, Origin, PositionWrite, TipoDovuto};
 use jiff::{SignedDuration, Timestamp};
 use rand::{Rng, RngCore};
 
-use super::cart::{is_cart_id, new_cart_id, to_cart};
+use super::cart::put_in_cart;
 use super::{PageContext, internal_error, pages, render_with_status};
 use crate::AppState;
 
@@ -358,26 +358,8 @@ pub async fn submit(
         Ok(position) => position,
         Err(e) => return internal_error(&page, format!("spontaneous position: {e:?}")),
     };
-    let (cart_id, new_cart) = match page.cart.as_deref().filter(|c| is_cart_id(c)) {
-        Some(id) => (id.to_owned(), None),
-        None => {
-            let id = new_cart_id();
-            (id.clone(), Some(id))
-        }
-    };
     let notice = &position.options[0].notice_number;
-    let outcome = match state
-        .store
-        .add_to_cart(&cart_id, ente.id, notice, Some(get("email")), now)
-        .await
-    {
-        Ok(_) => "aggiunto",
-        Err(CartError::Full) => "pieno",
-        Err(CartError::AlreadyIn) => "presente",
-        Err(CartError::Store(e)) => return internal_error(&page, e),
-        Err(_) => "non-pagabile",
-    };
-    to_cart(outcome, new_cart.as_deref())
+    put_in_cart(&state, &page, ente.id, notice, Some(get("email"))).await
 }
 
 /// The debt of one spontaneous payment: one option, one transfer to the
