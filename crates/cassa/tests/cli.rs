@@ -168,17 +168,15 @@ async fn demo_then_keys_then_serve(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(health["database"], backend_name(backend));
-    let list: serde_json::Value = client
-        .get(format!(
-            "{base}/organizations/01199250158/debtpositions?limit=50"
-        ))
-        .header("Ocp-Apim-Subscription-Key", key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: serde_json::Value = get_with_key(
+        &client,
+        &format!("{base}/organizations/01199250158/debtpositions?limit=50"),
+        key,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     let navs: Vec<&str> = list["payment_position_list"]
         .as_array()
         .unwrap()
@@ -234,12 +232,12 @@ async fn scan_demo_notice(
     use cassa_testkit::documents::{BarcodeFormat, decode, rasterise};
     let get = |key: &str| demo[&format!("notice.{n}.{key}")].clone();
     let ente = get("ente");
-    let response = client
-        .get(format!("{base}{}", get("pdf_path")))
-        .header("Ocp-Apim-Subscription-Key", demo_key(demo, &ente))
-        .send()
-        .await
-        .unwrap();
+    let response = get_with_key(
+        client,
+        &format!("{base}{}", get("pdf_path")),
+        demo_key(demo, &ente),
+    )
+    .await;
     assert_eq!(response.status(), reqwest::StatusCode::OK);
     let pdf = response.bytes().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -290,12 +288,8 @@ async fn bulk_print_through_the_server(
     let location = format!("{jobs}/{}", started["id"]);
     let mut job = serde_json::Value::Null;
     for _ in 0..100 {
-        job = client
-            .get(&location)
-            .header("Ocp-Apim-Subscription-Key", key)
-            .send()
+        job = get_with_key(client, &location, key)
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();
@@ -306,17 +300,23 @@ async fn bulk_print_through_the_server(
     }
     assert_eq!(job["state"], "DONE", "{job}");
     assert!(job["result"]["printed"].as_u64().unwrap() >= 1, "{job}");
-    let zip = client
-        .get(format!("{location}/file"))
-        .header("Ocp-Apim-Subscription-Key", key)
-        .send()
+    let zip = get_with_key(client, &format!("{location}/file"), key)
         .await
-        .unwrap()
         .bytes()
         .await
         .unwrap();
     assert_eq!(zip.len() as u64, job["result"]["bytes"].as_u64().unwrap());
     assert!(zip.starts_with(b"PK"), "a ZIP");
+}
+
+/// A GET with an ente's API key.
+async fn get_with_key(client: &reqwest::Client, url: &str, key: &str) -> reqwest::Response {
+    client
+        .get(url)
+        .header("Ocp-Apim-Subscription-Key", key)
+        .send()
+        .await
+        .unwrap()
 }
 
 fn backend_name(backend: Backend) -> &'static str {

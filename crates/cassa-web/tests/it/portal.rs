@@ -25,9 +25,23 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// The HTML of a page, for this client.
+async fn page(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// A form posted by this client.
+async fn post<T: serde::Serialize + ?Sized>(
+    client: &reqwest::Client,
+    url: &str,
+    form: &T,
+) -> reqwest::Response {
+    client.post(url).form(form).send().await.unwrap()
+}
+
 /// The form token the page gave this client.
 async fn token(client: &reqwest::Client, url: &str) -> String {
-    let html = client.get(url).send().await.unwrap().text().await.unwrap();
+    let html = page(client, url).await;
     let start = html
         .find("name=\"csrf\" value=\"")
         .expect("the page has a form token")
@@ -58,12 +72,7 @@ async fn lookup(
     let csrf = token(client, &format!("{base}/paga-avviso")).await;
     let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
     form.extend_from_slice(fields);
-    let response = client
-        .post(format!("{base}/paga-avviso"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = post(client, &format!("{base}/paga-avviso"), &form).await;
     (response.status(), response.text().await.unwrap())
 }
 
@@ -136,16 +145,16 @@ async fn paga_avviso_finds_a_notice_only_with_its_debtor(backend: Backend) {
 
     // The PDF needs the same two codes.
     let csrf = token(&client, &format!("{}/paga-avviso", app.base)).await;
-    let response = client
-        .post(format!("{}/paga-avviso/pdf", app.base))
-        .form(&[
+    let response = post(
+        &client,
+        &format!("{}/paga-avviso/pdf", app.base),
+        &[
             ("csrf", csrf.as_str()),
             ("notice", &notice),
             ("fiscal_code", "RSSMRA85T10A562S"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(response.headers()["content-type"], "application/pdf");
     assert!(response.bytes().await.unwrap().starts_with(b"%PDF-"));
 }
@@ -156,16 +165,16 @@ async fn forms_without_the_token_change_nothing(backend: Backend) {
     let client = browser();
     token(&client, &format!("{}/paga-avviso", app.base)).await;
     for csrf in ["", &"0".repeat(64)] {
-        let response = client
-            .post(format!("{}/paga-avviso/pdf", app.base))
-            .form(&[
+        let response = post(
+            &client,
+            &format!("{}/paga-avviso/pdf", app.base),
+            &[
                 ("csrf", csrf),
                 ("notice", &notice),
                 ("fiscal_code", "RSSMRA85T10A562S"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            ],
+        )
+        .await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
         assert!(
             response
@@ -207,14 +216,7 @@ async fn lookups_are_limited_per_client(backend: Backend) {
 async fn pages_speak_the_chosen_language(backend: Backend) {
     let app = TestApp::start(backend).await;
     let client = browser();
-    let html = client
-        .get(format!("{}/enti", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&client, &format!("{}/enti", app.base)).await;
     assert!(html.contains("<html lang=\"it\">") && html.contains("Ricerca Ente"));
     let switched = client
         .get(format!("{}/lingua/en?back=/enti", app.base))
@@ -223,14 +225,7 @@ async fn pages_speak_the_chosen_language(backend: Backend) {
         .unwrap();
     assert_eq!(switched.status(), StatusCode::SEE_OTHER);
     assert_eq!(switched.headers()["location"], "/enti");
-    let html = client
-        .get(format!("{}/enti", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&client, &format!("{}/enti", app.base)).await;
     assert!(html.contains("<html lang=\"en\">") && html.contains("Find a body"));
     // The switch never leads off the site.
     let away = client
@@ -258,17 +253,17 @@ async fn pages_speak_the_chosen_language(backend: Backend) {
 
 async fn add(client: &reqwest::Client, base: &str, notice: &str) -> String {
     let csrf = token(client, &format!("{base}/paga-avviso")).await;
-    let response = client
-        .post(format!("{base}/carrello/aggiungi"))
-        .form(&[
+    let response = post(
+        client,
+        &format!("{base}/carrello/aggiungi"),
+        &[
             ("csrf", csrf.as_str()),
             ("notice", notice),
             ("fiscal_code", "RSSMRA85T10A562S"),
             ("email", "mario.rossi@example.org"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     response.headers()["location"].to_str().unwrap().to_owned()
 }
@@ -306,14 +301,7 @@ async fn the_cart_takes_found_notices_up_to_five(backend: Backend) {
         add(&client, &app.base, &notices[0]).await,
         "/carrello?esito=pieno"
     );
-    let html = client
-        .get(format!("{}/carrello", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&client, &format!("{}/carrello", app.base)).await;
     assert!(html.contains("50,10 €"), "the total of the five: {html}");
     assert!(html.contains("Abbandona e svuota carrello"));
     assert!(
@@ -331,54 +319,33 @@ async fn the_cart_takes_found_notices_up_to_five(backend: Backend) {
         .split('"')
         .next()
         .unwrap();
-    stranger
-        .post(format!("{}/carrello/rimuovi", app.base))
-        .form(&[("csrf", csrf.as_str()), ("item", item)])
-        .send()
-        .await
-        .unwrap();
-    let html = client
-        .get(format!("{}/carrello", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    post(
+        &stranger,
+        &format!("{}/carrello/rimuovi", app.base),
+        &[("csrf", csrf.as_str()), ("item", item)],
+    )
+    .await;
+    let html = page(&client, &format!("{}/carrello", app.base)).await;
     assert!(html.contains("50,10 €"), "still five");
 
     // Its owner removes one, then empties it.
     let csrf = token(&client, &format!("{}/carrello", app.base)).await;
-    let removed = client
-        .post(format!("{}/carrello/rimuovi", app.base))
-        .form(&[("csrf", csrf.as_str()), ("item", item)])
-        .send()
-        .await
-        .unwrap();
+    let removed = post(
+        &client,
+        &format!("{}/carrello/rimuovi", app.base),
+        &[("csrf", csrf.as_str()), ("item", item)],
+    )
+    .await;
     assert_eq!(removed.headers()["location"], "/carrello?esito=rimosso");
-    let html = client
-        .get(format!("{}/carrello", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&client, &format!("{}/carrello", app.base)).await;
     assert!(html.contains("40,10 €"), "{html}");
-    client
-        .post(format!("{}/carrello/svuota", app.base))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let html = client
-        .get(format!("{}/carrello?esito=svuotato", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    post(
+        &client,
+        &format!("{}/carrello/svuota", app.base),
+        &[("csrf", csrf.as_str())],
+    )
+    .await;
+    let html = page(&client, &format!("{}/carrello?esito=svuotato", app.base)).await;
     assert!(html.contains("Il carrello è vuoto"));
 
     // A paid or closed notice stays out.
@@ -428,7 +395,7 @@ async fn a_spontaneous_payment_becomes_a_debt_in_the_cart(backend: Backend) {
         .unwrap();
     let url = format!("{}/enti/{}/paga/MENSA", app.base, app.ente.fiscal_code);
     let client = browser();
-    let html = client.get(&url).send().await.unwrap().text().await.unwrap();
+    let html = page(&client, &url).await;
     assert!(html.contains("Refezione scolastica") && html.contains("id=\"f_alunno\""));
     let csrf = token(&client, &url).await;
     let fields = |csrf: &str, token: &str, answer: &str, amount: &str| {
@@ -445,14 +412,14 @@ async fn a_spontaneous_payment_becomes_a_debt_in_the_cart(backend: Backend) {
     };
 
     // Outside the tipo dovuto's range (1,00 to 500,00): refused, nothing made.
-    let html = client.get(&url).send().await.unwrap().text().await.unwrap();
+    let html = page(&client, &url).await;
     let (captcha_token, answer) = captcha(&html);
-    let refused = client
-        .post(&url)
-        .form(&fields(&csrf, &captcha_token, &answer, "900,00"))
-        .send()
-        .await
-        .unwrap();
+    let refused = post(
+        &client,
+        &url,
+        &fields(&csrf, &captcha_token, &answer, "900,00"),
+    )
+    .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = refused.text().await.unwrap();
     assert!(html.contains("id=\"amount-error\""), "{html}");
@@ -461,12 +428,12 @@ async fn a_spontaneous_payment_becomes_a_debt_in_the_cart(backend: Backend) {
     // A wrong answer to the captcha: refused too.
     let (captcha_token, answer) = captcha(&html);
     let wrong = format!("{}", answer.parse::<u32>().unwrap() + 1);
-    let refused = client
-        .post(&url)
-        .form(&fields(&csrf, &captcha_token, &wrong, "48,50"))
-        .send()
-        .await
-        .unwrap();
+    let refused = post(
+        &client,
+        &url,
+        &fields(&csrf, &captcha_token, &wrong, "48,50"),
+    )
+    .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = refused.text().await.unwrap();
     assert!(html.contains("id=\"captcha-error\""));
@@ -479,21 +446,14 @@ async fn a_spontaneous_payment_becomes_a_debt_in_the_cart(backend: Backend) {
 
     // Right: a published debt of the tipo dovuto, in the cart.
     let (captcha_token, answer) = captcha(&html);
-    let added = client
-        .post(&url)
-        .form(&fields(&csrf, &captcha_token, &answer, "48,50"))
-        .send()
-        .await
-        .unwrap();
+    let added = post(
+        &client,
+        &url,
+        &fields(&csrf, &captcha_token, &answer, "48,50"),
+    )
+    .await;
     assert_eq!(added.headers()["location"], "/carrello?esito=aggiunto");
-    let cart = client
-        .get(format!("{}/carrello", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let cart = page(&client, &format!("{}/carrello", app.base)).await;
     assert!(
         cart.contains("48,50 €") && cart.contains("Refezione scolastica"),
         "{cart}"
@@ -508,11 +468,11 @@ async fn a_spontaneous_payment_becomes_a_debt_in_the_cart(backend: Backend) {
     assert_eq!(stored.options[0].metadata[0].value, "Luca Bianchi");
 
     // The same answered captcha cannot be used twice.
-    let again = client
-        .post(&url)
-        .form(&fields(&csrf, &captcha_token, &answer, "48,50"))
-        .send()
-        .await
-        .unwrap();
+    let again = post(
+        &client,
+        &url,
+        &fields(&csrf, &captcha_token, &answer, "48,50"),
+    )
+    .await;
     assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
