@@ -11,6 +11,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::outbox;
 use crate::payments::PayRefusal;
 use crate::sql::{micros, timestamp};
 use crate::{Store, StoreError};
@@ -27,6 +28,9 @@ pub struct CartItem {
     pub amount: Cents,
     pub description: String,
     pub added_at: Timestamp,
+    /// The intestatario, as the position names them.
+    pub debtor_name: String,
+    pub debtor_fiscal_code: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -36,6 +40,9 @@ pub struct Cart {
     /// `open` while the citizen fills it.
     pub status: String,
     pub email: Option<String>,
+    /// The versante, when someone other than the debtors pays (step 2).
+    pub payer_name: Option<String>,
+    pub payer_fiscal_code: Option<String>,
     pub items: Vec<CartItem>,
     pub created_at: Timestamp,
 }
@@ -79,6 +86,8 @@ fn item_from_row(row: &AnyRow) -> Result<CartItem, StoreError> {
         amount: Cents::new(row.try_get("amount")?),
         description: row.try_get("description")?,
         added_at: timestamp(row.try_get("added_at")?)?,
+        debtor_name: row.try_get("debtor_name")?,
+        debtor_fiscal_code: row.try_get("debtor_fiscal_code")?,
     })
 }
 
@@ -87,7 +96,8 @@ impl Store {
     pub async fn cart(&self, public_id: &str) -> Result<Option<Cart>, StoreError> {
         let mut conn = self.read().acquire().await?;
         let Some(row) = sqlx::query(
-            "SELECT id, public_id, status, email, created_at FROM cart WHERE public_id = $1",
+            "SELECT id, public_id, status, email, payer_name, payer_fiscal_code, created_at \
+             FROM cart WHERE public_id = $1",
         )
         .bind(public_id)
         .fetch_optional(&mut *conn)
@@ -98,7 +108,9 @@ impl Store {
         let id: i64 = row.try_get("id")?;
         let items = sqlx::query(
             "SELECT i.id, i.ente_id, e.name AS ente_name, i.option_id, i.notice_number, i.amount, \
-             i.description, i.added_at FROM cart_item i JOIN ente e ON e.id = i.ente_id \
+             i.description, i.added_at, p.debtor_name, p.debtor_fiscal_code \
+             FROM cart_item i JOIN ente e ON e.id = i.ente_id \
+             JOIN payment_option o ON o.id = i.option_id JOIN debt_position p ON p.id = o.position_id \
              WHERE i.cart_id = $1 ORDER BY i.id",
         )
         .bind(id)
@@ -112,6 +124,8 @@ impl Store {
             public_id: row.try_get("public_id")?,
             status: row.try_get("status")?,
             email: row.try_get("email")?,
+            payer_name: row.try_get("payer_name")?,
+            payer_fiscal_code: row.try_get("payer_fiscal_code")?,
             items,
             created_at: timestamp(row.try_get("created_at")?)?,
         }))
@@ -137,6 +151,7 @@ impl Store {
         ente_id: i64,
         notice_number: &str,
         email: Option<&str>,
+        lang: &str,
         now: Timestamp,
     ) -> Result<Cart, CartError> {
         let found = match self.verify_notice(ente_id, notice_number, now).await? {
@@ -192,12 +207,29 @@ impl Store {
                 .rows_affected(),
             )
         };
-        sqlx::query("UPDATE cart SET updated_at = $1, email = COALESCE($2, email) WHERE id = $3")
-            .bind(micros(now))
-            .bind(email)
-            .bind(cart_id)
-            .execute(&mut *tx)
+        let email: Option<String> = sqlx::query_scalar(
+            "UPDATE cart SET updated_at = $1, email = COALESCE($2, email) WHERE id = $3 RETURNING email",
+        )
+        .bind(micros(now))
+        .bind(email)
+        .bind(cart_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        // An anonymous cart is mailed its resume link once, with its first notice.
+        if let (Some(1), Some(email)) = (inserted, &email) {
+            outbox::enqueue_mail(
+                &mut tx,
+                &outbox::NewMail {
+                    dedupe_key: &format!("cart_resume:{cart_id}"),
+                    kind: outbox::MailKind::CartResume,
+                    recipient: email,
+                    lang,
+                    payload: public_id,
+                    now,
+                },
+            )
             .await?;
+        }
         tx.commit().await?;
         match inserted {
             None => Err(CartError::Full),
@@ -242,5 +274,33 @@ impl Store {
         .rows_affected();
         tx.commit().await?;
         Ok(removed)
+    }
+}
+
+impl Store {
+    /// Step 2: the e-mail for the receipts and, optionally, the versante.
+    /// `false` when the cart is not open.
+    pub async fn set_cart_contact(
+        &self,
+        public_id: &str,
+        email: &str,
+        payer: Option<(&str, &str)>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE cart SET email = $1, payer_name = $2, payer_fiscal_code = $3, updated_at = $4 \
+             WHERE public_id = $5 AND status = 'open'",
+        )
+        .bind(email)
+        .bind(payer.map(|p| p.0))
+        .bind(payer.map(|p| p.1))
+        .bind(micros(now))
+        .bind(public_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(updated == 1)
     }
 }

@@ -11,11 +11,13 @@ mod audit;
 mod batch;
 mod captcha;
 mod carts;
+mod checkout;
 mod db;
 mod ente_printing;
 mod enti;
 mod iuv;
 mod jobs;
+mod outbox;
 mod payments;
 mod positions;
 mod sql;
@@ -25,10 +27,12 @@ mod ttl_cache;
 pub use api_keys::{ApiKey, ApiKeyOwner};
 pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
 pub use carts::{Cart, CartError, CartItem, MAX_CART_ITEMS};
+pub use checkout::{Checkout, CheckoutItem, CheckoutRefusal, CheckoutState, ItemProblem};
 pub use db::{Backend, Store, StoreError, StoreOptions, with_database};
 pub use ente_printing::{EntePrinting, MAX_LOGO_BYTES, PrintingError};
 pub use enti::{Ente, EnteError, NewEnte};
 pub use jobs::{Job, JobState, Lease, MAX_ATTEMPTS, NewJob};
+pub use outbox::{MAX_MAIL_ATTEMPTS, MailKind, OutboxMail};
 pub use payments::{
     ActivationRequest, NewReceipt, NoticeMatch, PayRefusal, ReceiptOutcome, ReceiptStatus,
     StoredReceipt,

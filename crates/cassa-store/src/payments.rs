@@ -13,6 +13,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, NewAuditEvent};
 use crate::batch;
+use crate::outbox;
 use crate::positions::StoredPosition;
 use crate::positions::read::{Transfers, load_position_by_notice};
 use crate::sql::{micros, opt_micros, opt_timestamp, timestamp};
@@ -105,6 +106,9 @@ pub struct NewReceipt<'a> {
     pub payment_method: Option<&'a str>,
     pub payer_fiscal_code: Option<&'a str>,
     pub payer_name: Option<&'a str>,
+    /// Where the receipt is e-mailed: the payer's address in the RT, else
+    /// the debtor's (the checkout's e-mail wins over both).
+    pub payer_email: Option<&'a str>,
     pub payment_date_time: Option<Timestamp>,
     pub application_date: Option<&'a str>,
     pub transfer_date: Option<&'a str>,
@@ -386,6 +390,7 @@ struct OwnedReceipt {
     payment_method: Option<String>,
     payer_fiscal_code: Option<String>,
     payer_name: Option<String>,
+    payer_email: Option<String>,
     payment_date_time: Option<Timestamp>,
     application_date: Option<String>,
     transfer_date: Option<String>,
@@ -410,6 +415,7 @@ impl From<&NewReceipt<'_>> for OwnedReceipt {
             payment_method: own(r.payment_method),
             payer_fiscal_code: own(r.payer_fiscal_code),
             payer_name: own(r.payer_name),
+            payer_email: own(r.payer_email),
             payment_date_time: r.payment_date_time,
             application_date: own(r.application_date),
             transfer_date: own(r.transfer_date),
@@ -476,8 +482,10 @@ async fn record_in(
             .ok_or_else(|| StoreError::Corrupt(format!("receipt status {earlier}")))?;
         return Ok(ReceiptOutcome::AlreadyStored(earlier));
     }
-    if let (ReceiptStatus::Applied, Some(found)) = (status, found) {
+    if let (ReceiptStatus::Applied, Some(found), Some(row_id)) = (status, found, inserted) {
+        let option_id = found.option().id;
         apply_payment(conn, found, &r).await?;
+        queue_receipt_mail(conn, &r, option_id, row_id).await?;
     }
     if let Some(option_id) = option_id {
         sqlx::query("UPDATE payment_activation SET closed_at = $2 WHERE option_id = $1 AND closed_at IS NULL")
@@ -502,6 +510,47 @@ async fn record_in(
     )
     .await?;
     Ok(ReceiptOutcome::Stored(status))
+}
+
+/// Queues the receipt's e-mail, in the receipt's transaction: to the
+/// address given at checkout for this notice, else the payer's or debtor's
+/// from the RT. No address, no e-mail.
+async fn queue_receipt_mail(
+    conn: &mut AnyConnection,
+    r: &OwnedReceipt,
+    option_id: i64,
+    receipt_row: i64,
+) -> Result<(), StoreError> {
+    let checkout = sqlx::query(
+        "SELECT c.email, c.lang FROM checkout c JOIN checkout_item i ON i.checkout_id = c.id \
+         WHERE i.option_id = $1 ORDER BY c.id DESC LIMIT 1",
+    )
+    .bind(option_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (recipient, lang) = match &checkout {
+        Some(row) => (
+            Some(row.try_get::<String, _>("email")?),
+            row.try_get("lang")?,
+        ),
+        None => (r.payer_email.clone(), "it".to_owned()),
+    };
+    let Some(recipient) = recipient.filter(|e| cassa_core::spontaneous::plausible_email(e)) else {
+        return Ok(());
+    };
+    outbox::enqueue_mail(
+        conn,
+        &outbox::NewMail {
+            dedupe_key: &format!("receipt:{}:{}", r.ente_id, r.receipt_id),
+            kind: outbox::MailKind::Receipt,
+            recipient: &recipient,
+            lang: &lang,
+            payload: &receipt_row.to_string(),
+            now: r.now,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Marks the option paid and moves the position on (PARTIALLY_PAID or PAID).

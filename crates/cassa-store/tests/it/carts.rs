@@ -31,7 +31,7 @@ async fn carts_take_payable_notices_up_to_five(backend: Backend) {
     for (i, notice) in notices.iter().take(MAX_CART_ITEMS).enumerate() {
         let cart = f
             .store
-            .add_to_cart(CART, f.ente.id, notice, Some("a@example.org"), now())
+            .add_to_cart(CART, f.ente.id, notice, Some("a@example.org"), "it", now())
             .await
             .unwrap();
         assert_eq!(cart.items.len(), i + 1);
@@ -42,12 +42,12 @@ async fn carts_take_payable_notices_up_to_five(backend: Backend) {
     assert_eq!(cart.email.as_deref(), Some("a@example.org"));
     let sixth = f
         .store
-        .add_to_cart(CART, f.ente.id, &notices[5], None, now())
+        .add_to_cart(CART, f.ente.id, &notices[5], None, "it", now())
         .await;
     assert!(matches!(sixth, Err(CartError::Full)), "{sixth:?}");
     let again = f
         .store
-        .add_to_cart(CART, f.ente.id, &notices[0], None, now())
+        .add_to_cart(CART, f.ente.id, &notices[0], None, "it", now())
         .await;
     assert!(matches!(
         again,
@@ -69,11 +69,11 @@ async fn carts_take_payable_notices_up_to_five(backend: Backend) {
     );
     let again = f
         .store
-        .add_to_cart(CART, f.ente.id, &notices[1], None, now())
+        .add_to_cart(CART, f.ente.id, &notices[1], None, "it", now())
         .await;
     assert!(matches!(again, Err(CartError::AlreadyIn)), "{again:?}");
     f.store
-        .add_to_cart(CART, f.ente.id, &notices[5], None, now())
+        .add_to_cart(CART, f.ente.id, &notices[5], None, "it", now())
         .await
         .unwrap();
     assert_eq!(f.store.cart_size(CART).await.unwrap(), MAX_CART_ITEMS);
@@ -86,7 +86,7 @@ async fn carts_take_payable_notices_up_to_five(backend: Backend) {
     // What cannot be paid stays out: unknown, closed.
     let unknown = f
         .store
-        .add_to_cart(CART, f.ente.id, "302999999999999999", None, now())
+        .add_to_cart(CART, f.ente.id, "302999999999999999", None, "it", now())
         .await;
     assert!(matches!(unknown, Err(CartError::UnknownNotice)));
     f.store
@@ -95,7 +95,7 @@ async fn carts_take_payable_notices_up_to_five(backend: Backend) {
         .unwrap();
     let closed = f
         .store
-        .add_to_cart(CART, f.ente.id, &notices[3], None, now())
+        .add_to_cart(CART, f.ente.id, &notices[3], None, "it", now())
         .await;
     assert!(
         matches!(closed, Err(CartError::NotPayable(NotPayable::Cancelled))),
@@ -116,7 +116,7 @@ async fn concurrent_adds_never_pass_five(backend: Backend) {
         let ente = f.ente.id;
         tasks.push(tokio::spawn(async move {
             store
-                .add_to_cart(CART, ente, &notice, None, now())
+                .add_to_cart(CART, ente, &notice, None, "it", now())
                 .await
                 .is_ok()
         }));

@@ -1,6 +1,7 @@
 //! Storage tests: each runs on SQLite and on PostgreSQL, on a fresh database.
 
 mod carts;
+mod checkout;
 mod enti;
 mod group_commit;
 mod iuv;

@@ -40,7 +40,7 @@ fn activation<'a>(f: &Fixture, notice: &'a str, at: Timestamp) -> ActivationRequ
     }
 }
 
-fn receipt<'a>(f: &Fixture, id: &'a str, notice: &'a str, cents: i64) -> NewReceipt<'a> {
+pub(crate) fn receipt<'a>(f: &Fixture, id: &'a str, notice: &'a str, cents: i64) -> NewReceipt<'a> {
     NewReceipt {
         ente_id: f.ente.id,
         receipt_id: id,
@@ -54,6 +54,7 @@ fn receipt<'a>(f: &Fixture, id: &'a str, notice: &'a str, cents: i64) -> NewRece
         payment_method: Some("creditCard"),
         payer_fiscal_code: Some("RSSMRA85T10A562S"),
         payer_name: Some("Mario Rossi"),
+        payer_email: Some("mario.rossi@example.org"),
         payment_date_time: Some(now()),
         application_date: Some("2026-11-23"),
         transfer_date: Some("2026-11-24"),
@@ -284,6 +285,7 @@ async fn concurrent_receipts_pay_once(backend: Backend) {
                 payment_method: None,
                 payer_fiscal_code: None,
                 payer_name: None,
+                payer_email: None,
                 payment_date_time: None,
                 application_date: None,
                 transfer_date: None,

@@ -419,6 +419,9 @@ async fn send_rt(
         payment_method: receipt.payment_method.as_deref(),
         payer_fiscal_code: payer.map(|p| p.unique_identifier.value.as_str()),
         payer_name: payer.map(|p| p.full_name.as_str()),
+        payer_email: payer
+            .and_then(|p| p.email.as_deref())
+            .or(receipt.debtor.email.as_deref()),
         payment_date_time: paid_at,
         application_date: receipt.application_date.as_deref(),
         transfer_date: receipt.transfer_date.as_deref(),

@@ -135,7 +135,14 @@ pub(super) async fn put_in_cart(
     };
     let outcome = match state
         .store
-        .add_to_cart(&cart_id, ente_id, notice, email, Timestamp::now())
+        .add_to_cart(
+            &cart_id,
+            ente_id,
+            notice,
+            email,
+            page.lang.code(),
+            Timestamp::now(),
+        )
         .await
     {
         Ok(_) => "aggiunto",
