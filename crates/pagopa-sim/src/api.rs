@@ -1,6 +1,7 @@
 //! A small HTTP API so that tests and the demo can drive the simulator:
 //! `POST /pay-notice {"ente": "...", "notice": "..."}` pays a notice as a
-//! PSP would and answers what happened.
+//! PSP would and answers what happened. Checkout's carts API is beside it
+//! (see `checkout`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,6 +11,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use std::sync::Arc;
+
+use crate::checkout::{self, CheckoutState, Checkouts};
 use crate::{NodeClient, PayError, Psp, RetryPolicy, pay_notice};
 
 #[derive(Clone)]
@@ -17,6 +21,7 @@ pub struct SimState {
     pub client: NodeClient,
     pub psp: Psp,
     pub retry: RetryPolicy,
+    pub checkouts: Arc<Checkouts>,
 }
 
 #[derive(Deserialize)]
@@ -26,6 +31,11 @@ struct PayNotice {
 }
 
 pub fn router(state: SimState) -> Router {
+    let checkout = checkout::routes(CheckoutState {
+        client: state.client.clone(),
+        retry: state.retry.clone(),
+        checkouts: state.checkouts.clone(),
+    });
     Router::new()
         .route("/pay-notice", post(pay))
         .route(
@@ -33,6 +43,7 @@ pub fn router(state: SimState) -> Router {
             get(|| async { Json(json!({ "status": "ok" })) }),
         )
         .with_state(state)
+        .merge(checkout)
 }
 
 async fn pay(State(state): State<SimState>, Json(request): Json<PayNotice>) -> Response {

@@ -153,14 +153,21 @@ pub fn new_receipt_id() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
-/// Pays a notice end to end.
-pub async fn pay_notice(
+/// A notice activated at the EC: what it said to pay, and how long the
+/// verify and activate calls took.
+pub struct Activated {
+    pub data: PaymentPa,
+    pub verify_ms: f64,
+    pub activate_ms: f64,
+}
+
+/// Verify, then activate (paGetPaymentV2), as the node does before the
+/// PSP takes the money.
+pub async fn activate(
     client: &NodeClient,
-    psp: &Psp,
     fiscal_code: &str,
     notice: &str,
-    retry: &RetryPolicy,
-) -> Result<Paid, PayError> {
+) -> Result<Activated, PayError> {
     let verified = client.verify(fiscal_code, notice).await?;
     if let Some(fault) = verified.answer.fault {
         return Err(PayError::Refused {
@@ -172,40 +179,32 @@ pub async fn pay_notice(
     let activated = client
         .get_payment(true, fiscal_code, notice, amount)
         .await?;
-    let data = match (activated.answer.fault, activated.answer.data) {
-        (Some(fault), _) => {
-            return Err(PayError::Refused {
-                operation: "paGetPaymentV2",
-                fault,
-            });
-        }
-        (None, Some(data)) => data,
+    match (activated.answer.fault, activated.answer.data) {
+        (Some(fault), _) => Err(PayError::Refused {
+            operation: "paGetPaymentV2",
+            fault,
+        }),
+        (None, Some(data)) => Ok(Activated {
+            data,
+            verify_ms: verified.elapsed.as_secs_f64() * 1000.0,
+            activate_ms: activated.elapsed.as_secs_f64() * 1000.0,
+        }),
         (None, None) => unreachable!("the rules check data is present on OK"),
-    };
-    let receipt_id = new_receipt_id();
-    let request = receipt_for(
-        &client.station,
-        psp,
-        fiscal_code,
-        notice,
-        &data,
-        &receipt_id,
-    );
+    }
+}
+
+/// Sends the receipt until the EC takes it (paSendRTV2), as the node
+/// retries it. Answers the attempts made and the last call's time.
+pub async fn deliver_receipt(
+    client: &NodeClient,
+    request: &SendRtRequest,
+    retry: &RetryPolicy,
+) -> Result<(u32, f64), PayError> {
     let mut last = String::new();
     for attempt in 1..=retry.attempts.max(1) {
-        match client.send_rt(true, &request).await {
+        match client.send_rt(true, request).await {
             Ok(sent) if sent.answer.outcome == "OK" => {
-                return Ok(Paid {
-                    notice_number: notice.into(),
-                    receipt_id,
-                    amount: data.payment_amount,
-                    description: data.description,
-                    company_name: data.company_name.unwrap_or_default(),
-                    receipt_attempts: attempt,
-                    verify_ms: verified.elapsed.as_secs_f64() * 1000.0,
-                    activate_ms: activated.elapsed.as_secs_f64() * 1000.0,
-                    receipt_ms: sent.elapsed.as_secs_f64() * 1000.0,
-                });
+                return Ok((attempt, sent.elapsed.as_secs_f64() * 1000.0));
             }
             Ok(sent) => {
                 let fault = sent.answer.fault.expect("KO carries a fault");
@@ -225,5 +224,38 @@ pub async fn pay_notice(
     Err(PayError::ReceiptNotTaken {
         attempts: retry.attempts,
         last,
+    })
+}
+
+/// Pays a notice end to end.
+pub async fn pay_notice(
+    client: &NodeClient,
+    psp: &Psp,
+    fiscal_code: &str,
+    notice: &str,
+    retry: &RetryPolicy,
+) -> Result<Paid, PayError> {
+    let activated = activate(client, fiscal_code, notice).await?;
+    let data = activated.data;
+    let receipt_id = new_receipt_id();
+    let request = receipt_for(
+        &client.station,
+        psp,
+        fiscal_code,
+        notice,
+        &data,
+        &receipt_id,
+    );
+    let (receipt_attempts, receipt_ms) = deliver_receipt(client, &request, retry).await?;
+    Ok(Paid {
+        notice_number: notice.into(),
+        receipt_id,
+        amount: data.payment_amount,
+        description: data.description,
+        company_name: data.company_name.unwrap_or_default(),
+        receipt_attempts,
+        verify_ms: activated.verify_ms,
+        activate_ms: activated.activate_ms,
+        receipt_ms,
     })
 }

@@ -3,6 +3,7 @@
 //! against the spec, failing loudly when the EC is wrong.
 
 pub mod api;
+pub mod checkout;
 pub mod client;
 pub mod flow;
 pub mod load;

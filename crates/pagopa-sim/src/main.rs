@@ -47,10 +47,17 @@ enum Command {
     },
     /// Run many full cycles at once against a running cassa and print figures.
     Load(pagopa_sim::load::LoadArgs),
-    /// Serve the HTTP API (POST /pay-notice) for tests and the demo.
+    /// Serve the HTTP API (POST /pay-notice) and Checkout (POST
+    /// /checkout/ec/v2/carts) for tests and the demo.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8081")]
         listen: std::net::SocketAddr,
+        /// How browsers reach this simulator; default `http://<listen>`.
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Milliseconds before the receipts of a payment "left pending" go out.
+        #[arg(long, default_value_t = 10_000)]
+        pending_delay_ms: u64,
     },
 }
 
@@ -100,7 +107,11 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Serve { listen } => runtime.block_on(async {
+        Command::Serve {
+            listen,
+            public_url,
+            pending_delay_ms,
+        } => runtime.block_on(async {
             let listener = match tokio::net::TcpListener::bind(listen).await {
                 Ok(l) => l,
                 Err(e) => {
@@ -112,8 +123,14 @@ fn main() -> ExitCode {
                 client,
                 psp: Psp::default(),
                 retry: RetryPolicy::default(),
+                checkouts: std::sync::Arc::new(pagopa_sim::checkout::Checkouts::new(
+                    public_url.unwrap_or_else(|| format!("http://{listen}")),
+                    std::time::Duration::from_millis(pending_delay_ms),
+                )),
             };
-            println!("pagopa-sim is serving on http://{listen}/ (POST /pay-notice)");
+            println!(
+                "pagopa-sim is serving on http://{listen}/ (POST /pay-notice, POST /checkout/ec/v2/carts)"
+            );
             match axum::serve(listener, router(state)).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -284,6 +284,10 @@ async fn the_http_api_pays_too(backend: Backend) {
         client: cassa.client(&format!("{}/pagopa/paForNode", cassa.base)),
         psp: Psp::default(),
         retry: RetryPolicy::default(),
+        checkouts: std::sync::Arc::new(pagopa_sim::checkout::Checkouts::new(
+            "http://127.0.0.1:1",
+            std::time::Duration::ZERO,
+        )),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim = format!("http://{}", listener.local_addr().unwrap());
