@@ -8,10 +8,12 @@
 
 pub mod bulk_notices;
 pub mod files;
+pub mod mailer;
 pub mod printouts;
 mod worker;
 
 pub use files::FileStore;
+pub use mailer::{MailTransport, Mailer};
 pub use worker::{JobContext, JobFailure, Worker};
 
 /// A CSV cell that a spreadsheet will not run as a formula: cells starting

@@ -180,6 +180,31 @@ pub fn receipts_of(
         .collect()
 }
 
+/// The receipt PDF of one paid notice (number `notice_number` of ente
+/// `ente_id`), or `None` when no receipt paid it.
+pub async fn receipt_pdf_of_notice(
+    store: &cassa_store::Store,
+    ente_id: i64,
+    notice_number: &str,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let Some(position) = store.position_by_notice(ente_id, notice_number).await? else {
+        return Ok(None);
+    };
+    let Some(ente) = store.ente_by_id(ente_id).await? else {
+        return Ok(None);
+    };
+    let printing = store.ente_printing(ente_id).await?;
+    let stored = store.receipts_of_notice(ente_id, notice_number).await?;
+    let mut receipts = receipts_of(&position, &ente, &printing, &stored);
+    receipts.retain(|r| r.notice.to_string() == notice_number);
+    if receipts.is_empty() {
+        return Ok(None);
+    }
+    let bytes =
+        tokio::task::spawn_blocking(move || cassa_documents::render_receipts(&receipts)).await??;
+    Ok(Some(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,6 @@ pub struct CartItem {
     pub id: i64,
     pub ente_id: i64,
     pub ente_name: String,
-    pub option_id: i64,
     pub notice_number: String,
     pub amount: Cents,
     pub description: String,
@@ -81,7 +80,6 @@ fn item_from_row(row: &AnyRow) -> Result<CartItem, StoreError> {
         id: row.try_get("id")?,
         ente_id: row.try_get("ente_id")?,
         ente_name: row.try_get("ente_name")?,
-        option_id: row.try_get("option_id")?,
         notice_number: row.try_get("notice_number")?,
         amount: Cents::new(row.try_get("amount")?),
         description: row.try_get("description")?,
@@ -107,10 +105,12 @@ impl Store {
         };
         let id: i64 = row.try_get("id")?;
         let items = sqlx::query(
-            "SELECT i.id, i.ente_id, e.name AS ente_name, i.option_id, i.notice_number, i.amount, \
-             i.description, i.added_at, p.debtor_name, p.debtor_fiscal_code \
+            "SELECT i.id, i.ente_id, e.name AS ente_name, i.notice_number, i.amount, \
+             i.description, i.added_at, COALESCE(p.debtor_name, '') AS debtor_name, \
+             COALESCE(p.debtor_fiscal_code, '') AS debtor_fiscal_code \
              FROM cart_item i JOIN ente e ON e.id = i.ente_id \
-             JOIN payment_option o ON o.id = i.option_id JOIN debt_position p ON p.id = o.position_id \
+             LEFT JOIN payment_option o ON o.ente_id = i.ente_id AND o.notice_number = i.notice_number \
+             LEFT JOIN debt_position p ON p.id = o.position_id \
              WHERE i.cart_id = $1 ORDER BY i.id",
         )
         .bind(id)
@@ -191,13 +191,12 @@ impl Store {
         } else {
             Some(
                 sqlx::query(
-                    "INSERT INTO cart_item (cart_id, ente_id, option_id, notice_number, amount, \
-                     description, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                     ON CONFLICT (cart_id, option_id) DO NOTHING",
+                    "INSERT INTO cart_item (cart_id, ente_id, notice_number, amount, \
+                     description, added_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (cart_id, ente_id, notice_number) DO NOTHING",
                 )
                 .bind(cart_id)
                 .bind(ente_id)
-                .bind(option.id)
                 .bind(&option.notice_number)
                 .bind(option.amount.get())
                 .bind(&option.description)

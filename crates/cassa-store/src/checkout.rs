@@ -80,11 +80,11 @@ pub struct CheckoutItem {
     pub ente_id: i64,
     pub ente_fiscal_code: String,
     pub ente_name: String,
-    pub option_id: i64,
     pub notice_number: String,
     pub amount: Cents,
     pub description: String,
-    /// The option's status now (PO_UNPAID, PO_PAID...).
+    /// The option's status now (PO_UNPAID, PO_PAID...); empty if the ente
+    /// removed the notice since.
     pub option_status: String,
 }
 
@@ -140,7 +140,6 @@ fn item_from_row(row: &AnyRow) -> Result<CheckoutItem, StoreError> {
         ente_id: row.try_get("ente_id")?,
         ente_fiscal_code: row.try_get("ente_fiscal_code")?,
         ente_name: row.try_get("ente_name")?,
-        option_id: row.try_get("option_id")?,
         notice_number: row.try_get("notice_number")?,
         amount: Cents::new(row.try_get("amount")?),
         description: row.try_get("description")?,
@@ -212,12 +211,11 @@ impl Store {
         .await?;
         for item in &cart.items {
             sqlx::query(
-                "INSERT INTO checkout_item (checkout_id, ente_id, option_id, notice_number, amount, \
-                 description) VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO checkout_item (checkout_id, ente_id, notice_number, amount, description) \
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(id)
             .bind(item.ente_id)
-            .bind(item.option_id)
             .bind(&item.notice_number)
             .bind(item.amount.get())
             .bind(&item.description)
@@ -248,9 +246,10 @@ impl Store {
         let id: i64 = row.try_get("id")?;
         let items = sqlx::query(
             "SELECT i.id, i.ente_id, e.fiscal_code AS ente_fiscal_code, e.name AS ente_name, \
-             i.option_id, i.notice_number, i.amount, i.description, o.status AS option_status \
+             i.notice_number, i.amount, i.description, COALESCE(o.status, '') AS option_status \
              FROM checkout_item i JOIN ente e ON e.id = i.ente_id \
-             JOIN payment_option o ON o.id = i.option_id WHERE i.checkout_id = $1 ORDER BY i.id",
+             LEFT JOIN payment_option o ON o.ente_id = i.ente_id AND o.notice_number = i.notice_number \
+             WHERE i.checkout_id = $1 ORDER BY i.id",
         )
         .bind(id)
         .fetch_all(&mut *conn)

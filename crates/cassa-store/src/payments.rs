@@ -248,6 +248,19 @@ impl Store {
         .await
     }
 
+    /// One stored receipt by its row id.
+    pub async fn receipt_by_id(&self, id: i64) -> Result<Option<StoredReceipt>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {RECEIPT_COLUMNS} FROM receipt WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.read())
+        .await?
+        .as_ref()
+        .map(receipt_from_row)
+        .transpose()
+    }
+
     /// The receipts of a notice, oldest first.
     pub async fn receipts_of_notice(
         &self,
@@ -483,9 +496,8 @@ async fn record_in(
         return Ok(ReceiptOutcome::AlreadyStored(earlier));
     }
     if let (ReceiptStatus::Applied, Some(found), Some(row_id)) = (status, found, inserted) {
-        let option_id = found.option().id;
         apply_payment(conn, found, &r).await?;
-        queue_receipt_mail(conn, &r, option_id, row_id).await?;
+        queue_receipt_mail(conn, &r, row_id).await?;
     }
     if let Some(option_id) = option_id {
         sqlx::query("UPDATE payment_activation SET closed_at = $2 WHERE option_id = $1 AND closed_at IS NULL")
@@ -518,14 +530,14 @@ async fn record_in(
 async fn queue_receipt_mail(
     conn: &mut AnyConnection,
     r: &OwnedReceipt,
-    option_id: i64,
     receipt_row: i64,
 ) -> Result<(), StoreError> {
     let checkout = sqlx::query(
         "SELECT c.email, c.lang FROM checkout c JOIN checkout_item i ON i.checkout_id = c.id \
-         WHERE i.option_id = $1 ORDER BY c.id DESC LIMIT 1",
+         WHERE i.ente_id = $1 AND i.notice_number = $2 ORDER BY c.id DESC LIMIT 1",
     )
-    .bind(option_id)
+    .bind(r.ente_id)
+    .bind(&r.notice_number)
     .fetch_optional(&mut *conn)
     .await?;
     let (recipient, lang) = match &checkout {

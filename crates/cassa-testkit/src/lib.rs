@@ -8,6 +8,7 @@
 
 pub mod documents;
 pub mod positions;
+pub mod smtp;
 
 use std::sync::OnceLock;
 

@@ -5,6 +5,24 @@
 ALTER TABLE cart ADD COLUMN payer_name TEXT;
 ALTER TABLE cart ADD COLUMN payer_fiscal_code TEXT;
 
+-- A cart names its notices by ente and notice number, not by option row:
+-- an ente updating a position rewrites its options, and the notice must
+-- stay in the cart (to be checked again at checkout), not vanish.
+CREATE TABLE cart_item_by_notice (
+    id            INTEGER PRIMARY KEY,
+    cart_id       BIGINT  NOT NULL REFERENCES cart(id) ON DELETE CASCADE,
+    ente_id       BIGINT  NOT NULL REFERENCES ente(id),
+    notice_number TEXT    NOT NULL,
+    amount        BIGINT  NOT NULL,
+    description   TEXT    NOT NULL,
+    added_at      BIGINT  NOT NULL,
+    UNIQUE (cart_id, ente_id, notice_number)
+);
+INSERT INTO cart_item_by_notice (id, cart_id, ente_id, notice_number, amount, description, added_at)
+    SELECT id, cart_id, ente_id, notice_number, amount, description, added_at FROM cart_item;
+DROP TABLE cart_item;
+ALTER TABLE cart_item_by_notice RENAME TO cart_item;
+
 -- One attempt to pay a cart: what was sent to Checkout, frozen at that
 -- moment, and how it came back. Known outside by its random public id
 -- (in the return URLs).
@@ -28,12 +46,11 @@ CREATE TABLE checkout_item (
     id            INTEGER PRIMARY KEY,
     checkout_id   BIGINT  NOT NULL REFERENCES checkout(id) ON DELETE CASCADE,
     ente_id       BIGINT  NOT NULL REFERENCES ente(id),
-    option_id     BIGINT  NOT NULL REFERENCES payment_option(id) ON DELETE CASCADE,
     notice_number TEXT    NOT NULL,
     amount        BIGINT  NOT NULL,
     description   TEXT    NOT NULL
 );
-CREATE INDEX checkout_item_by_option ON checkout_item (option_id);
+CREATE INDEX checkout_item_by_notice ON checkout_item (ente_id, notice_number);
 CREATE INDEX checkout_item_by_checkout ON checkout_item (checkout_id);
 
 -- E-mails to send, written in the same transaction as what they tell

@@ -356,6 +356,16 @@ impl Store {
     /// The positions, of any ente, with an option numbered `notice_number`
     /// and `debtor_fiscal_code` as debtor: what a citizen finds with the
     /// two codes printed on a notice. Options without their transfers.
+    /// The position holding this notice number of the ente.
+    pub async fn position_by_notice(
+        &self,
+        ente_id: i64,
+        notice_number: &str,
+    ) -> Result<Option<StoredPosition>, StoreError> {
+        let mut conn = self.read().acquire().await?;
+        load_position_by_notice(&mut conn, ente_id, notice_number, "", Transfers::Skip).await
+    }
+
     pub async fn positions_by_notice_and_debtor(
         &self,
         notice_number: &str,

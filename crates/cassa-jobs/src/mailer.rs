@@ -1,0 +1,282 @@
+//! The mailer: sends what the outbox holds (cassa-store's `outbox`), one
+//! message at a time, over SMTP (lettre) or into a directory of `.eml`
+//! files when no SMTP server is configured (the demo). A message that
+//! cannot go now is retried later; a permanent refusal (a 5xx, a bad
+//! address) is given up at once. Each message carries a Message-ID made
+//! from its dedupe key, so that in the rare case of a resend (the process
+//! died between the server's OK and our record of it) mail systems can
+//! tell it is the same message.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cassa_core::NoticeNumber;
+use cassa_store::{MailKind, OutboxMail, Store};
+use jiff::{SignedDuration, Timestamp};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::printouts::receipt_pdf_of_notice;
+
+/// Where messages go.
+#[derive(Clone)]
+pub enum MailTransport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// One `.eml` file per message, for the demo and for looking at them.
+    Directory(PathBuf),
+}
+
+impl MailTransport {
+    /// An SMTP server from a URL, `smtp://[user:password@]host[:port]`.
+    pub fn smtp(url: &str) -> Result<MailTransport, String> {
+        let bad = |why: &str| format!("smtp_url {url}: {why}");
+        let rest = url
+            .strip_prefix("smtp://")
+            .ok_or_else(|| bad("must start with smtp://"))?
+            .trim_end_matches('/');
+        let (credentials, address) = match rest.rsplit_once('@') {
+            Some((user, address)) => (Some(user), address),
+            None => (None, rest),
+        };
+        let (host, port) = match address.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse().map_err(|_| bad("bad port"))?),
+            None => (address, 25),
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        // Plain SMTP: a relay on a trusted network hands mail on with TLS.
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .timeout(Some(Duration::from_secs(30)));
+        if let Some(credentials) = credentials {
+            let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
+            builder = builder.credentials(Credentials::new(user.into(), password.into()));
+        }
+        Ok(MailTransport::Smtp(builder.build()))
+    }
+}
+
+#[derive(Clone)]
+pub struct Mailer {
+    store: Store,
+    transport: MailTransport,
+    from: Mailbox,
+    /// The portal's address, for links.
+    public_url: String,
+    idle: Duration,
+}
+
+/// Why a message did not go.
+struct SendError {
+    message: String,
+    permanent: bool,
+}
+
+impl Mailer {
+    pub fn new(
+        store: Store,
+        transport: MailTransport,
+        from: &str,
+        public_url: &str,
+    ) -> Result<Mailer, String> {
+        Ok(Mailer {
+            store,
+            transport,
+            from: from.parse().map_err(|e| format!("mail_from {from}: {e}"))?,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            idle: Duration::from_secs(2),
+        })
+    }
+
+    pub fn with_idle(mut self, idle: Duration) -> Mailer {
+        self.idle = idle;
+        self
+    }
+
+    /// Sends messages as they come, forever.
+    pub async fn run(self) {
+        loop {
+            match self.send_next().await {
+                Ok(true) => {}
+                Ok(false) => tokio::time::sleep(self.idle).await,
+                Err(e) => {
+                    tracing::error!(error = %e, "mailer: the outbox could not be read");
+                    tokio::time::sleep(self.idle * 5).await;
+                }
+            }
+        }
+    }
+
+    /// Sends the next message due, if any; `true` when there was one.
+    pub async fn send_next(&self) -> Result<bool, cassa_store::StoreError> {
+        let lease = SignedDuration::from_secs(120);
+        let Some(mail) = self.store.claim_mail(lease, Timestamp::now()).await? else {
+            return Ok(false);
+        };
+        match self.send(&mail).await {
+            Ok(()) => {
+                if !self.store.mail_sent(&mail, Timestamp::now()).await? {
+                    tracing::warn!(mail = mail.id, "mailer: sent after its lease ran out");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(mail = mail.id, permanent = e.permanent, error = %e.message, "mailer: not sent");
+                self.store
+                    .mail_failed(&mail, &e.message, e.permanent, Timestamp::now())
+                    .await?;
+            }
+        }
+        Ok(true)
+    }
+
+    async fn send(&self, mail: &OutboxMail) -> Result<(), SendError> {
+        let message = self.build(mail).await?;
+        match &self.transport {
+            MailTransport::Smtp(smtp) => {
+                smtp.send(message).await.map(|_| ()).map_err(|e| SendError {
+                    permanent: e.is_permanent(),
+                    message: e.to_string(),
+                })
+            }
+            MailTransport::Directory(dir) => {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| SendError {
+                        message: format!("{}: {e}", dir.display()),
+                        permanent: false,
+                    })?;
+                AsyncFileTransport::<Tokio1Executor>::new(dir)
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| SendError {
+                        message: e.to_string(),
+                        permanent: false,
+                    })
+            }
+        }
+    }
+
+    async fn build(&self, mail: &OutboxMail) -> Result<Message, SendError> {
+        let permanent = |message: String| SendError {
+            message,
+            permanent: true,
+        };
+        let to: Mailbox = mail
+            .recipient
+            .parse()
+            .map_err(|e| permanent(format!("recipient {}: {e}", mail.recipient)))?;
+        let en = mail.lang == "en";
+        let builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .message_id(Some(format!(
+                "<{}@cassa>",
+                mail.dedupe_key
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), ".")
+            )));
+        let built = match mail.kind {
+            MailKind::CartResume => {
+                let link = format!("{}/carrello/riprendi/{}", self.public_url, mail.payload);
+                let (subject, body) = if en {
+                    (
+                        "Your cart on the Payments Portal",
+                        format!(
+                            "Hello,\n\nyou put payment notices in a cart on the Payments Portal. \
+                             To pick up where you left off, open:\n\n{link}\n\n\
+                             Anyone with this link can see the cart: do not pass it on.\n"
+                        ),
+                    )
+                } else {
+                    (
+                        "Il tuo carrello sul Portale Pagamenti",
+                        format!(
+                            "Gentile utente,\n\nhai inserito degli avvisi nel carrello del Portale Pagamenti. \
+                             Per riprendere il pagamento da dove eri rimasto apri:\n\n{link}\n\n\
+                             Chi ha questo link può vedere il carrello: non inoltrarlo.\n"
+                        ),
+                    )
+                };
+                builder
+                    .subject(subject)
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(body)
+            }
+            MailKind::Receipt => {
+                let (pdf, notice, body) = self.receipt(mail, en).await?;
+                let subject = if en {
+                    format!("Payment receipt, notice {}", notice.printed())
+                } else {
+                    format!("Ricevuta di pagamento, avviso {}", notice.printed())
+                };
+                builder.subject(subject).multipart(
+                    MultiPart::mixed()
+                        .singlepart(SinglePart::plain(body))
+                        .singlepart(Attachment::new(format!("ricevuta-{notice}.pdf")).body(
+                            pdf,
+                            ContentType::parse("application/pdf").expect("a MIME type"),
+                        )),
+                )
+            }
+        };
+        built.map_err(|e| permanent(e.to_string()))
+    }
+
+    /// The receipt's PDF, its notice and the text around it.
+    async fn receipt(
+        &self,
+        mail: &OutboxMail,
+        en: bool,
+    ) -> Result<(Vec<u8>, NoticeNumber, String), SendError> {
+        let retry = |message: String| SendError {
+            message,
+            permanent: false,
+        };
+        let gone = |what: &str| SendError {
+            message: format!("{what} of mail {} no longer exists", mail.id),
+            permanent: true,
+        };
+        let id: i64 = mail.payload.parse().map_err(|_| gone("the receipt id"))?;
+        let receipt = self
+            .store
+            .receipt_by_id(id)
+            .await
+            .map_err(|e| retry(e.to_string()))?
+            .ok_or_else(|| gone("the receipt"))?;
+        let ente = self
+            .store
+            .ente_by_id(receipt.ente_id)
+            .await
+            .map_err(|e| retry(e.to_string()))?
+            .ok_or_else(|| gone("the ente"))?;
+        let pdf = receipt_pdf_of_notice(&self.store, receipt.ente_id, &receipt.notice_number)
+            .await
+            .map_err(|e| retry(e.to_string()))?
+            .ok_or_else(|| gone("the paid notice"))?;
+        let notice = NoticeNumber::parse(&receipt.notice_number)
+            .map_err(|_| gone("the notice number"))?
+            .notice;
+        let amount = receipt.amount.to_italian();
+        let body = if en {
+            format!(
+                "Hello,\n\nyour payment of {amount} to {} (notice {}) has been received through pagoPA. \
+                 The receipt is attached.\n\nReceipt id: {}\n",
+                ente.name,
+                notice.printed(),
+                receipt.receipt_id
+            )
+        } else {
+            format!(
+                "Gentile utente,\n\nil pagamento di {amount} a favore di {} (avviso {}) è stato ricevuto tramite pagoPA. \
+                 In allegato la ricevuta.\n\nIdentificativo ricevuta: {}\n",
+                ente.name,
+                notice.printed(),
+                receipt.receipt_id
+            )
+        };
+        Ok((pdf, notice, body))
+    }
+}
