@@ -34,6 +34,8 @@ pub struct AppState {
     pub files: FileStore,
     /// Citizens' notice lookups per client address.
     pub lookups: Arc<portal::RateLimiter>,
+    /// Where the portal is reached and where pagoPA Checkout is.
+    pub portal: Arc<portal::PortalSettings>,
 }
 
 impl AppState {
@@ -48,7 +50,13 @@ impl AppState {
             metrics: metrics_handle(),
             openapi: Arc::new(docs::openapi_document()),
             node: Arc::new(node::NodeSettings::default()),
+            portal: Arc::new(portal::PortalSettings::default()),
         }
+    }
+
+    pub fn with_portal(mut self, settings: portal::PortalSettings) -> Self {
+        self.portal = Arc::new(settings);
+        self
     }
 
     pub fn with_node(mut self, settings: node::NodeSettings) -> Self {

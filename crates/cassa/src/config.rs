@@ -44,6 +44,22 @@ pub struct Config {
     pub pagopa_activation_minutes: u32,
     /// Serve a do-nothing SOAP route at /pagopa/echo, for benchmarks only.
     pub pagopa_echo_route: bool,
+    /// How citizens reach the portal (return URLs from Checkout, links in
+    /// e-mails); default `http://<listen>`.
+    pub public_url: Option<String>,
+    /// pagoPA Checkout's carts API (`POST .../checkout/ec/v2/carts`);
+    /// the default is pagopa-sim's on this machine.
+    pub checkout_url: String,
+    /// Checkout's subscription key (`Ocp-Apim-Subscription-Key`), if any.
+    pub checkout_key: Option<String>,
+    /// `smtp://[user:password@]host[:port]` of the mail relay; without it
+    /// e-mails are written as `.eml` files into `mail_dir`.
+    pub smtp_url: Option<String>,
+    /// Where e-mails go when there is no `smtp_url`; default `mail` in
+    /// `data_dir`.
+    pub mail_dir: Option<PathBuf>,
+    /// The sender of citizens' e-mails.
+    pub mail_from: String,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +93,12 @@ impl Default for Config {
             pagopa_station_id: "80050050154_01".into(),
             pagopa_activation_minutes: 30,
             pagopa_echo_route: false,
+            public_url: None,
+            checkout_url: "http://127.0.0.1:8081/checkout/ec/v2/carts".into(),
+            checkout_key: None,
+            smtp_url: None,
+            mail_dir: None,
+            mail_from: "Portale Pagamenti <noreply@cassa.localhost>".into(),
         }
     }
 }
@@ -148,6 +170,20 @@ impl Config {
         if self.pagopa_activation_minutes == 0 {
             bail!("pagopa_activation_minutes must be at least 1");
         }
+        for (key, url) in [
+            ("checkout_url", Some(&self.checkout_url)),
+            ("public_url", self.public_url.as_ref()),
+        ] {
+            if let Some(url) = url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                bail!("{key} must be an http:// or https:// URL, found {url:?}");
+            }
+        }
+        self.mail_transport()?;
+        self.mail_from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| anyhow::anyhow!("mail_from {:?}: {e}", self.mail_from))?;
         tracing_subscriber::EnvFilter::try_new(&self.log_filter).map_err(|e| {
             anyhow::anyhow!(
                 "log_filter {:?} is not a valid filter: {e}",
@@ -167,6 +203,43 @@ impl Config {
             )),
             echo_route: self.pagopa_echo_route,
         }
+    }
+
+    /// The portal's address and pagoPA Checkout.
+    pub fn portal_settings(&self) -> cassa_web::portal::PortalSettings {
+        cassa_web::portal::PortalSettings::new(
+            &self.public_url(),
+            &self.checkout_url,
+            self.checkout_key.clone(),
+        )
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    pub fn mail_transport(&self) -> anyhow::Result<cassa_jobs::MailTransport> {
+        match &self.smtp_url {
+            Some(url) => cassa_jobs::MailTransport::smtp(url).map_err(anyhow::Error::msg),
+            None => Ok(cassa_jobs::MailTransport::Directory(
+                self.mail_dir
+                    .clone()
+                    .unwrap_or_else(|| self.data_dir.join("mail")),
+            )),
+        }
+    }
+
+    /// The mailer that empties the e-mail outbox.
+    pub fn mailer(&self, store: cassa_store::Store) -> anyhow::Result<cassa_jobs::Mailer> {
+        cassa_jobs::Mailer::new(
+            store,
+            self.mail_transport()?,
+            &self.mail_from,
+            &self.public_url(),
+        )
+        .map_err(anyhow::Error::msg)
     }
 
     /// The pool size for `url`'s backend.

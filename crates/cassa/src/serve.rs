@@ -64,11 +64,18 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         store.clone(),
         Duration::from_secs(config.status_sweep_seconds),
     ));
-    let worker = config
-        .serve_runs_jobs
-        .then(|| tokio::spawn(Worker::new(store.clone(), config.files()).run()));
-    let app =
-        router(AppState::new(store.clone(), config.files()).with_node(config.node_settings()));
+    let mailer = config.mailer(store.clone())?;
+    let worker = config.serve_runs_jobs.then(|| {
+        (
+            tokio::spawn(Worker::new(store.clone(), config.files()).run()),
+            tokio::spawn(mailer.run()),
+        )
+    });
+    let app = router(
+        AppState::new(store.clone(), config.files())
+            .with_node(config.node_settings())
+            .with_portal(config.portal_settings()),
+    );
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -78,8 +85,9 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     .context("the server stopped with an error")?;
     sweeper.abort();
     // A job cut short is taken over by a worker when its lease runs out.
-    if let Some(worker) = worker {
+    if let Some((worker, mailer)) = worker {
         worker.abort();
+        mailer.abort();
     }
     store.close().await;
     tracing::info!("cassa stopped");
@@ -125,12 +133,15 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-/// `cassa worker`: runs queued jobs until stopped, without serving HTTP.
+/// `cassa worker`: runs queued jobs and sends e-mails until stopped,
+/// without serving HTTP.
 pub async fn work(config: &Config) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let worker = tokio::spawn(Worker::new(store.clone(), config.files()).run());
+    let mailer = tokio::spawn(config.mailer(store.clone())?.run());
     shutdown_signal().await;
     worker.abort();
+    mailer.abort();
     store.close().await;
     Ok(())
 }

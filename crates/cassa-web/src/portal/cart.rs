@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use cassa_core::spontaneous::plausible_email;
 
-use super::notice::posted_notice;
+use super::notice::{Purpose, posted_notice};
 use super::{PageContext, render};
 use crate::AppState;
 
@@ -51,9 +51,19 @@ pub struct Row {
 #[template(path = "portal/cart.html")]
 struct CartPage {
     page: PageContext,
+    step: usize,
+    /// Still open: it can go on to the next steps.
+    open: bool,
     rows: Vec<Row>,
     total: String,
     message: Option<(&'static str, &'static str)>,
+}
+
+/// A notice number in groups of four, as printed on the notice.
+pub(super) fn printed_notice(number: &str) -> String {
+    cassa_core::NoticeNumber::parse(number)
+        .map(|n| n.notice.printed())
+        .unwrap_or_else(|_| number.to_owned())
 }
 
 fn rows(cart: &Cart) -> Vec<Row> {
@@ -63,9 +73,7 @@ fn rows(cart: &Cart) -> Vec<Row> {
             id: item.id,
             ente: item.ente_name.clone(),
             description: item.description.clone(),
-            notice: cassa_core::NoticeNumber::parse(&item.notice_number)
-                .map(|n| n.notice.printed())
-                .unwrap_or_else(|_| item.notice_number.clone()),
+            notice: printed_notice(&item.notice_number),
             amount: item.amount.to_italian(),
         })
         .collect()
@@ -93,7 +101,15 @@ pub async fn page(
         "rimosso" => Some(("info", t.cart_removed)),
         _ => None,
     };
+    let open = cart.as_ref().is_none_or(|c| c.status == "open");
+    let message = if open {
+        message
+    } else {
+        Some(("success", t.cart_closed))
+    };
     let view = CartPage {
+        step: 1,
+        open,
         rows: cart.as_ref().map(rows).unwrap_or_default(),
         total: cart
             .as_ref()
@@ -156,10 +172,11 @@ pub(super) async fn put_in_cart(
 
 /// `POST /carrello/aggiungi`: the notice found by Paga Avviso goes in.
 pub async fn add(State(state): State<AppState>, page: PageContext, request: Request) -> Response {
-    let (posted, notice, position) = match posted_notice(&state, &page, request, false).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (posted, notice, position) =
+        match posted_notice(&state, &page, request, Purpose::Action).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     // The e-mail comes back from the lookup page; a changed one that is
     // not an address is dropped rather than kept for sending later.
     let email = posted.email().filter(|e| plausible_email(e));
@@ -217,6 +234,23 @@ pub async fn empty(State(state): State<AppState>, page: PageContext, request: Re
     };
     match state.store.empty_cart(cart).await {
         Ok(_) => to_cart("svuotato", None),
+        Err(e) => super::internal_error(&page, e),
+    }
+}
+
+/// `GET /carrello/riprendi/{cart}`: the e-mailed link puts the cart back
+/// in this browser.
+pub async fn resume(
+    State(state): State<AppState>,
+    page: PageContext,
+    axum::extract::Path(cart): axum::extract::Path<String>,
+) -> Response {
+    if !is_cart_id(&cart) {
+        return super::pages::not_found(page);
+    }
+    match state.store.cart(&cart).await {
+        Ok(Some(_)) => to_cart("ripreso", Some(&cart)),
+        Ok(None) => super::pages::not_found(page),
         Err(e) => super::internal_error(&page, e),
     }
 }

@@ -4,12 +4,14 @@
 
 mod assets;
 mod cart;
+mod checkout;
 mod csrf;
 mod enti;
 pub mod i18n;
 mod notice;
 mod pages;
 mod rate_limit;
+mod receipt;
 mod spontaneous;
 
 use askama::Template;
@@ -37,6 +39,16 @@ pub fn routes() -> Router<AppState> {
         .route("/carrello/aggiungi", axum::routing::post(cart::add))
         .route("/carrello/rimuovi", axum::routing::post(cart::remove))
         .route("/carrello/svuota", axum::routing::post(cart::empty))
+        .route(
+            "/carrello/anagrafica",
+            get(checkout::anagrafica).post(checkout::save_anagrafica),
+        )
+        .route("/carrello/riepilogo", get(checkout::summary))
+        .route("/carrello/paga", axum::routing::post(checkout::pay))
+        .route("/carrello/riprendi/{cart}", get(cart::resume))
+        .route("/pagamento/{id}/esito/{outcome}", get(checkout::outcome))
+        .route("/pagamento/{id}/ricevuta/{item}", get(checkout::receipt))
+        .route("/ricevuta", get(receipt::form).post(receipt::download))
         .route("/lingua/{code}", get(pages::switch_language))
         .route("/enti", get(enti::search))
         .route("/enti/{fiscal_code}", get(enti::ente_page))
@@ -47,6 +59,50 @@ pub fn routes() -> Router<AppState> {
         .route("/paga-avviso", get(notice::form).post(notice::lookup))
         .route("/paga-avviso/pdf", axum::routing::post(notice::pdf))
         .merge(assets::routes())
+}
+
+/// Where the portal is reached (for the return URLs given to Checkout and
+/// the links in e-mails) and where pagoPA Checkout's carts API is.
+#[derive(Clone, Debug)]
+pub struct PortalSettings {
+    /// e.g. `https://pagamenti.example.it`, without a trailing slash.
+    pub public_url: String,
+    /// Checkout's `POST /carts`, e.g. `https://api.platform.pagopa.it/checkout/ec/v2/carts`.
+    pub checkout_carts_url: String,
+    /// Sent as `Ocp-Apim-Subscription-Key` when set.
+    pub checkout_key: Option<String>,
+    http: reqwest::Client,
+}
+
+impl PortalSettings {
+    pub fn new(
+        public_url: &str,
+        checkout_carts_url: &str,
+        checkout_key: Option<String>,
+    ) -> PortalSettings {
+        PortalSettings {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            checkout_carts_url: checkout_carts_url.to_owned(),
+            checkout_key,
+            // Checkout answers 302 with the page to send the citizen to:
+            // that is the answer, not a redirect to follow.
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(20))
+                .build()
+                .expect("an HTTP client without TLS always builds"),
+        }
+    }
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        PortalSettings::new(
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8081/checkout/ec/v2/carts",
+            None,
+        )
+    }
 }
 
 /// What every page needs: the language and its texts, where we are, and

@@ -32,6 +32,19 @@ pub struct NoticeForm {
     pub notice_error: Option<&'static str>,
     pub fiscal_code_error: Option<&'static str>,
     pub email_error: Option<&'static str>,
+    /// The form looks for a receipt (Ricevuta Telematica), not a notice.
+    pub for_receipt: bool,
+}
+
+/// What a posted notice form is for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum Purpose {
+    /// Paga Avviso's lookup: the e-mail is required.
+    Lookup,
+    /// An action on the notice found (cart, PDF).
+    Action,
+    /// Ricevuta Telematica.
+    Receipt,
 }
 
 #[derive(Deserialize, Default)]
@@ -49,6 +62,14 @@ pub(super) struct Posted {
 impl Posted {
     pub(super) fn email(&self) -> Option<&str> {
         Some(self.email.trim())
+    }
+
+    pub(super) fn notice(&self) -> &str {
+        self.notice.trim()
+    }
+
+    pub(super) fn fiscal_code(&self) -> &str {
+        self.fiscal_code.trim()
     }
 }
 
@@ -103,13 +124,14 @@ fn notice_number(typed: &str) -> Option<String> {
 fn check(
     page: &PageContext,
     posted: &Posted,
-    with_email: bool,
+    purpose: Purpose,
 ) -> Result<(String, String), Box<NoticeForm>> {
     let t = page.t;
     let mut form = NoticeForm {
         notice: posted.notice.trim().to_owned(),
         fiscal_code: posted.fiscal_code.trim().to_owned(),
         email: posted.email.trim().to_owned(),
+        for_receipt: purpose == Purpose::Receipt,
         ..NoticeForm::default()
     };
     let notice = notice_number(&form.notice);
@@ -126,7 +148,7 @@ fn check(
     } else if debtor.is_none() {
         form.fiscal_code_error = Some(t.field_fiscal_code_invalid);
     }
-    if with_email {
+    if purpose == Purpose::Lookup {
         if form.email.is_empty() {
             form.email_error = Some(t.field_required);
         } else if !plausible_email(&form.email) {
@@ -157,7 +179,9 @@ async fn read_post(
     state: &AppState,
     page: &PageContext,
     request: Request,
+    purpose: Purpose,
 ) -> Result<Posted, Response> {
+    let for_receipt = purpose == Purpose::Receipt;
     let ip = client(&request);
     let posted = match Form::<Posted>::from_request(request, state).await {
         Ok(Form(posted)) => posted,
@@ -169,6 +193,7 @@ async fn read_post(
             notice: posted.notice,
             fiscal_code: posted.fiscal_code,
             email: posted.email,
+            for_receipt,
             ..NoticeForm::default()
         };
         return Err(form_page(StatusCode::FORBIDDEN, page, form));
@@ -176,6 +201,7 @@ async fn read_post(
     if !state.lookups.allow(ip, Instant::now()) {
         let form = NoticeForm {
             error: Some(page.t.too_many_attempts),
+            for_receipt,
             ..NoticeForm::default()
         };
         return Err(form_page(StatusCode::TOO_MANY_REQUESTS, page, form));
@@ -192,7 +218,7 @@ pub(super) fn expired(page: &PageContext) -> Response {
     form_page(StatusCode::FORBIDDEN, page, form)
 }
 
-fn form_page(status: StatusCode, page: &PageContext, form: NoticeForm) -> Response {
+pub(super) fn form_page(status: StatusCode, page: &PageContext, form: NoticeForm) -> Response {
     let view = NoticePage {
         page: page.clone(),
         form,
@@ -209,10 +235,10 @@ pub(super) async fn posted_notice(
     state: &AppState,
     page: &PageContext,
     request: Request,
-    with_email: bool,
+    purpose: Purpose,
 ) -> Result<(Posted, String, StoredPosition), Response> {
-    let posted = read_post(state, page, request).await?;
-    let (notice, debtor) = check(page, &posted, with_email)
+    let posted = read_post(state, page, request, purpose).await?;
+    let (notice, debtor) = check(page, &posted, purpose)
         .map_err(|form| form_page(StatusCode::UNPROCESSABLE_ENTITY, page, *form))?;
     let found = state
         .store
@@ -228,7 +254,12 @@ pub(super) async fn posted_notice(
                 notice: posted.notice.trim().to_owned(),
                 fiscal_code: posted.fiscal_code.trim().to_owned(),
                 email: posted.email.trim().to_owned(),
-                error: Some(page.t.notice_not_found),
+                error: Some(if purpose == Purpose::Receipt {
+                    page.t.receipt_not_found
+                } else {
+                    page.t.notice_not_found
+                }),
+                for_receipt: purpose == Purpose::Receipt,
                 ..NoticeForm::default()
             };
             Err(form_page(StatusCode::OK, page, form))
@@ -241,10 +272,11 @@ pub async fn lookup(
     page: PageContext,
     request: Request,
 ) -> Response {
-    let (posted, notice, position) = match posted_notice(&state, &page, request, true).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (posted, notice, position) =
+        match posted_notice(&state, &page, request, Purpose::Lookup).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let ente = match state.store.ente_by_id(position.ente_id).await {
         Ok(Some(ente)) => ente,
         Ok(None) => return super::internal_error(&page, "a position without its ente"),
@@ -295,7 +327,7 @@ pub async fn lookup(
 
 /// The notice's PDF, for the same two codes.
 pub async fn pdf(State(state): State<AppState>, page: PageContext, request: Request) -> Response {
-    let (_, notice, position) = match posted_notice(&state, &page, request, false).await {
+    let (_, notice, position) = match posted_notice(&state, &page, request, Purpose::Action).await {
         Ok(found) => found,
         Err(response) => return response,
     };

@@ -1,6 +1,7 @@
 //! The web layer over real HTTP on a loopback port, on SQLite and PostgreSQL.
 
 mod auth;
+mod checkout;
 mod contract;
 mod debt_positions;
 mod errors;
@@ -70,6 +71,21 @@ pub async fn create_ente(
 
 impl TestApp {
     pub async fn start(backend: Backend) -> TestApp {
+        TestApp::start_with(backend, None).await.0
+    }
+
+    /// The app with pagopa-sim beside it as pagoPA Checkout and the node;
+    /// answers the simulator's base URL too. Payments left pending get
+    /// their receipts after `pending_delay`.
+    pub async fn start_with_checkout(
+        backend: Backend,
+        pending_delay: Duration,
+    ) -> (TestApp, String) {
+        let (app, sim) = TestApp::start_with(backend, Some(pending_delay)).await;
+        (app, sim.expect("a simulator"))
+    }
+
+    async fn start_with(backend: Backend, checkout: Option<Duration>) -> (TestApp, Option<String>) {
         let db = fresh_database(backend).await;
         let store = Store::connect(&db.url, StoreOptions::default())
             .await
@@ -83,9 +99,22 @@ impl TestApp {
         let files = FileStore::new(files_dir.path());
         let worker = Worker::new(store.clone(), files.clone()).with_idle(Duration::from_millis(20));
         tokio::spawn(worker.run());
-        let app = router(AppState::new(store.clone(), files));
+        let mut state = AppState::new(store.clone(), files);
+        let sim = match checkout {
+            Some(pending_delay) => {
+                let sim = start_simulator(&base, pending_delay).await;
+                state = state.with_portal(cassa_web::portal::PortalSettings::new(
+                    &base,
+                    &format!("{sim}/checkout/ec/v2/carts"),
+                    Some("sim-key".into()),
+                ));
+                Some(sim)
+            }
+            None => None,
+        };
+        let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        TestApp {
+        let app = TestApp {
             base,
             client: reqwest::Client::new(),
             store,
@@ -93,7 +122,8 @@ impl TestApp {
             key,
             _files: files_dir,
             _db: db,
-        }
+        };
+        (app, sim)
     }
 
     pub async fn call_raw(
@@ -143,6 +173,32 @@ impl TestApp {
     pub fn positions(&self) -> String {
         format!("/organizations/{}/debtpositions", self.ente.fiscal_code)
     }
+}
+
+/// pagopa-sim on a loopback port, calling cassa at `cassa` as the node.
+async fn start_simulator(cassa: &str, pending_delay: Duration) -> String {
+    let settings = cassa_web::node::NodeSettings::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = format!("http://{}", listener.local_addr().unwrap());
+    let state = pagopa_sim::api::SimState {
+        client: pagopa_sim::NodeClient::new(pagopa_sim::Station {
+            endpoint: format!("{cassa}/pagopa/paForNode"),
+            broker_id: settings.broker_id,
+            station_id: settings.station_id,
+        }),
+        psp: pagopa_sim::Psp::default(),
+        retry: pagopa_sim::RetryPolicy {
+            attempts: 3,
+            pause: Duration::from_millis(50),
+        },
+        checkouts: std::sync::Arc::new(pagopa_sim::checkout::Checkouts::new(&sim, pending_delay)),
+    };
+    tokio::spawn(async move {
+        axum::serve(listener, pagopa_sim::api::router(state))
+            .await
+            .unwrap()
+    });
+    sim
 }
 
 /// A valid GPD body with one option per slice of transfer amounts.

@@ -17,7 +17,7 @@ backend_tests!(
 );
 
 /// A browser-like client: keeps cookies, does not follow redirects.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -26,12 +26,12 @@ fn browser() -> reqwest::Client {
 }
 
 /// The HTML of a page, for this client.
-async fn page(client: &reqwest::Client, url: &str) -> String {
+pub(crate) async fn page(client: &reqwest::Client, url: &str) -> String {
     client.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// A form posted by this client.
-async fn post<T: serde::Serialize + ?Sized>(
+pub(crate) async fn post<T: serde::Serialize + ?Sized>(
     client: &reqwest::Client,
     url: &str,
     form: &T,
@@ -40,7 +40,7 @@ async fn post<T: serde::Serialize + ?Sized>(
 }
 
 /// The form token the page gave this client.
-async fn token(client: &reqwest::Client, url: &str) -> String {
+pub(crate) async fn token(client: &reqwest::Client, url: &str) -> String {
     let html = page(client, url).await;
     let start = html
         .find("name=\"csrf\" value=\"")
@@ -251,7 +251,7 @@ async fn pages_speak_the_chosen_language(backend: Backend) {
     assert_eq!(api.headers()["content-type"], "application/json");
 }
 
-async fn add(client: &reqwest::Client, base: &str, notice: &str) -> String {
+pub(crate) async fn add(client: &reqwest::Client, base: &str, notice: &str) -> String {
     let csrf = token(client, &format!("{base}/paga-avviso")).await;
     let response = post(
         client,
