@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Browser tests of the citizen portal: runs `cassa serve --demo` on a free
-# port with a throwaway data directory, then walks the pages in Debian's
+# port with a throwaway data directory and pagopa-sim beside it, then walks the pages in Debian's
 # Chromium (playwright-core) with axe-core checks. Screenshots and the
 # downloaded PDF land in target/browser/. Installs chromium and the npm
 # packages (tests/browser/package-lock.json) when missing.
@@ -12,22 +12,38 @@ ensure_debian_command chromium chromium
 ensure_debian_command node nodejs
 ensure_debian_command npm npm
 ensure_debian_command curl curl
+ensure_debian_command xmllint libxml2-utils
 (cd tests/browser && npm ci --no-audit --no-fund --silent)
-cargo build --locked -p cassa
+cargo build --locked -p cassa -p pagopa-sim
 artifacts="$PWD/target/browser"
 rm -rf "$artifacts" && mkdir -p "$artifacts"
 data=$(mktemp -d)
 port=$(free_port)
-./target/debug/cassa serve --demo --data-dir "$data" --listen "127.0.0.1:$port" >"$artifacts/demo.txt" 2>"$artifacts/server.log" &
+sim_port=$(free_port)
+# pagopa-sim plays pagoPA Checkout and the node, checking cassa's answers
+# against the XSDs; payments left pending get their receipts after 1 s.
+./target/debug/pagopa-sim --ec-url "http://127.0.0.1:$port/pagopa/paForNode" \
+  serve --listen "127.0.0.1:$sim_port" --pending-delay-ms 1000 >"$artifacts/sim.log" 2>&1 &
+sim=$!
+CASSA_CHECKOUT_URL="http://127.0.0.1:$sim_port/checkout/ec/v2/carts" \
+  ./target/debug/cassa serve --demo --data-dir "$data" --listen "127.0.0.1:$port" >"$artifacts/demo.txt" 2>"$artifacts/server.log" &
 server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
+trap 'kill $server $sim 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && curl -sf "http://127.0.0.1:$sim_port/healthz" >/dev/null && break
   sleep 0.2
 done
-# A payable single-payment notice of the Comune di Milano from the demo output.
-demo_value() { grep -m1 "^$1=" "$artifacts/demo.txt" | cut -d= -f2-; }
-n=$(grep -E '^notice\.[0-9]+\.ente=01199250158$' "$artifacts/demo.txt" | head -1 | sed -E 's/^notice\.([0-9]+)\..*/\1/')
-demo_json=$(printf '{"notice":"%s","debtor":"%s","amount":"%s","ente_name":"Comune di Milano"}' \
-  "$(demo_value "notice.$n.number")" "$(demo_value "notice.$n.debtor")" "$(demo_value "notice.$n.amount")")
-CASSA_URL="http://127.0.0.1:$port" ARTIFACTS="$artifacts" CASSA_DEMO="$demo_json" node tests/browser/run.mjs
+CASSA_URL="http://127.0.0.1:$port" ARTIFACTS="$artifacts" CASSA_DEMO_FILE="$artifacts/demo.txt" node tests/browser/run.mjs
+# The e-mails the walk caused: the server's mailer writes them as .eml
+# files (no SMTP configured). A receipt per paid notice, each with its PDF.
+for _ in $(seq 1 50); do
+  receipts=$(grep -l "ricevuta-.*\.pdf" "$data"/mail/*.eml 2>/dev/null | wc -l)
+  [ "$receipts" -ge 3 ] && break
+  sleep 0.2
+done
+cp "$data"/mail/*.eml "$artifacts/" 2>/dev/null || true
+if [ "$receipts" -lt 3 ]; then
+  echo "expected 3 receipt e-mails in $data/mail, found $receipts" >&2
+  exit 1
+fi
+echo "receipt e-mails: $receipts (copies in $artifacts)"

@@ -19,6 +19,7 @@ fi
 ./target/release/pagopa-sim "${xsd[@]}" --ec-url "http://$listen/pagopa/paForNode" serve --listen 127.0.0.1:8081 &
 sim=$!
 trap 'kill $sim 2>/dev/null || true' EXIT
-echo "pagoPA simulator on http://127.0.0.1:8081: pay a demo notice with"
+echo "pagoPA simulator (the node, the PSPs and Checkout) on http://127.0.0.1:8081."
+echo "Pay as a citizen at http://$listen/ (the cart ends in the simulated Checkout), or as at a PSP with"
 echo "  ./target/release/pagopa-sim ${xsd[*]} --ec-url http://$listen/pagopa/paForNode pay-notice <notice.N.number> --ente <notice.N.ente>"
 ./target/release/cassa serve --demo "$@"

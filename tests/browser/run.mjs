@@ -2,7 +2,8 @@
 // by playwright-core, and runs axe-core on every page: any serious or
 // critical accessibility violation fails the run. Screenshots of each step
 // go to $ARTIFACTS. Started by scripts/browser-tests.sh, which runs
-// `cassa serve --demo` and passes what the demo printed.
+// `cassa serve --demo` and pagopa-sim (as pagoPA Checkout and the node),
+// and passes what the demo printed.
 
 import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -12,9 +13,22 @@ const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const BASE = process.env.CASSA_URL;
 const ARTIFACTS = process.env.ARTIFACTS ?? "target/browser";
-const DEMO = JSON.parse(process.env.CASSA_DEMO ?? "{}");
+const MILANO = "01199250158";
 // The page prints amounts the Italian way: 1.234,56 €.
-DEMO.amount = new Intl.NumberFormat("it-IT", { minimumFractionDigits: 2, useGrouping: true }).format(Number(DEMO.amount));
+const euros = (amount) => new Intl.NumberFormat("it-IT", { minimumFractionDigits: 2, useGrouping: true }).format(Number(amount));
+// What `cassa serve --demo` printed: notice.N.field=value lines.
+const NOTICES = {};
+for (const line of readFileSync(process.env.CASSA_DEMO_FILE, "utf8").split("\n")) {
+  const m = line.match(/^notice\.(\d+)\.(\w+)=(.*)$/);
+  if (m) (NOTICES[m[1]] ??= {})[m[2]] = m[3];
+}
+const notices = Object.values(NOTICES).map((n) => ({ ...n, euros: euros(n.amount) }));
+// Milano's first notice (paid through Checkout), another of Milano (a
+// refused payment) and one of another ente (the two-ente cart).
+const DEMO = { ...notices.find((n) => n.ente === MILANO), ente_name: "Comune di Milano" };
+DEMO.amount = DEMO.euros;
+const REFUSED = notices.find((n) => n.ente === MILANO && n.debtor !== DEMO.debtor && !n.description.includes("rata"));
+const OTHER = notices.find((n) => n.ente !== MILANO);
 mkdirSync(ARTIFACTS, { recursive: true });
 
 let step = 0;
@@ -46,6 +60,15 @@ async function look(page, name) {
 
 async function text(page, selector) {
   return (await page.locator(selector).first().innerText()).trim();
+}
+
+/** Paga Avviso for `notice`, up to the notice found. */
+async function findNotice(page, notice) {
+  await page.goto(`${BASE}/paga-avviso`);
+  await page.fill("#notice", notice.number);
+  await page.fill("#fiscal_code", notice.debtor);
+  await page.fill("#email", "mario.rossi@example.org");
+  await page.click("form[action='/paga-avviso'] button[type=submit]");
 }
 
 const browser = await chromium.launch({
@@ -112,7 +135,6 @@ try {
   check((await text(page, "table")).includes("48,50 €"), "the cart holds the spontaneous payment's amount");
   check((await text(page, "table")).includes("Refezione scolastica"), "the cart says what it is");
   await look(page, "carrello-spontaneo");
-  await page.click("text=Abbandona e svuota carrello");
 
   // Paga Avviso with nothing filled in: errors beside their fields.
   await page.goto(`${BASE}/paga-avviso`);
@@ -123,12 +145,12 @@ try {
   await look(page, "paga-avviso-errori");
 
   // A wrong pair: one neutral message, and what was typed stays.
-  await page.fill("#notice", DEMO.notice);
+  await page.fill("#notice", DEMO.number);
   await page.fill("#fiscal_code", "RSSMRA85T10A562S");
   await page.fill("#email", "mario.rossi@example.org");
   await page.click("form[action='/paga-avviso'] button[type=submit]");
   check((await page.locator(".alert-danger").innerText()).includes("Non abbiamo trovato"), "a wrong pair gets the neutral message");
-  check((await page.inputValue("#notice")) === DEMO.notice, "the form keeps the notice number");
+  check((await page.inputValue("#notice")) === DEMO.number, "the form keeps the notice number");
   await look(page, "paga-avviso-non-trovato");
 
   // The right pair: the notice, its amount, and its PDF.
@@ -144,16 +166,87 @@ try {
   await download.saveAs(pdf);
   check(readFileSync(pdf).subarray(0, 5).toString() === "%PDF-", "the notice downloads as a PDF");
 
-  // Into the cart: the banner counts it, the cart shows it, then empty it.
+  // Into the cart, beside the spontaneous payment: the banner counts them.
   await page.click("text=Aggiungi al carrello");
   check(new URL(page.url()).pathname === "/carrello", "adding leads to the cart");
   check((await text(page, "table")).includes(DEMO.amount), "the cart lists the notice with its amount");
-  check((await text(page, ".cart-count")).replace(/\D/g, "") === "1", "the banner counts one notice");
+  check((await text(page, ".cart-count")).replace(/\D/g, "") === "2", "the banner counts two notices");
   check((await page.locator("[aria-current=step]").innerText()).includes("Carrello"), "step 1 of 4 is current");
-  await look(page, "carrello");
+
+  // A notice of another ente: a two-ente cart.
+  await findNotice(page, OTHER);
+  await page.click("text=Aggiungi al carrello");
+  check((await page.locator("main tbody tr").count()) === 3, "the cart holds three notices");
+  await look(page, "carrello-due-enti");
+
+  // Step 2, Anagrafica: who each notice is addressed to, the e-mail, a versante.
+  await page.click("text=Prosegui");
+  check((await page.locator("[aria-current=step]").innerText()).includes("Anagrafica"), "step 2 of 4 is current");
+  check((await text(page, "main table")).includes(OTHER.debtor), "the intestatario of each notice is shown");
+  await page.fill("#email", "non-una-email");
+  await page.fill("#payer_name", "Anna Bianchi");
+  await page.click("main form button[type=submit]");
+  check((await page.locator("#email-error").count()) === 1, "a bad e-mail is refused beside its field");
+  check((await page.locator("#payer_fiscal_code-error").count()) === 1, "half a versante is refused");
+  check((await page.inputValue("#payer_name")) === "Anna Bianchi", "the form keeps the versante's name");
+  await look(page, "anagrafica-errori");
+  await page.fill("#email", "anna.bianchi@example.org");
+  await page.fill("#payer_fiscal_code", "BNCNNA80A41F205U");
+  await page.click("main form button[type=submit]");
+
+  // Step 3, Riepilogo.
+  check(new URL(page.url()).pathname === "/carrello/riepilogo", "step 3 follows");
+  check((await text(page, "main dl")).includes("Anna Bianchi"), "the summary names the versante");
+  await look(page, "riepilogo");
+
+  // Step 4: pagoPA Checkout (the simulator), paid with a PSP.
+  await page.click("text=Procedi al pagamento");
+  check((await text(page, "h1")) === "Paga il carrello", "Checkout shows the cart");
+  check((await text(page, "main table")).includes(OTHER.number), "Checkout got every notice");
+  await look(page, "checkout");
+  await page.check("input[value=SIMBANKIT]");
+  await page.check("input[value=paid]");
+  await page.click("main button[type=submit]");
+
+  // Back from Checkout: the outcome, and a receipt per notice.
+  check(new URL(page.url()).pathname.endsWith("/esito/ok"), "Checkout sends the browser back");
+  check((await text(page, "h1")) === "Pagamento completato", "the success page");
+  await look(page, "esito-ok");
+  const receipts = page.locator("a:has-text('Scarica la ricevuta')");
+  check((await receipts.count()) === 3, "a receipt for each of the three notices");
+  for (let i = 0; i < (await receipts.count()); i++) {
+    const [saved] = await Promise.all([page.waitForEvent("download"), receipts.nth(i).click()]);
+    const file = `${ARTIFACTS}/ricevuta-${i + 1}.pdf`;
+    await saved.saveAs(file);
+    check(readFileSync(file).subarray(0, 5).toString() === "%PDF-", `receipt ${i + 1} downloads as a PDF`);
+  }
+  check((await page.locator(".cart-count").count()) === 0 || (await text(page, ".cart-count")).replace(/\D/g, "") === "0", "a paid cart is gone");
+
+  // A refused payment: the failure page, and the notice still in the cart.
+  await findNotice(page, REFUSED);
+  await page.click("text=Aggiungi al carrello");
+  await page.click("text=Prosegui");
+  await page.fill("#email", "mario.rossi@example.org");
+  await page.click("main form button[type=submit]");
+  await page.click("text=Procedi al pagamento");
+  await page.check("input[value=refused]");
+  await page.click("main button[type=submit]");
+  check((await text(page, "h1")) === "Pagamento non riuscito", "the failure page");
+  await look(page, "esito-ko");
+  await page.click("text=Torna al carrello");
+  check((await text(page, "table")).includes(REFUSED.euros), "the refused notice is still in the cart");
   await page.click("text=Abbandona e svuota carrello");
   check((await text(page, "main")).includes("Il carrello è vuoto"), "the cart empties");
   await look(page, "carrello-vuoto");
+
+  // Ricevuta Telematica: the paid notice's receipt, by number and codice fiscale.
+  await page.goto(`${BASE}/ricevuta`);
+  await page.fill("#notice", DEMO.number);
+  await page.fill("#fiscal_code", DEMO.debtor);
+  await look(page, "ricevuta-telematica");
+  const [receipt] = await Promise.all([page.waitForEvent("download"), page.click("main form button[type=submit]")]);
+  await receipt.saveAs(`${ARTIFACTS}/ricevuta-cercata.pdf`);
+  check(readFileSync(`${ARTIFACTS}/ricevuta-cercata.pdf`).subarray(0, 5).toString() === "%PDF-", "Ricevuta Telematica downloads the receipt");
 
   // English, from any page, and back.
   await page.goto(`${BASE}/enti`);

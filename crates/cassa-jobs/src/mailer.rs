@@ -174,9 +174,10 @@ impl Mailer {
             .from(self.from.clone())
             .to(to)
             .message_id(Some(format!(
-                "<{}@cassa>",
+                "<{}@{}>",
                 mail.dedupe_key
-                    .replace(|c: char| !c.is_ascii_alphanumeric(), ".")
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "."),
+                self.from.email.domain()
             )));
         let built = match mail.kind {
             MailKind::CartResume => {

@@ -131,10 +131,12 @@ impl Store {
         }))
     }
 
-    /// How many notices the cart holds (0 for no such cart): the banner's count.
+    /// How many notices the open cart holds (0 for no such cart, or a paid
+    /// one): the banner's count.
     pub async fn cart_size(&self, public_id: &str) -> Result<usize, StoreError> {
         let count: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM cart_item i JOIN cart c ON c.id = i.cart_id WHERE c.public_id = $1",
+            "SELECT COUNT(*) FROM cart_item i JOIN cart c ON c.id = i.cart_id \
+             WHERE c.public_id = $1 AND c.status = 'open'",
         )
         .bind(public_id)
         .fetch_one(self.read())

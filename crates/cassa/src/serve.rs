@@ -54,10 +54,23 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = store.backend().name(), "cassa is serving");
+    let mail = match &config.smtp_url {
+        Some(url) => format!("sent through {}", redact(url)),
+        None => format!(
+            "written as .eml files into {}",
+            config
+                .mail_dir
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("mail"))
+                .display()
+        ),
+    };
     announce(&format!(
         "cassa is serving on http://{address}/ (API reference: http://{address}/api/docs)\n\
-         pagoPA node endpoint: http://{address}/pagopa/paForNode (idBrokerPA {}, idStation {})\n",
-        config.pagopa_broker_id, config.pagopa_station_id
+         pagoPA node endpoint: http://{address}/pagopa/paForNode (idBrokerPA {}, idStation {})\n\
+         pagoPA Checkout: {}\n\
+         citizens' e-mails: {mail}\n",
+        config.pagopa_broker_id, config.pagopa_station_id, config.checkout_url
     ));
 
     let sweeper = tokio::spawn(sweep_statuses(

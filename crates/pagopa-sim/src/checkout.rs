@@ -217,7 +217,7 @@ fn html_page(title: &str, body: &str) -> Html<String> {
          body{{font-family:sans-serif;margin:0;color:#1a1a1a;background:#f5f5f5}}\
          header{{background:#0066cc;color:#fff;padding:1rem 2rem}}\
          main{{max-width:44rem;margin:2rem auto;background:#fff;padding:2rem}}\
-         table{{width:100%;border-collapse:collapse}}td,th{{text-align:left;padding:.4rem;border-bottom:1px solid #ccc}}\
+         table{{width:100%;border-collapse:collapse}}td,th{{text-align:left;padding:.4rem;border-bottom:1px solid #ccc}}td:last-child{{white-space:nowrap}}\
          fieldset{{margin:1.5rem 0;border:1px solid #999}}label{{display:block;padding:.3rem 0}}\
          button{{background:#0066cc;color:#fff;border:0;padding:.8rem 2rem;font-size:1rem}}\
          button:focus,input:focus{{outline:3px solid #ff9900}}</style></head><body>\

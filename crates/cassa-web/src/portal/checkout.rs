@@ -483,6 +483,12 @@ pub async fn outcome(
             paid: item.option_status == OptionStatus::Paid.code(),
         })
         .collect();
+    // The banner was counted before this request closed the cart.
+    let closed_here = paid_expected && page.cart.as_deref() == Some(&checkout.cart_public_id);
+    let mut page = page;
+    if closed_here {
+        page.cart_count = 0;
+    }
     let view = OutcomePage {
         public_id: checkout.public_id.clone(),
         heading,
@@ -495,7 +501,7 @@ pub async fn outcome(
     };
     let mut response = render(&view.page, &view);
     // A paid cart is done: the browser starts a new one next time.
-    if paid_expected && view.page.cart.as_deref() == Some(checkout.cart_public_id.as_str()) {
+    if closed_here {
         response.headers_mut().append(
             header::SET_COOKIE,
             HeaderValue::from_static("cassa_cart=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
