@@ -112,7 +112,11 @@ async fn a_checkout_freezes_the_cart_and_refuses_what_cannot_be_paid(backend: Ba
         Some("http://checkout.test/c/1")
     );
     assert_eq!(store.cart(CART).await.unwrap().unwrap().status, "closed");
-    assert_eq!(store.cart_size(CART).await.unwrap(), 0, "a paid cart is no longer counted");
+    assert_eq!(
+        store.cart_size(CART).await.unwrap(),
+        0,
+        "a paid cart is no longer counted"
+    );
     let third = publish(&f, "CO-3", 500).await;
     let closed = store
         .add_to_cart(CART, f.ente.id, &third, None, "it", now())

@@ -444,18 +444,28 @@ pub async fn outcome(
     if !cart::is_cart_id(&id) {
         return super::pages::not_found(page);
     }
-    if let Err(e) = state
-        .store
-        .checkout_returned(&id, reported, Timestamp::now())
-        .await
-    {
-        return super::internal_error(&page, e);
-    }
-    let checkout = match state.store.checkout(&id).await {
+    // Read first: an unknown id (a guess) never reaches the writer.
+    let mut checkout = match state.store.checkout(&id).await {
         Ok(Some(checkout)) => checkout,
         Ok(None) => return super::pages::not_found(page),
         Err(e) => return super::internal_error(&page, e),
     };
+    if !checkout.state.is_outcome() {
+        match state
+            .store
+            .checkout_returned(&id, reported, Timestamp::now())
+            .await
+        {
+            Ok(true) => checkout.state = reported,
+            // Another request recorded an outcome first: that one counts.
+            Ok(false) => match state.store.checkout(&id).await {
+                Ok(Some(now)) => checkout = now,
+                Ok(None) => return super::pages::not_found(page),
+                Err(e) => return super::internal_error(&page, e),
+            },
+            Err(e) => return super::internal_error(&page, e),
+        }
+    }
     let t = page.t;
     // What we recorded first wins over a URL typed later.
     let (heading, text, kind, paid_expected) = match checkout.state {
