@@ -3,6 +3,7 @@
 //! Everything that decides whether a payment is right lives here, so that the
 //! storage, the web layer and the wire formats only move data around.
 
+pub mod access;
 pub mod debt;
 pub mod ente;
 pub mod fiscal_code;

@@ -17,6 +17,7 @@ mod ente_printing;
 mod enti;
 mod iuv;
 mod jobs;
+mod operators;
 mod outbox;
 mod payments;
 mod positions;
@@ -32,6 +33,7 @@ pub use db::{Backend, Store, StoreError, StoreOptions, with_database};
 pub use ente_printing::{EntePrinting, MAX_LOGO_BYTES, PrintingError};
 pub use enti::{Ente, EnteError, NewEnte};
 pub use jobs::{Job, JobState, Lease, MAX_ATTEMPTS, NewJob};
+pub use operators::{Credentials, NewOperator, Operator, OperatorError, RoleBinding, Session};
 pub use outbox::{MAX_MAIL_ATTEMPTS, MailKind, OutboxMail};
 pub use payments::{
     ActivationRequest, NewReceipt, NoticeMatch, PayRefusal, ReceiptOutcome, ReceiptStatus,

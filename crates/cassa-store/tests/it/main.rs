@@ -6,6 +6,7 @@ mod enti;
 mod group_commit;
 mod iuv;
 mod jobs;
+mod operators;
 mod payments;
 mod positions;
 mod schema;
