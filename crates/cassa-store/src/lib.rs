@@ -40,7 +40,8 @@ pub use payments::{
     StoredReceipt,
 };
 pub use positions::{
-    Actor, CreateError, ListFilter, ListOrder, Origin, PositionChangeError, PositionPage,
-    PositionWrite, PrintSelection, SortKey, StoredOption, StoredPosition, StoredTransfer,
+    Actor, CreateError, DovutiFilter, DovutiSort, DovutoRow, ListFilter, ListOrder, Origin,
+    PositionChangeError, PositionPage, PositionWrite, PrintSelection, SortKey, StoredOption,
+    StoredPosition, StoredTransfer,
 };
 pub use tipi_dovuto::{NewTipoDovuto, TipoDovuto, TipoDovutoError};

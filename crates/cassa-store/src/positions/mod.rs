@@ -4,6 +4,7 @@ pub(crate) mod group_commit;
 mod printable;
 pub(crate) mod read;
 mod rows;
+mod search;
 mod write;
 
 use cassa_core::Cents;
@@ -18,6 +19,7 @@ use crate::StoreError;
 
 pub use printable::PrintSelection;
 pub use read::{ListFilter, ListOrder, PositionPage, SortKey};
+pub use search::{DovutiFilter, DovutiSort, DovutoRow};
 pub use write::{Actor, PositionWrite};
 
 /// Where a position came from.

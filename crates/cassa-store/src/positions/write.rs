@@ -342,7 +342,7 @@ impl Store {
         actor: Actor<'_>,
         now: Timestamp,
     ) -> Result<StoredPosition, PositionChangeError> {
-        self.change_status(ente_id, iupd, actor, now, "publish")
+        self.change_status(ente_id, iupd, actor, now, "publish", None)
             .await
     }
 
@@ -354,7 +354,21 @@ impl Store {
         actor: Actor<'_>,
         now: Timestamp,
     ) -> Result<StoredPosition, PositionChangeError> {
-        self.change_status(ente_id, iupd, actor, now, "invalidate")
+        self.change_status(ente_id, iupd, actor, now, "invalidate", None)
+            .await
+    }
+
+    /// Cancels a position from the back office (annullamento), with the
+    /// operator's reason kept in the audit log.
+    pub async fn cancel_position(
+        &self,
+        ente_id: i64,
+        iupd: &str,
+        actor: Actor<'_>,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<StoredPosition, PositionChangeError> {
+        self.change_status(ente_id, iupd, actor, now, "invalidate", Some(reason))
             .await
     }
 
@@ -365,6 +379,7 @@ impl Store {
         actor: Actor<'_>,
         now: Timestamp,
         action: &'static str,
+        reason: Option<&str>,
     ) -> Result<StoredPosition, PositionChangeError> {
         let mut tx = self.begin_write().await?;
         let mut position = load_position(&mut tx, ente_id, iupd, self.for_update())
@@ -403,7 +418,10 @@ impl Store {
                 entity: "debt_position",
                 entity_key: iupd,
                 before: Some(serde_json::json!({ "status": before })),
-                after: Some(serde_json::json!({ "status": status })),
+                after: Some(match reason {
+                    Some(reason) => serde_json::json!({ "status": status, "reason": reason }),
+                    None => serde_json::json!({ "status": status }),
+                }),
                 request_id: actor.request_id,
             },
         )

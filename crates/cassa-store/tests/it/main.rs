@@ -2,6 +2,7 @@
 
 mod carts;
 mod checkout;
+mod dovuti;
 mod enti;
 mod group_commit;
 mod iuv;
