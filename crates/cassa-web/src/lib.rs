@@ -9,6 +9,7 @@ mod docs;
 pub mod node;
 mod ops;
 pub mod portal;
+mod single_payment;
 mod request_id;
 
 use std::sync::Arc;

@@ -10,12 +10,10 @@ use axum::Form;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use cassa_core::debt::{
-    DebtPositionDraft, Debtor, DebtorKind, Destination, Metadata, PaymentOption, Transfer,
-};
+use cassa_core::debt::Metadata;
 use cassa_core::spontaneous::{FieldProblem, FormField, fields_of, plausible_email};
 use cassa_core::tipo_dovuto::AmountRule;
-use cassa_core::{Cents, DebtorId, Iban, PartitaIva, TaxonomyCode};
+use cassa_core::{Cents, DebtorId};
 use cassa_store::{Actor, Ente, Origin, PositionWrite, TipoDovuto};
 use jiff::{SignedDuration, Timestamp};
 use rand::{Rng, RngCore};
@@ -321,14 +319,19 @@ pub async fn submit(
             value: get(&format!("f_{}", f.name)).to_owned(),
         })
         .collect();
-    let draft = match spontaneous_draft(
+    let draft = match crate::single_payment::draft(
         ente,
         tipo,
-        debtor,
-        get("debtor_name"),
-        get("email"),
-        cents,
-        metadata,
+        crate::single_payment::SinglePayment {
+            origin: "SPONT",
+            debtor,
+            name: get("debtor_name"),
+            email: Some(get("email")),
+            amount: cents,
+            description: "",
+            due_date: Timestamp::now() + DUE_IN,
+            metadata,
+        },
     ) {
         Some(draft) => draft,
         None => {
@@ -360,80 +363,6 @@ pub async fn submit(
     };
     let notice = &position.options[0].notice_number;
     put_in_cart(&state, &page, ente.id, notice, Some(get("email"))).await
-}
-
-/// The debt of one spontaneous payment: one option, one transfer to the
-/// tipo dovuto's account (or the ente's), under its taxonomy code.
-fn spontaneous_draft(
-    ente: &Ente,
-    tipo: &TipoDovuto,
-    debtor: DebtorId,
-    name: &str,
-    email: &str,
-    amount: Cents,
-    metadata: Vec<Metadata>,
-) -> Option<DebtPositionDraft> {
-    let iban = Iban::parse(tipo.iban.as_deref().or(ente.iban.as_deref())?).ok()?;
-    let category = TaxonomyCode::parse(&tipo.taxonomy_code).ok()?;
-    let kind = match debtor {
-        DebtorId::Numeric(_) => DebtorKind::LegalEntity,
-        _ => DebtorKind::Person,
-    };
-    let mut suffix = [0u8; 6];
-    rand::rng().fill_bytes(&mut suffix);
-    let iupd = format!(
-        "SPONT-{}-{}",
-        Timestamp::now().strftime("%Y%m%d%H%M%S"),
-        suffix
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect::<String>()
-    );
-    Some(DebtPositionDraft {
-        iupd,
-        debtor: Debtor {
-            kind,
-            id: debtor,
-            full_name: name.to_owned(),
-            street_name: None,
-            civic_number: None,
-            postal_code: None,
-            city: None,
-            province: None,
-            region: None,
-            country: None,
-            email: Some(email.to_owned()),
-            phone: None,
-        },
-        company_name: ente.name.clone(),
-        office_name: ente.office_name.clone(),
-        validity_date: None,
-        switch_to_expired: false,
-        pay_stand_in: true,
-        options: vec![PaymentOption {
-            iuv: None,
-            amount,
-            description: tipo.name.chars().take(140).collect(),
-            is_partial_payment: false,
-            due_date: Timestamp::now() + DUE_IN,
-            retention_date: None,
-            fee: Cents::ZERO,
-            transfers: vec![Transfer {
-                id: 1,
-                amount,
-                organization_fiscal_code: PartitaIva::parse(&ente.fiscal_code).ok()?,
-                company_name: None,
-                remittance_information: tipo.name.chars().take(140).collect(),
-                category,
-                destination: Destination::Account {
-                    iban,
-                    postal_iban: None,
-                },
-                metadata: Vec::new(),
-            }],
-            metadata,
-        }],
-    })
 }
 
 #[cfg(test)]
