@@ -44,6 +44,7 @@ pub struct AuditFilter {
     pub ente_id: Option<i64>,
     pub entity: Option<String>,
     pub entity_key: Option<String>,
+    pub actor: Option<String>,
     pub limit: Option<i64>,
 }
 
@@ -100,12 +101,13 @@ impl Store {
             "SELECT id, at, actor, ente_id, action, entity, entity_key, before_json, after_json, request_id \
              FROM audit_event \
              WHERE ($1 IS NULL OR ente_id = $1) AND ($2 IS NULL OR entity = $2) AND ($3 IS NULL OR entity_key = $3) \
-             ORDER BY id DESC LIMIT $4",
+             AND ($5 IS NULL OR actor = $5) ORDER BY id DESC LIMIT $4",
         )
         .bind(filter.ente_id)
         .bind(filter.entity.as_deref())
         .bind(filter.entity_key.as_deref())
         .bind(filter.limit.unwrap_or(100))
+        .bind(filter.actor.as_deref())
         .fetch_all(self.read())
         .await?;
         rows.iter()

@@ -5,12 +5,13 @@
 
 pub mod api;
 pub mod api_key;
+pub mod backoffice;
 mod docs;
 pub mod node;
 mod ops;
 pub mod portal;
-mod single_payment;
 mod request_id;
+mod single_payment;
 
 use std::sync::Arc;
 
@@ -35,6 +36,8 @@ pub struct AppState {
     pub files: FileStore,
     /// Citizens' notice lookups per client address.
     pub lookups: Arc<portal::RateLimiter>,
+    /// Back-office login attempts per client address.
+    pub logins: Arc<portal::RateLimiter>,
     /// Where the portal is reached and where pagoPA Checkout is.
     pub portal: Arc<portal::PortalSettings>,
 }
@@ -52,6 +55,10 @@ impl AppState {
             openapi: Arc::new(docs::openapi_document()),
             node: Arc::new(node::NodeSettings::default()),
             portal: Arc::new(portal::PortalSettings::default()),
+            logins: Arc::new(portal::RateLimiter::new(
+                20,
+                std::time::Duration::from_secs(600),
+            )),
         }
     }
 
@@ -74,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .merge(docs::routes())
         .merge(ops::routes())
         .merge(portal::routes())
+        .merge(backoffice::routes(&state))
         .fallback(portal::not_found)
         .layer(axum::middleware::from_fn(ops::record_metrics))
         .layer(axum::middleware::from_fn(request_id::propagate))

@@ -40,6 +40,8 @@ pub struct LoadedNotice {
 pub struct Loaded {
     pub enti: Vec<LoadedEnte>,
     pub notices: Vec<LoadedNotice>,
+    /// Back-office accounts: (key, username, password).
+    pub operators: Vec<(&'static str, &'static str, String)>,
 }
 
 pub async fn run(config: &Config) -> anyhow::Result<()> {
@@ -60,6 +62,14 @@ pub fn print(loaded: &Loaded, config: &Config) {
     line("station.broker_id".into(), &config.pagopa_broker_id);
     line("station.id".into(), &config.pagopa_station_id);
     line("station.endpoint_path".into(), "/pagopa/paForNode");
+    line(
+        "backoffice.url".into(),
+        &format!("{}/backoffice", config.public_url()),
+    );
+    for (key, username, password) in &loaded.operators {
+        line(format!("backoffice.{key}.username"), username);
+        line(format!("backoffice.{key}.password"), password);
+    }
     for (i, ente) in loaded.enti.iter().enumerate() {
         let n = i + 1;
         line(format!("ente.{n}.fiscal_code"), &ente.fiscal_code);
@@ -661,5 +671,43 @@ pub async fn load(store: &Store) -> anyhow::Result<Loaded> {
             });
         }
     }
+    // A platform admin, and an operator of the Comune di Milano only.
+    let admin_password = crate::operators::generate_password();
+    crate::operators::add_operator(
+        store,
+        "admin",
+        "Amministratore demo",
+        None,
+        true,
+        &admin_password,
+    )
+    .await?;
+    loaded.operators.push(("admin", "admin", admin_password));
+    let milano = &enti[1].0;
+    let operator_password = crate::operators::generate_password();
+    let operator = crate::operators::add_operator(
+        store,
+        "operatore.milano",
+        "Operatore Comune di Milano",
+        Some("tributi@comune.milano.example"),
+        false,
+        &operator_password,
+    )
+    .await?;
+    store
+        .grant_role(
+            operator,
+            &cassa_core::access::Grant {
+                ente_id: milano.id,
+                role: cassa_core::access::Role::Operator,
+                tipo_dovuto_id: None,
+            },
+            ACTOR,
+            now,
+        )
+        .await?;
+    loaded
+        .operators
+        .push(("operator", "operatore.milano", operator_password));
     Ok(loaded)
 }

@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod config;
 mod demo;
+mod operators;
 mod serve;
 
 use std::net::SocketAddr;
@@ -42,7 +43,7 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Run queued background jobs (bulk printing) without serving HTTP.
+    /// Run queued background jobs (bulk printing) and send e-mails, without serving HTTP.
     Worker,
     /// Bring the database schema up to date and exit.
     Migrate,
@@ -54,6 +55,9 @@ enum Command {
     /// Manage API keys of the integration API.
     #[command(subcommand)]
     Apikey(admin::ApikeyCommand),
+    /// Manage back-office operators and their roles.
+    #[command(subcommand)]
+    Operator(operators::OperatorCommand),
     /// Measure debt-position creation over HTTP against direct inserts.
     Bench(bench::BenchArgs),
     /// Measure a bulk print of notices, end to end (time and peak memory).
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
             Command::Demo => demo::run(&config).await,
             Command::Ente(command) => admin::ente(&config, command).await,
             Command::Apikey(command) => admin::apikey(&config, command).await,
+            Command::Operator(command) => operators::run(&config, command).await,
             Command::Bench(args) => bench::run(&config, args).await,
             Command::BenchNotices(args) => bench::notices::run(&config, args).await,
         }

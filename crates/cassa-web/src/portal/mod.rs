@@ -28,7 +28,7 @@ pub use rate_limit::RateLimiter;
 
 use crate::AppState;
 
-const LANG_COOKIE: &str = "cassa_lang";
+pub const LANG_COOKIE: &str = "cassa_lang";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -139,7 +139,7 @@ impl PageContext {
     }
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -1,6 +1,7 @@
 //! The web layer over real HTTP on a loopback port, on SQLite and PostgreSQL.
 
 mod auth;
+mod backoffice;
 mod checkout;
 mod contract;
 mod debt_positions;

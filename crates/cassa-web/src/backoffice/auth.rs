@@ -1,0 +1,382 @@
+//! Operators' login: argon2id passwords, an optional TOTP code, lockout
+//! after repeated failures (cassa-core's rules), a limit per client
+//! address, and sessions in the database. The cookie holds a random
+//! token; the database holds its SHA-256, so a copy of the database opens
+//! no session. A new token at every login; logout deletes the session.
+
+use std::time::Instant;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, FromRequest, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::{SignedDuration, Timestamp};
+use rand::RngCore;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::i18n::{BoTexts, texts};
+use super::{Office, render_with_status};
+use crate::AppState;
+use crate::portal::i18n::Lang;
+use crate::portal::{Csrf, cookie};
+
+const COOKIE: &str = "cassa_bo";
+/// A session ends after this long without a request.
+const IDLE: SignedDuration = SignedDuration::from_mins(30);
+
+/// An argon2id hash (PHC string) of a new password. CPU work: call it off
+/// the async threads.
+pub fn hash_password(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes make a valid salt");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2id with default parameters hashes any password")
+        .to_string()
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// Checks a TOTP code (RFC 6238: SHA-1, 6 digits, 30 s, one step of skew).
+pub(super) fn totp_accepts(secret_base32: &str, code: &str, now: Timestamp) -> bool {
+    let Ok(bytes) = totp_rs::Secret::Encoded(secret_base32.to_owned()).to_bytes() else {
+        return false;
+    };
+    let Ok(totp) = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes) else {
+        return false;
+    };
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    code.len() == 6 && totp.check(&code, now.as_second().max(0) as u64)
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn lang_of(headers: &HeaderMap) -> Lang {
+    cookie(headers, crate::portal::LANG_COOKIE)
+        .and_then(Lang::parse)
+        .unwrap_or(Lang::It)
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/login.html")]
+struct LoginPage {
+    lang: Lang,
+    t: &'static BoTexts,
+    csrf: Csrf,
+    username: String,
+    next: String,
+    error: Option<&'static str>,
+}
+
+fn login_page(
+    status: StatusCode,
+    headers: &HeaderMap,
+    username: String,
+    next: String,
+    error: Option<&'static str>,
+) -> Response {
+    let lang = lang_of(headers);
+    let page = LoginPage {
+        lang,
+        t: texts(lang),
+        csrf: Csrf::from_headers(headers),
+        username,
+        next,
+        error,
+    };
+    let mut response = render_with_status(status, &page);
+    if let Some(cookie) = page.csrf.set_cookie() {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[derive(Deserialize, Default)]
+pub struct AfterLogin {
+    #[serde(default)]
+    next: String,
+}
+
+/// Where to go after login: only back-office paths.
+fn safe_next(next: &str) -> String {
+    if next.starts_with("/backoffice")
+        && !next.starts_with("/backoffice/login")
+        && !next.contains("//")
+    {
+        next.to_owned()
+    } else {
+        "/backoffice".to_owned()
+    }
+}
+
+pub async fn form(headers: HeaderMap, Query(next): Query<AfterLogin>) -> Response {
+    login_page(
+        StatusCode::OK,
+        &headers,
+        String::new(),
+        safe_next(&next.next),
+        None,
+    )
+}
+
+#[derive(Deserialize, Default)]
+pub struct Posted {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// A hash to verify against when the username does not exist, so that
+/// the answer takes as long either way.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("not a password of anyone"))
+}
+
+pub async fn login(State(state): State<AppState>, request: Request) -> Response {
+    let headers = request.headers().clone();
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let posted = match Form::<Posted>::from_request(request, &state).await {
+        Ok(Form(posted)) => posted,
+        Err(_) => Posted::default(),
+    };
+    let t = texts(lang_of(&headers));
+    let next = safe_next(&posted.next);
+    let again = |status, error| {
+        login_page(
+            status,
+            &headers,
+            posted.username.clone(),
+            next.clone(),
+            Some(error),
+        )
+    };
+    if !Csrf::from_headers(&headers).accepts(&posted.csrf) {
+        return again(StatusCode::FORBIDDEN, t.session_expired);
+    }
+    if !state.logins.allow(ip, Instant::now()) {
+        return again(StatusCode::TOO_MANY_REQUESTS, t.login_locked);
+    }
+    if posted.username.trim().is_empty() || posted.password.is_empty() {
+        return again(StatusCode::UNPROCESSABLE_ENTITY, t.login_wrong);
+    }
+    let now = Timestamp::now();
+    let found = match state.store.operator_for_login(&posted.username).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!(error = %e, "login: the store failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let hash = found
+        .as_ref()
+        .map_or_else(|| dummy_hash().to_owned(), |(_, c)| c.password_hash.clone());
+    let password = posted.password.clone();
+    let password_ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let Some((operator, credentials)) = found.filter(|(o, _)| o.active) else {
+        return again(StatusCode::UNAUTHORIZED, t.login_wrong);
+    };
+    if operator.locked_until.is_some_and(|until| until > now) {
+        return again(StatusCode::UNAUTHORIZED, t.login_locked);
+    }
+    let code_ok = credentials
+        .totp_secret
+        .as_deref()
+        .is_none_or(|secret| totp_accepts(secret, &posted.code, now));
+    if !password_ok || !code_ok {
+        let locked = match state.store.login_failed(operator.id, now).await {
+            Ok(locked) => locked,
+            Err(e) => {
+                tracing::error!(error = %e, "login: the store failed");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        };
+        let why = match (locked, password_ok) {
+            (Some(_), _) => t.login_locked,
+            (None, false) => t.login_wrong,
+            (None, true) => t.login_code,
+        };
+        return again(StatusCode::UNAUTHORIZED, why);
+    }
+    let token = random_hex();
+    if let Err(e) = state
+        .store
+        .login_succeeded(operator.id, &token_hash(&token), &random_hex(), IDLE, now)
+        .await
+    {
+        tracing::error!(error = %e, "login: the store failed");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    tracing::info!(operator = %operator.username, "back-office login");
+    let secure = if state.portal.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let mut response = Redirect::to(&next).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "{COOKIE}={token}; Path=/backoffice; HttpOnly; SameSite=Strict{secure}"
+        ))
+        .expect("hex is a valid header value"),
+    );
+    response
+}
+
+/// The route layer of every signed-in page: no live session, no page.
+pub async fn require_session(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    let to_login = || {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", &path)
+            .finish();
+        Redirect::to(&format!("/backoffice/login?{query}")).into_response()
+    };
+    let Some(token) = cookie(request.headers(), COOKIE).map(str::to_owned) else {
+        return to_login();
+    };
+    let hash = token_hash(&token);
+    let now = Timestamp::now();
+    let session = match state.store.session(&hash, now).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return to_login(),
+        Err(e) => {
+            tracing::error!(error = %e, "session: the store failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    // Sliding expiry, written at most every few minutes.
+    if session.expires_at.duration_since(now) < IDLE - SignedDuration::from_mins(5)
+        && let Err(e) = state.store.extend_session(&hash, now + IDLE).await
+    {
+        tracing::warn!(error = %e, "session: could not extend");
+    }
+    let lang = lang_of(request.headers());
+    request.extensions_mut().insert(Office {
+        lang,
+        t: texts(lang),
+        path,
+        operator: session.operator,
+        access: session.access,
+        csrf: session.csrf,
+        token_hash: hash,
+    });
+    next.run(request).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct TokenOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /backoffice/logout`: the session ends, in the database too.
+pub async fn logout(
+    State(state): State<AppState>,
+    axum::Extension(office): axum::Extension<Office>,
+    Form(form): Form<TokenOnly>,
+) -> Response {
+    if !office.accepts(&form.csrf) {
+        return super::forbidden(&office);
+    }
+    if let Err(e) = state.store.end_session(&office.token_hash).await {
+        return super::internal_error(&office, e);
+    }
+    let mut response = Redirect::to("/backoffice/login").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "cassa_bo=; Path=/backoffice; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let hash = hash_password("Tre-Cime-di-Lavaredo");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("Tre-Cime-di-Lavaredo", &hash));
+        assert!(!verify_password("tre-cime-di-lavaredo", &hash));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn totp_codes_follow_rfc_6238() {
+        // RFC 6238's SHA-1 test key, "12345678901234567890", in base32.
+        let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+        let at = Timestamp::from_second(59).unwrap();
+        // The RFC's 8-digit value at T=59 is 94287082: its last 6 digits.
+        assert!(totp_accepts(secret, "287082", at));
+        assert!(totp_accepts(secret, "287 082", at));
+        assert!(!totp_accepts(secret, "287083", at));
+        assert!(!totp_accepts(secret, "", at));
+        // One step of skew either way, not two.
+        assert!(totp_accepts(
+            secret,
+            "287082",
+            at + SignedDuration::from_secs(30)
+        ));
+        assert!(!totp_accepts(
+            secret,
+            "287082",
+            at + SignedDuration::from_secs(90)
+        ));
+    }
+
+    #[test]
+    fn only_back_office_paths_come_after_login() {
+        assert_eq!(
+            safe_next("/backoffice/enti/1/dovuti"),
+            "/backoffice/enti/1/dovuti"
+        );
+        assert_eq!(safe_next("https://evil.example/"), "/backoffice");
+        assert_eq!(safe_next("/backoffice//evil.example"), "/backoffice");
+        assert_eq!(safe_next("/backoffice/login"), "/backoffice");
+    }
+}

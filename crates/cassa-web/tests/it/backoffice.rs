@@ -1,0 +1,534 @@
+//! The back office over HTTP: login, lockout, TOTP, logout; Gestione
+//! Dovuti; and every ente route tried by operators who must not pass.
+
+use cassa_core::access::{Grant, MAX_FAILED_LOGINS, Role};
+use cassa_store::{NewOperator, Store};
+use cassa_testkit::{Backend, backend_tests};
+use jiff::Timestamp;
+use reqwest::{Method, StatusCode};
+
+use crate::portal::{browser, page, post, token};
+use crate::{MILANO, REGIONE, TestApp, create_ente, position_body};
+
+backend_tests!(
+    operators_log_in_lock_out_and_log_out,
+    a_second_factor_is_asked_once_turned_on,
+    debts_are_searched_created_cancelled_and_printed,
+    no_route_shows_another_entes_debts,
+);
+
+const PASSWORD: &str = "Tre-Cime-di-Lavaredo";
+
+async fn operator(store: &Store, username: &str, grant: Option<Grant>) -> i64 {
+    let hash = cassa_web::backoffice::hash_password(PASSWORD);
+    let op = store
+        .create_operator(
+            &NewOperator {
+                username,
+                display_name: &format!("Operatore {username}"),
+                email: None,
+                password_hash: &hash,
+                platform_admin: false,
+            },
+            "test",
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    if let Some(grant) = grant {
+        store
+            .grant_role(op.id, &grant, "test", Timestamp::now())
+            .await
+            .unwrap();
+    }
+    op.id
+}
+
+async fn try_login(
+    client: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+    code: &str,
+) -> reqwest::Response {
+    let csrf = token(client, &format!("{base}/backoffice/login")).await;
+    post(
+        client,
+        &format!("{base}/backoffice/login"),
+        &[
+            ("csrf", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+            ("code", code),
+            ("next", "/backoffice"),
+        ],
+    )
+    .await
+}
+
+async fn logged_in(app: &TestApp, username: &str) -> reqwest::Client {
+    let client = browser();
+    let response = try_login(&client, &app.base, username, PASSWORD, "").await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap()
+    );
+    client
+}
+
+/// The session's form token, from any signed-in page.
+async fn session_token(client: &reqwest::Client, base: &str) -> String {
+    token(client, &format!("{base}/backoffice")).await
+}
+
+async fn operators_log_in_lock_out_and_log_out(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    operator(
+        &app.store,
+        "maria",
+        Some(Grant {
+            ente_id: app.ente.id,
+            role: Role::Operator,
+            tipo_dovuto_id: None,
+        }),
+    )
+    .await;
+    operator(&app.store, "luca", None).await;
+    let client = browser();
+    // Signed-out pages lead to the login, keeping where they were going.
+    let away = client
+        .get(format!("{}/backoffice/enti/{MILANO}/dovuti", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(away.status(), StatusCode::SEE_OTHER);
+    assert!(
+        away.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/backoffice/login?next=%2Fbackoffice%2Fenti")
+    );
+
+    // A wrong password and an unknown user get the same words.
+    for (user, password) in [("maria", "wrong password"), ("nobody", PASSWORD)] {
+        let refused = try_login(&client, &app.base, user, password, "").await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            refused
+                .text()
+                .await
+                .unwrap()
+                .contains("Nome utente o password errati")
+        );
+    }
+    let ok = try_login(&client, &app.base, "maria", PASSWORD, "").await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let home = page(&client, &format!("{}/backoffice", app.base)).await;
+    assert!(home.contains("Operatore maria"), "{home}");
+    assert!(home.contains("Comune di Milano"));
+
+    // Logout needs the session's token, then the session is gone.
+    let forged = post(
+        &client,
+        &format!("{}/backoffice/logout", app.base),
+        &[("csrf", "x")],
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let csrf = session_token(&client, &app.base).await;
+    let out = post(
+        &client,
+        &format!("{}/backoffice/logout", app.base),
+        &[("csrf", csrf)],
+    )
+    .await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let after = client
+        .get(format!("{}/backoffice", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+
+    // Five failures lock the account: even the right password is refused.
+    let other = browser();
+    for _ in 0..MAX_FAILED_LOGINS {
+        try_login(&other, &app.base, "luca", "wrong password", "").await;
+    }
+    let locked = try_login(&other, &app.base, "luca", PASSWORD, "").await;
+    assert_eq!(locked.status(), StatusCode::UNAUTHORIZED);
+    assert!(locked.text().await.unwrap().contains("Account bloccato"));
+    // Without the form token nothing is tried at all.
+    let no_token = post(
+        &browser(),
+        &format!("{}/backoffice/login", app.base),
+        &[("username", "maria"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(no_token.status(), StatusCode::FORBIDDEN);
+}
+
+fn code_now(secret: &str) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .unwrap();
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes)
+        .unwrap()
+        .generate(Timestamp::now().as_second() as u64)
+}
+
+async fn a_second_factor_is_asked_once_turned_on(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    operator(&app.store, "anna", None).await;
+    let client = logged_in(&app, "anna").await;
+    let account = page(&client, &format!("{}/backoffice/account", app.base)).await;
+    let start = account.find("id=\"totp-secret\">").unwrap() + 17;
+    let secret = account[start..start + 32].to_owned();
+    let csrf = session_token(&client, &app.base).await;
+    let wrong = post(
+        &client,
+        &format!("{}/backoffice/account/totp", app.base),
+        &[
+            ("csrf", csrf.as_str()),
+            ("turn", "on"),
+            ("secret", &secret),
+            ("code", "000000"),
+        ],
+    )
+    .await;
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("Codice di verifica mancante o errato")
+    );
+    let on = post(
+        &client,
+        &format!("{}/backoffice/account/totp", app.base),
+        &[
+            ("csrf", csrf.as_str()),
+            ("turn", "on"),
+            ("secret", &secret),
+            ("code", &code_now(&secret)),
+        ],
+    )
+    .await;
+    assert_eq!(on.status(), StatusCode::SEE_OTHER);
+
+    let fresh = browser();
+    let without = try_login(&fresh, &app.base, "anna", PASSWORD, "").await;
+    assert_eq!(without.status(), StatusCode::UNAUTHORIZED);
+    assert!(without.text().await.unwrap().contains("Codice di verifica"));
+    let with = try_login(&fresh, &app.base, "anna", PASSWORD, &code_now(&secret)).await;
+    assert_eq!(with.status(), StatusCode::SEE_OTHER);
+}
+
+async fn debts_are_searched_created_cancelled_and_printed(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let mensa = app
+        .store
+        .create_tipo_dovuto(
+            app.ente.id,
+            &cassa_testkit::positions::tipo_dovuto("MENSA"),
+            "test",
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    operator(
+        &app.store,
+        "maria",
+        Some(Grant {
+            ente_id: app.ente.id,
+            role: Role::Operator,
+            tipo_dovuto_id: None,
+        }),
+    )
+    .await;
+    let client = logged_in(&app, "maria").await;
+    let base = format!("{}/backoffice/enti/{MILANO}/dovuti", app.base);
+
+    // A debt by hand: mistakes first, shown beside their fields.
+    let csrf = session_token(&client, &app.base).await;
+    let refused = post(
+        &client,
+        &format!("{base}/nuovo"),
+        &[
+            ("csrf", csrf.as_str()),
+            ("tipo", "MENSA"),
+            ("fiscal_code", "RSSMRA85T10A562X"),
+            ("name", "Mario Rossi"),
+            ("amount", "dieci"),
+            ("due", "2020-01-01"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    for field in ["fiscal_code", "amount", "due"] {
+        assert!(
+            html.contains(&format!("id=\"{field}-error\"")),
+            "{field}: {html}"
+        );
+    }
+    assert!(
+        html.contains("value=\"Mario Rossi\""),
+        "the form keeps what was typed"
+    );
+    let created = post(
+        &client,
+        &format!("{base}/nuovo"),
+        &[
+            ("csrf", csrf.as_str()),
+            ("tipo", "MENSA"),
+            ("fiscal_code", "rssmra85t10a562s"),
+            ("name", "Mario Rossi"),
+            ("email", "mario.rossi@example.org"),
+            ("amount", "48,50"),
+            ("due", "2030-06-30"),
+            ("description", "Mensa giugno"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let detail_url = format!(
+        "{}{}",
+        app.base,
+        created.headers()["location"].to_str().unwrap()
+    );
+    let detail = page(&client, &detail_url).await;
+    assert!(detail.contains("Il dovuto è stato creato"), "{detail}");
+    assert!(detail.contains("48,50 €"));
+    assert!(detail.contains("Mensa giugno"));
+    assert!(detail.contains("operator:maria"), "the history names who");
+    let stored = app
+        .store
+        .search_dovuti(
+            app.ente.id,
+            &cassa_core::access::TipoScope::All,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.0.len(), 1);
+    assert_eq!(stored.0[0].tipo_dovuto_code.as_deref(), Some("MENSA"));
+    let _ = mensa;
+
+    // Published through the API too; the search finds each by its filters.
+    let reply = app
+        .call(
+            Method::POST,
+            &format!("{}?toPublish=true", app.positions()),
+            Some(&position_body("TARI-9", &[&[10_000]])),
+        )
+        .await;
+    let nav = reply.body["paymentOption"][0]["nav"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let by_notice = page(&client, &format!("{base}?avviso={nav}")).await;
+    assert!(
+        by_notice.contains(">TARI-9<") && by_notice.contains("1 risultati"),
+        "{by_notice}"
+    );
+    let by_name = page(&client, &format!("{base}?nome=rossi&ordina=importo&desc=1")).await;
+    assert!(by_name.contains("2 risultati"));
+    assert!(
+        by_name.find("TARI-9").unwrap() < by_name.find("BO-").unwrap(),
+        "sorted by amount, largest first"
+    );
+
+    // Print its notice, then cancel it: a reason is required.
+    let pdf = client
+        .get(format!("{base}/TARI-9/avviso"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+    let no_reason = post(
+        &client,
+        &format!("{base}/TARI-9/annulla"),
+        &[("csrf", csrf.as_str()), ("reason", " ")],
+    )
+    .await;
+    assert_eq!(no_reason.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        no_reason
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"reason-error\"")
+    );
+    let cancelled = post(
+        &client,
+        &format!("{base}/TARI-9/annulla"),
+        &[("csrf", csrf.as_str()), ("reason", "Emesso per errore")],
+    )
+    .await;
+    assert_eq!(cancelled.status(), StatusCode::SEE_OTHER);
+    let detail = page(&client, &format!("{base}/TARI-9")).await;
+    assert!(
+        detail.contains("INVALID") && detail.contains("Emesso per errore"),
+        "{detail}"
+    );
+    let invalid = page(&client, &format!("{base}?stato=INVALID")).await;
+    assert!(invalid.contains("1 risultati"));
+}
+
+async fn no_route_shows_another_entes_debts(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (regione, _) = create_ente(&app.store, REGIONE, "Regione Lombardia", 1).await;
+    let mensa = app
+        .store
+        .create_tipo_dovuto(
+            app.ente.id,
+            &cassa_testkit::positions::tipo_dovuto("MENSA"),
+            "test",
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    app.call(
+        Method::POST,
+        &format!("{}?toPublish=true", app.positions()),
+        Some(&position_body("TARI-1", &[&[10_000]])),
+    )
+    .await;
+    operator(
+        &app.store,
+        "regione",
+        Some(Grant {
+            ente_id: regione.id,
+            role: Role::EnteAdmin,
+            tipo_dovuto_id: None,
+        }),
+    )
+    .await;
+    operator(
+        &app.store,
+        "lettore",
+        Some(Grant {
+            ente_id: app.ente.id,
+            role: Role::ReadOnly,
+            tipo_dovuto_id: None,
+        }),
+    )
+    .await;
+    operator(
+        &app.store,
+        "mensa",
+        Some(Grant {
+            ente_id: app.ente.id,
+            role: Role::Operator,
+            tipo_dovuto_id: Some(mensa.id),
+        }),
+    )
+    .await;
+
+    // Every ente route, as an ente admin of another ente: not found, all.
+    let outsider = logged_in(&app, "regione").await;
+    let csrf = session_token(&outsider, &app.base).await;
+    let base = format!("{}/backoffice/enti/{MILANO}", app.base);
+    for path in [
+        "/dovuti",
+        "/dovuti?cf=RSSMRA85T10A562S",
+        "/dovuti/TARI-1",
+        "/dovuti/TARI-1/avviso",
+        "/dovuti/nuovo",
+    ] {
+        let r = outsider.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "GET {path}");
+        assert!(
+            !r.text().await.unwrap().contains("RSSMRA85T10A562S"),
+            "GET {path}"
+        );
+    }
+    for path in ["/dovuti/TARI-1/annulla", "/dovuti/nuovo"] {
+        let r = post(
+            &outsider,
+            &format!("{base}{path}"),
+            &[("csrf", csrf.as_str()), ("reason", "x"), ("tipo", "MENSA")],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "POST {path}");
+    }
+    let unknown = outsider
+        .get(format!("{}/backoffice/enti/00000000000/dovuti", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown.status(),
+        StatusCode::NOT_FOUND,
+        "an ente that does not exist looks the same"
+    );
+    assert_eq!(
+        app.store
+            .position(app.ente.id, "TARI-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .code(),
+        "VALID"
+    );
+    // Its own activity log shows only its own ente.
+    let activity = page(
+        &outsider,
+        &format!("{}/backoffice/attivita?ente={MILANO}", app.base),
+    )
+    .await;
+    assert!(!activity.contains("TARI-1"), "{activity}");
+
+    // Read-only: sees, changes nothing.
+    let reader = logged_in(&app, "lettore").await;
+    let csrf = session_token(&reader, &app.base).await;
+    assert!(
+        page(&reader, &format!("{base}/dovuti"))
+            .await
+            .contains("TARI-1")
+    );
+    let r = post(
+        &reader,
+        &format!("{base}/dovuti/TARI-1/annulla"),
+        &[("csrf", csrf.as_str()), ("reason", "x")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = reader
+        .get(format!("{base}/dovuti/nuovo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = reader
+        .get(format!("{}/backoffice/attivita", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "only admins read the activity log"
+    );
+
+    // One tipo dovuto only: the TARI debt (no tipo) is invisible.
+    let narrow = logged_in(&app, "mensa").await;
+    let list = page(&narrow, &format!("{base}/dovuti")).await;
+    assert!(list.contains("0 risultati"), "{list}");
+    let r = narrow
+        .get(format!("{base}/dovuti/TARI-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
