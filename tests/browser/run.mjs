@@ -258,6 +258,42 @@ try {
   await page.click("a[hreflang=it]");
   check((await text(page, "h1")) === "Ricerca Ente", "back to Italian");
 
+  // The back office: the demo admin logs in, finds a Milano debt, cancels it.
+  const DEMO_LINES = Object.fromEntries(
+    readFileSync(process.env.CASSA_DEMO_FILE, "utf8").split("\n").filter((l) => l.startsWith("backoffice.")).map((l) => l.split(/=(.*)/s).slice(0, 2)),
+  );
+  await page.goto(`${BASE}/backoffice`);
+  check(new URL(page.url()).pathname === "/backoffice/login", "the back office asks to log in");
+  await page.fill("#username", DEMO_LINES["backoffice.admin.username"]);
+  await page.fill("#password", "wrong password");
+  await page.click("main button[type=submit]");
+  check((await text(page, ".alert-danger")).includes("errati"), "a wrong password is refused");
+  await look(page, "backoffice-login");
+  await page.fill("#password", DEMO_LINES["backoffice.admin.password"]);
+  await page.click("main button[type=submit]");
+  check(new URL(page.url()).pathname === "/backoffice", "the admin is in");
+  check((await text(page, "main table")).includes("Comune di Milano"), "the admin sees every ente");
+  await look(page, "backoffice-enti");
+  await page.click("text=Gestione Dovuti Comune di Milano");
+  await page.fill("#cf", REFUSED.debtor);
+  await page.click("form[role=search] button[type=submit]");
+  check((await page.locator("main tbody tr").count()) >= 1, "the search finds the debtor's debts");
+  await look(page, "backoffice-dovuti");
+  await page.locator("main tbody tr a").first().click();
+  check((await text(page, "h1")).startsWith("Dettaglio dovuto"), "the debt's page opens");
+  await page.click("main form button:has-text('Annulla il dovuto')");
+  check((await page.locator("#reason-error").count()) === 1, "a cancellation needs a reason");
+  await page.fill("#reason", "Emesso per errore");
+  await page.click("main form button:has-text('Annulla il dovuto')");
+  check((await text(page, ".alert-success")).includes("annullato"), "the debt is cancelled");
+  check((await text(page, "main")).includes("Emesso per errore"), "the history keeps the reason");
+  await look(page, "backoffice-annullato");
+  await page.goto(`${BASE}/backoffice/attivita`);
+  check((await text(page, "main table")).includes("invalidate"), "the activity log shows the cancellation");
+  await look(page, "backoffice-attivita");
+  await page.click("text=Esci");
+  check(new URL(page.url()).pathname === "/backoffice/login", "logout leads back to the login");
+
   // A page that does not exist.
   const response = await page.goto(`${BASE}/non-esiste`);
   check(response.status() === 404, "an unknown page is a 404");

@@ -336,11 +336,11 @@ async fn debts_are_searched_created_cancelled_and_printed(backend: Backend) {
         .to_owned();
     let by_notice = page(&client, &format!("{base}?avviso={nav}")).await;
     assert!(
-        by_notice.contains(">TARI-9<") && by_notice.contains("1 risultati"),
+        by_notice.contains(">TARI-9<") && by_notice.contains("Risultati: 1"),
         "{by_notice}"
     );
     let by_name = page(&client, &format!("{base}?nome=rossi&ordina=importo&desc=1")).await;
-    assert!(by_name.contains("2 risultati"));
+    assert!(by_name.contains("Risultati: 2"));
     assert!(
         by_name.find("TARI-9").unwrap() < by_name.find("BO-").unwrap(),
         "sorted by amount, largest first"
@@ -381,7 +381,7 @@ async fn debts_are_searched_created_cancelled_and_printed(backend: Backend) {
         "{detail}"
     );
     let invalid = page(&client, &format!("{base}?stato=INVALID")).await;
-    assert!(invalid.contains("1 risultati"));
+    assert!(invalid.contains("Risultati: 1"));
 }
 
 async fn no_route_shows_another_entes_debts(backend: Backend) {
@@ -524,7 +524,7 @@ async fn no_route_shows_another_entes_debts(backend: Backend) {
     // One tipo dovuto only: the TARI debt (no tipo) is invisible.
     let narrow = logged_in(&app, "mensa").await;
     let list = page(&narrow, &format!("{base}/dovuti")).await;
-    assert!(list.contains("0 risultati"), "{list}");
+    assert!(list.contains("Risultati: 0"), "{list}");
     let r = narrow
         .get(format!("{base}/dovuti/TARI-1"))
         .send()
