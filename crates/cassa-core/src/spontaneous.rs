@@ -36,6 +36,10 @@ pub struct FormField {
     /// A hint shown under the field.
     #[serde(default)]
     pub help: Option<String>,
+    /// A regular expression the whole value must match (e.g. a licence
+    /// plate `[A-Z]{2}[0-9]{3}[A-Z]{2}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
 }
 
 /// What is wrong with one value.
@@ -47,6 +51,25 @@ pub enum FieldProblem {
     NotADate,
     NotAFiscalCode,
     NotAnEmail,
+    /// Not in the format the field's pattern asks for.
+    Pattern,
+}
+
+/// Longest pattern the form builder accepts.
+pub const MAX_PATTERN_CHARS: usize = 200;
+
+/// Checks a pattern for the form builder: it must compile, and stay small.
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    if pattern.chars().count() > MAX_PATTERN_CHARS {
+        return Err(format!("at most {MAX_PATTERN_CHARS} characters"));
+    }
+    whole_match(pattern).map(|_| ()).map_err(|e| e.to_string())
+}
+
+fn whole_match(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(1 << 20)
+        .build()
 }
 
 /// The fields of a stored form definition; entries that do not read as a
@@ -106,6 +129,15 @@ impl FormField {
             },
             FieldKind::Email if plausible_email(value) => Ok(()),
             FieldKind::Email => Err(FieldProblem::NotAnEmail),
+        }?;
+        match self.pattern.as_deref().filter(|p| !p.is_empty()) {
+            // A pattern that does not compile was refused when saved; if one
+            // slips through, the value is not held hostage to it.
+            Some(pattern) => match whole_match(pattern) {
+                Ok(re) if !re.is_match(value) => Err(FieldProblem::Pattern),
+                _ => Ok(()),
+            },
+            None => Ok(()),
         }
     }
 }
@@ -139,6 +171,7 @@ mod tests {
             required,
             kind,
             help: None,
+            pattern: None,
         };
         assert_eq!(
             field(FieldKind::Text, true).check(""),
@@ -172,6 +205,25 @@ mod tests {
             field(FieldKind::Email, true).check("a@b"),
             Err(FieldProblem::NotAnEmail)
         );
+    }
+
+    #[test]
+    fn a_pattern_must_match_the_whole_value() {
+        let plate = FormField {
+            name: "targa".into(),
+            label: "Targa".into(),
+            required: false,
+            kind: FieldKind::Text,
+            help: None,
+            pattern: Some("[A-Z]{2}[0-9]{3}[A-Z]{2}".into()),
+        };
+        assert_eq!(plate.check("FX123YZ"), Ok(()));
+        assert_eq!(plate.check("xFX123YZ"), Err(FieldProblem::Pattern));
+        assert_eq!(plate.check("FX123Y"), Err(FieldProblem::Pattern));
+        assert_eq!(plate.check(""), Ok(()), "an empty optional field is fine");
+        assert!(check_pattern("[A-Z]{2}").is_ok());
+        assert!(check_pattern("[A-Z").is_err());
+        assert!(check_pattern(&"a".repeat(201)).is_err());
     }
 
     #[test]

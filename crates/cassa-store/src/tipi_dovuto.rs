@@ -58,6 +58,8 @@ pub struct TipoDovuto {
 pub enum TipoDovutoError {
     #[error("the ente already has a tipo dovuto with code {0}")]
     Duplicate(String),
+    #[error("the ente has no tipo dovuto {0}")]
+    NotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -178,6 +180,83 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(tipo)
+    }
+
+    /// Replaces everything but the code of the tipo dovuto `code`, and
+    /// turns it on or off; audited with before and after. The portal reads
+    /// tipi dovuto afresh, so the change shows at once.
+    pub async fn update_tipo_dovuto(
+        &self,
+        ente_id: i64,
+        code: &str,
+        changes: &NewTipoDovuto,
+        active: bool,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<TipoDovuto, TipoDovutoError> {
+        let (fixed, min, max) = match changes.amount_rule {
+            AmountRule::Free => (None, None, None),
+            AmountRule::Fixed(a) => (Some(a.get()), None, None),
+            AmountRule::Range { min, max } => (None, Some(min.get()), Some(max.get())),
+        };
+        let mut tx = self.begin_write().await?;
+        let before = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM tipo_dovuto WHERE ente_id = $1 AND code = $2{}",
+            self.for_update()
+        ))
+        .bind(ente_id)
+        .bind(code)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(tipo_from_row)
+        .transpose()?
+        .ok_or_else(|| TipoDovutoError::NotFound(code.to_owned()))?;
+        let row = sqlx::query(&format!(
+            "UPDATE tipo_dovuto SET name = $1, description = $2, taxonomy_code = $3, iban = $4, \
+             postal_iban = $5, amount_rule = $6, fixed_amount = $7, min_amount = $8, max_amount = $9, \
+             spontaneous = $10, form_fields = $11, tags = $12, external_url = $13, capitolo = $14, \
+             accertamento = $15, ufficio = $16, active = $17, updated_at = $18 WHERE id = $19 RETURNING {COLUMNS}"
+        ))
+        .bind(&changes.name)
+        .bind(changes.description.as_deref())
+        .bind(changes.taxonomy_code.to_string())
+        .bind(changes.iban.as_ref().map(Iban::as_str))
+        .bind(changes.postal_iban.as_ref().map(Iban::as_str))
+        .bind(changes.amount_rule.code())
+        .bind(fixed)
+        .bind(min)
+        .bind(max)
+        .bind(flag(changes.spontaneous))
+        .bind(changes.form_fields.to_string())
+        .bind(serde_json::to_string(&changes.tags).unwrap_or_else(|_| "[]".into()))
+        .bind(changes.external_url.as_deref())
+        .bind(changes.capitolo.as_deref())
+        .bind(changes.accertamento.as_deref())
+        .bind(changes.ufficio.as_deref())
+        .bind(flag(active))
+        .bind(micros(now))
+        .bind(before.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let after = tipo_from_row(&row)?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                at: now,
+                actor,
+                ente_id: Some(ente_id),
+                action: "update",
+                entity: "tipo_dovuto",
+                entity_key: code,
+                before: serde_json::to_value(&before).ok(),
+                after: serde_json::to_value(&after).ok(),
+                request_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
     }
 
     /// The ente's tipi dovuto, by name.

@@ -11,6 +11,7 @@ mod auth;
 mod dovuti;
 pub mod i18n;
 mod scope;
+mod tipi;
 
 use askama::Template;
 use axum::Router;
@@ -34,6 +35,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/dovuti/{iupd}", get(dovuti::detail))
         .route("/dovuti/{iupd}/annulla", post(dovuti::cancel))
         .route("/dovuti/{iupd}/avviso", get(dovuti::notice))
+        .route("/tipi", get(tipi::list))
+        .route("/tipi/nuovo", get(tipi::new_form).post(tipi::create))
+        .route("/tipi/{code}", get(tipi::edit_form).post(tipi::update))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             scope::ente_access,
@@ -158,6 +162,8 @@ struct EnteLine {
     fiscal_code: String,
     name: String,
     roles: Vec<String>,
+    /// May manage its tipi dovuto.
+    configure: bool,
 }
 
 #[derive(Template)]
@@ -180,6 +186,7 @@ async fn home(
                     fiscal_code: e.fiscal_code,
                     name: e.name,
                     roles: vec![office.t.platform_admin.to_owned()],
+                    configure: true,
                 })
                 .collect(),
             Err(e) => return internal_error(&office, e),
@@ -208,6 +215,11 @@ async fn home(
                     fiscal_code: binding.ente_fiscal_code,
                     name: binding.ente_name,
                     roles: vec![role],
+                    configure: office.access.can(
+                        binding.grant.ente_id,
+                        None,
+                        cassa_core::access::Action::ConfigureEnte,
+                    ),
                 }),
             }
         }

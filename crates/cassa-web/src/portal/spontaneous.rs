@@ -94,6 +94,7 @@ fn problem_text(page: &PageContext, problem: FieldProblem) -> &'static str {
         FieldProblem::NotADate => t.field_not_a_date,
         FieldProblem::NotAFiscalCode => t.field_fiscal_code_invalid,
         FieldProblem::NotAnEmail => t.field_email_invalid,
+        FieldProblem::Pattern => t.field_pattern,
     }
 }
 

@@ -15,6 +15,7 @@ backend_tests!(
     a_second_factor_is_asked_once_turned_on,
     debts_are_searched_created_cancelled_and_printed,
     no_route_shows_another_entes_debts,
+    an_ente_admin_configures_a_tipo_dovuto_the_portal_shows_at_once,
 );
 
 const PASSWORD: &str = "Tre-Cime-di-Lavaredo";
@@ -531,4 +532,172 @@ async fn no_route_shows_another_entes_debts(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+async fn an_ente_admin_configures_a_tipo_dovuto_the_portal_shows_at_once(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    operator(
+        &app.store,
+        "capo",
+        Some(Grant {
+            ente_id: app.ente.id,
+            role: Role::EnteAdmin,
+            tipo_dovuto_id: None,
+        }),
+    )
+    .await;
+    operator(
+        &app.store,
+        "maria",
+        Some(Grant {
+            ente_id: app.ente.id,
+            role: Role::Operator,
+            tipo_dovuto_id: None,
+        }),
+    )
+    .await;
+    let client = logged_in(&app, "capo").await;
+    let csrf = session_token(&client, &app.base).await;
+    let tipi = format!("{}/backoffice/enti/{MILANO}/tipi", app.base);
+    let form = |code: &str, taxonomy: &str, iban: &str, pattern: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("code".into(), code.into()),
+            ("name".into(), "Permesso ZTL".into()),
+            (
+                "description".into(),
+                "Permesso annuale per la zona a traffico limitato".into(),
+            ),
+            ("taxonomy".into(), taxonomy.into()),
+            ("iban".into(), iban.into()),
+            ("rule".into(), "fixed".into()),
+            ("fixed".into(), "60,00".into()),
+            ("spontaneous".into(), "on".into()),
+            ("tags".into(), "ZTL, auto, permessi".into()),
+            ("f0_name".into(), "targa".into()),
+            ("f0_label".into(), "Targa del veicolo".into()),
+            ("f0_type".into(), "text".into()),
+            ("f0_required".into(), "on".into()),
+            ("f0_pattern".into(), pattern.into()),
+            ("f0_help".into(), "Ad esempio FX123YZ".into()),
+            ("f1_name".into(), String::new()),
+            ("f1_label".into(), String::new()),
+            ("f1_type".into(), "text".into()),
+        ]
+    };
+    // Every mistake at once, each beside its field, the typed values kept.
+    let refused = post(
+        &client,
+        &format!("{tipi}/nuovo"),
+        &form("ZTL", "9/9999999XX/", "IT00X0000000000000000000000", "[A-Z"),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    for field in ["taxonomy-error", "iban-error"] {
+        assert!(html.contains(field), "{field}: {html}");
+    }
+    assert!(
+        html.contains("Formato non valido"),
+        "the bad pattern is named"
+    );
+    assert!(html.contains("value=\"Targa del veicolo\""));
+    let taxonomy = "9/0201102IM/";
+    assert!(
+        cassa_core::taxonomy::Catalogue::official()
+            .get(&taxonomy.parse().unwrap())
+            .is_some()
+    );
+    let created = post(
+        &client,
+        &format!("{tipi}/nuovo"),
+        &form("ZTL", taxonomy, "", "[A-Z]{2}[0-9]{3}[A-Z]{2}"),
+    )
+    .await;
+    assert_eq!(
+        created.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        created.text().await.unwrap()
+    );
+    let again = post(
+        &client,
+        &format!("{tipi}/nuovo"),
+        &form("ZTL", taxonomy, "", ""),
+    )
+    .await;
+    assert_eq!(
+        again.status(),
+        StatusCode::CONFLICT,
+        "a code is the ente's once"
+    );
+
+    // The portal shows it at once, with its form and its pattern.
+    let portal = browser();
+    let ente_page = page(&portal, &format!("{}/enti/{MILANO}", app.base)).await;
+    assert!(ente_page.contains("Permesso ZTL"), "{ente_page}");
+    let spontaneous = page(&portal, &format!("{}/enti/{MILANO}/paga/ZTL", app.base)).await;
+    assert!(
+        spontaneous.contains("Targa del veicolo") && spontaneous.contains("Ad esempio FX123YZ")
+    );
+    let csrf_portal = token(&portal, &format!("{}/enti/{MILANO}/paga/ZTL", app.base)).await;
+    let wrong_plate = post(
+        &portal,
+        &format!("{}/enti/{MILANO}/paga/ZTL", app.base),
+        &[
+            ("csrf", csrf_portal.as_str()),
+            ("f_targa", "12345"),
+            ("debtor_fiscal_code", "RSSMRA85T10A562S"),
+            ("debtor_name", "Mario Rossi"),
+            ("email", "m@example.org"),
+            ("captcha", "0"),
+            ("captcha_token", "x"),
+        ],
+    )
+    .await;
+    assert!(
+        wrong_plate
+            .text()
+            .await
+            .unwrap()
+            .contains("non è nel formato richiesto")
+    );
+
+    // Turned off: gone from the portal; the change is in the activity log.
+    let mut off = form("ZTL", taxonomy, "", "[A-Z]{2}[0-9]{3}[A-Z]{2}");
+    off.retain(|(k, _)| k != "code");
+    let updated = post(&client, &format!("{tipi}/ZTL"), &off).await;
+    assert_eq!(updated.status(), StatusCode::SEE_OTHER);
+    assert!(
+        !page(&portal, &format!("{}/enti/{MILANO}", app.base))
+            .await
+            .contains("Permesso ZTL")
+    );
+    let edit = page(&client, &format!("{tipi}/ZTL")).await;
+    assert!(
+        !edit.contains("id=\"active\" name=\"active\" checked"),
+        "saved as inactive"
+    );
+    let activity = page(
+        &client,
+        &format!("{}/backoffice/attivita?oggetto=ZTL", app.base),
+    )
+    .await;
+    assert!(
+        activity.contains("update tipo_dovuto") && activity.contains("operator:capo"),
+        "{activity}"
+    );
+
+    // An operator (not an admin) may not configure.
+    let maria = logged_in(&app, "maria").await;
+    let r = maria.get(&tipi).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let csrf = session_token(&maria, &app.base).await;
+    let r = post(
+        &maria,
+        &format!("{tipi}/ZTL"),
+        &[("csrf", csrf.as_str()), ("name", "x")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
