@@ -288,6 +288,9 @@ try {
   check((await text(page, ".alert-success")).includes("annullato"), "the debt is cancelled");
   check((await text(page, "main")).includes("Emesso per errore"), "the history keeps the reason");
   await look(page, "backoffice-annullato");
+  await page.goto(`${BASE}/backoffice/statistiche`);
+  check(Number(await text(page, "#stat-payments-total")) === 3, "the statistics count the three notices paid in this walk");
+  await look(page, "backoffice-statistiche");
   await page.goto(`${BASE}/backoffice/attivita`);
   check((await text(page, "main table")).includes("invalidate"), "the activity log shows the cancellation");
   await look(page, "backoffice-attivita");

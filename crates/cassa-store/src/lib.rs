@@ -22,6 +22,7 @@ mod outbox;
 mod payments;
 mod positions;
 mod sql;
+mod statistics;
 mod tipi_dovuto;
 mod ttl_cache;
 
@@ -44,4 +45,5 @@ pub use positions::{
     PositionChangeError, PositionPage, PositionWrite, PrintSelection, SortKey, StoredOption,
     StoredPosition, StoredTransfer,
 };
+pub use statistics::Statistics;
 pub use tipi_dovuto::{NewTipoDovuto, TipoDovuto, TipoDovutoError};

@@ -11,6 +11,7 @@ mod operators;
 mod payments;
 mod positions;
 mod schema;
+mod statistics;
 
 use cassa_core::debt::DebtPositionDraft;
 use cassa_store::{Actor, Ente, Origin, PositionWrite, Store, StoreOptions};

@@ -11,6 +11,7 @@ mod auth;
 mod dovuti;
 pub mod i18n;
 mod scope;
+mod statistics;
 mod tipi;
 
 use askama::Template;
@@ -45,6 +46,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let signed_in = Router::new()
         .route("/backoffice", get(home))
         .route("/backoffice/attivita", get(audit::search))
+        .route("/backoffice/statistiche", get(statistics::show))
         .route("/backoffice/account", get(account::show))
         .route("/backoffice/account/totp", post(account::totp))
         .route("/backoffice/logout", post(auth::logout))

@@ -16,6 +16,7 @@ backend_tests!(
     debts_are_searched_created_cancelled_and_printed,
     no_route_shows_another_entes_debts,
     an_ente_admin_configures_a_tipo_dovuto_the_portal_shows_at_once,
+    statistics_count_each_operators_enti,
 );
 
 const PASSWORD: &str = "Tre-Cime-di-Lavaredo";
@@ -700,4 +701,78 @@ async fn an_ente_admin_configures_a_tipo_dovuto_the_portal_shows_at_once(backend
     )
     .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+fn stat(html: &str, id: &str) -> String {
+    let start = html.find(&format!("id=\"{id}\">")).unwrap() + id.len() + 6;
+    html[start..start + html[start..].find('<').unwrap()].to_owned()
+}
+
+async fn statistics_count_each_operators_enti(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (regione, _) = create_ente(&app.store, REGIONE, "Regione Lombardia", 1).await;
+    let reply = app
+        .call(
+            Method::POST,
+            &format!("{}?toPublish=true", app.positions()),
+            Some(&position_body("STAT-1", &[&[12_345]])),
+        )
+        .await;
+    let nav = reply.body["paymentOption"][0]["nav"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let node = pagopa_sim::NodeClient::new(pagopa_sim::Station {
+        endpoint: format!("{}/pagopa/paForNode", app.base),
+        broker_id: "80050050154".into(),
+        station_id: "80050050154_01".into(),
+    });
+    pagopa_sim::pay_notice(
+        &node,
+        &pagopa_sim::Psp::default(),
+        MILANO,
+        &nav,
+        &pagopa_sim::RetryPolicy::default(),
+    )
+    .await
+    .unwrap();
+    operator(
+        &app.store,
+        "milano",
+        Some(Grant {
+            ente_id: app.ente.id,
+            role: Role::ReadOnly,
+            tipo_dovuto_id: None,
+        }),
+    )
+    .await;
+    operator(
+        &app.store,
+        "regione",
+        Some(Grant {
+            ente_id: regione.id,
+            role: Role::ReadOnly,
+            tipo_dovuto_id: None,
+        }),
+    )
+    .await;
+    let milano = page(
+        &logged_in(&app, "milano").await,
+        &format!("{}/backoffice/statistiche", app.base),
+    )
+    .await;
+    assert_eq!(stat(&milano, "stat-payments-year"), "1", "{milano}");
+    assert_eq!(stat(&milano, "stat-payments-total"), "1");
+    assert!(milano.contains("123,45 €"));
+    assert!(milano.contains("<svg") && milano.contains("role=\"img\""));
+    let other = logged_in(&app, "regione").await;
+    let regione_page = page(&other, &format!("{}/backoffice/statistiche", app.base)).await;
+    assert_eq!(stat(&regione_page, "stat-payments-total"), "0");
+    // Asking for another ente's numbers gives one's own.
+    let asked = page(
+        &other,
+        &format!("{}/backoffice/statistiche?ente={MILANO}", app.base),
+    )
+    .await;
+    assert_eq!(stat(&asked, "stat-payments-total"), "0");
 }
