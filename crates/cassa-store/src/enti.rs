@@ -60,6 +60,8 @@ fn membership_code<S: serde::Serializer>(m: &MembershipMode, s: S) -> Result<S::
 pub enum EnteError {
     #[error("an ente with codice fiscale {0} already exists")]
     Duplicate(String),
+    #[error("no ente with codice fiscale {0}")]
+    NotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -193,6 +195,77 @@ impl Store {
             .as_ref()
             .map(ente_from_row)
             .transpose()
+    }
+
+    /// Changes an ente's details and turns it on or off (a suspended ente
+    /// is hidden from the portal and its notices cannot be paid). The
+    /// codice fiscale and the segregation code stay: notices already
+    /// printed carry them.
+    pub async fn update_ente(
+        &self,
+        fiscal_code: &str,
+        changes: &NewEnte,
+        active: bool,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Ente, EnteError> {
+        let mut tx = self.begin_write().await?;
+        let before = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM ente WHERE fiscal_code = $1{}",
+            self.for_update()
+        ))
+        .bind(fiscal_code)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(ente_from_row)
+        .transpose()?
+        .ok_or_else(|| EnteError::NotFound(fiscal_code.to_owned()))?;
+        let row = sqlx::query(&format!(
+            "UPDATE ente SET name = $1, ipa_code = $2, cbill = $3, iban = $4, postal_iban = $5, \
+             office_name = $6, email = $7, pec = $8, phone = $9, website = $10, address = $11, \
+             membership_mode = $12, active = $13, updated_at = $14 WHERE id = $15 RETURNING {COLUMNS}"
+        ))
+        .bind(&changes.name)
+        .bind(changes.ipa_code.as_deref())
+        .bind(changes.cbill.as_deref())
+        .bind(changes.iban.as_ref().map(Iban::as_str))
+        .bind(changes.postal_iban.as_ref().map(Iban::as_str))
+        .bind(changes.office_name.as_deref())
+        .bind(changes.email.as_deref())
+        .bind(changes.pec.as_deref())
+        .bind(changes.phone.as_deref())
+        .bind(changes.website.as_deref())
+        .bind(changes.address.as_deref())
+        .bind(changes.membership_mode.code())
+        .bind(flag(active))
+        .bind(micros(now))
+        .bind(before.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let after = ente_from_row(&row)?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                at: now,
+                actor,
+                ente_id: Some(after.id),
+                action: if before.active && !active {
+                    "suspend"
+                } else {
+                    "update"
+                },
+                entity: "ente",
+                entity_key: fiscal_code,
+                before: serde_json::to_value(&before).ok(),
+                after: serde_json::to_value(&after).ok(),
+                request_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.ente_cache().clear();
+        Ok(after)
     }
 
     /// All enti, by name.

@@ -9,6 +9,7 @@ mod account;
 mod audit;
 mod auth;
 mod dovuti;
+mod enti_admin;
 pub mod i18n;
 mod scope;
 mod statistics;
@@ -43,6 +44,17 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             state.clone(),
             scope::ente_access,
         ));
+    let admin = Router::new()
+        .route("/enti", get(enti_admin::list))
+        .route(
+            "/enti/nuovo",
+            get(enti_admin::new_form).post(enti_admin::create),
+        )
+        .route(
+            "/enti/{cf}",
+            get(enti_admin::edit_form).post(enti_admin::update),
+        )
+        .route_layer(middleware::from_fn(enti_admin::require_platform_admin));
     let signed_in = Router::new()
         .route("/backoffice", get(home))
         .route("/backoffice/attivita", get(audit::search))
@@ -51,6 +63,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/backoffice/account/totp", post(account::totp))
         .route("/backoffice/logout", post(auth::logout))
         .nest("/backoffice/enti/{cf}", ente)
+        .nest("/backoffice/admin", admin)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_session,

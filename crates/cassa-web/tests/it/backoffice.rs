@@ -17,6 +17,7 @@ backend_tests!(
     no_route_shows_another_entes_debts,
     an_ente_admin_configures_a_tipo_dovuto_the_portal_shows_at_once,
     statistics_count_each_operators_enti,
+    a_platform_admin_onboards_and_suspends_an_ente,
 );
 
 const PASSWORD: &str = "Tre-Cime-di-Lavaredo";
@@ -775,4 +776,136 @@ async fn statistics_count_each_operators_enti(backend: Backend) {
     )
     .await;
     assert_eq!(stat(&asked, "stat-payments-total"), "0");
+}
+
+async fn a_platform_admin_onboards_and_suspends_an_ente(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let hash = cassa_web::backoffice::hash_password(PASSWORD);
+    app.store
+        .create_operator(
+            &NewOperator {
+                username: "root",
+                display_name: "Admin",
+                email: None,
+                password_hash: &hash,
+                platform_admin: true,
+            },
+            "test",
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    operator(
+        &app.store,
+        "maria",
+        Some(Grant {
+            ente_id: app.ente.id,
+            role: Role::EnteAdmin,
+            tipo_dovuto_id: None,
+        }),
+    )
+    .await;
+    let admin = logged_in(&app, "root").await;
+    let csrf = session_token(&admin, &app.base).await;
+    let url = format!("{}/backoffice/admin/enti", app.base);
+    let fields = |cf: &str, segregation: &str, iban: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("fiscal_code", cf.to_owned()),
+            ("segregation_code", segregation.to_owned()),
+            ("name", "Comune di Bergamo".to_owned()),
+            ("ipa_code", "c_a794".to_owned()),
+            ("cbill", "abc12".to_owned()),
+            ("iban", iban.to_owned()),
+            ("email", "tributi@comune.bergamo.example".to_owned()),
+            ("membership_mode", "flussi".to_owned()),
+        ]
+    };
+    let refused = post(
+        &admin,
+        &format!("{url}/nuovo"),
+        &fields("00000000001", "123", "IT00X"),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    for field in ["fiscal_code-error", "segregation_code-error", "iban-error"] {
+        assert!(html.contains(field), "{field}");
+    }
+    assert!(html.contains("value=\"Comune di Bergamo\""));
+    let iban = cassa_core::Iban::italian("03069", "11100", "100000046039").unwrap();
+    let created = post(
+        &admin,
+        &format!("{url}/nuovo"),
+        &fields("80034390163", "04", iban.as_str()),
+    )
+    .await;
+    assert_eq!(
+        created.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        created.text().await.unwrap()
+    );
+    let again = post(
+        &admin,
+        &format!("{url}/nuovo"),
+        &fields("80034390163", "04", iban.as_str()),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let portal = browser();
+    assert!(
+        page(&portal, &format!("{}/enti?q=bergamo", app.base))
+            .await
+            .contains("Comune di Bergamo")
+    );
+    let stored = app
+        .store
+        .ente_by_fiscal_code("80034390163")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.cbill.as_deref(), stored.segregation_code.get()),
+        (Some("ABC12"), 4)
+    );
+
+    // Suspended: off the portal, the change audited.
+    let mut suspend = fields("80034390163", "04", iban.as_str());
+    suspend.retain(|(k, _)| *k != "fiscal_code" && *k != "segregation_code");
+    let saved = post(&admin, &format!("{url}/80034390163"), &suspend).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert!(
+        !app.store
+            .ente_by_fiscal_code("80034390163")
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    let r = portal
+        .get(format!("{}/enti/80034390163", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let activity = page(
+        &admin,
+        &format!("{}/backoffice/attivita?oggetto=80034390163", app.base),
+    )
+    .await;
+    assert!(activity.contains("suspend ente"), "{activity}");
+
+    // Only platform admins reach these pages.
+    let maria = logged_in(&app, "maria").await;
+    let r = maria.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let csrf = session_token(&maria, &app.base).await;
+    let r = post(
+        &maria,
+        &format!("{url}/nuovo"),
+        &[("csrf", csrf.as_str()), ("fiscal_code", "80034390163")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
