@@ -445,6 +445,85 @@ impl Store {
         Ok(())
     }
 
+    /// The operators holding a role on `ente_id`, each with those roles.
+    pub async fn operators_of_ente(
+        &self,
+        ente_id: i64,
+    ) -> Result<Vec<(Operator, Vec<RoleBinding>)>, StoreError> {
+        // The operator's columns, qualified (every one of COLUMNS starts
+        // with a column name).
+        let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("o.{c}")).collect();
+        let rows = sqlx::query(&format!(
+            "SELECT {}, r.id AS role_id, r.ente_id, r.role, r.tipo_dovuto_id, e.fiscal_code, e.name, \
+             t.code AS tipo_code FROM operator o JOIN operator_role r ON r.operator_id = o.id \
+             JOIN ente e ON e.id = r.ente_id LEFT JOIN tipo_dovuto t ON t.id = r.tipo_dovuto_id \
+             WHERE r.ente_id = $1 ORDER BY o.username, r.id",
+            columns.join(", ")
+        ))
+        .bind(ente_id)
+        .fetch_all(self.read())
+        .await?;
+        let mut out: Vec<(Operator, Vec<RoleBinding>)> = Vec::new();
+        for row in &rows {
+            let operator = operator_from_row(row)?;
+            let binding = RoleBinding {
+                id: row.try_get("role_id")?,
+                grant: grant_from_row(row)?,
+                ente_fiscal_code: row.try_get("fiscal_code")?,
+                ente_name: row.try_get("name")?,
+                tipo_dovuto_code: row.try_get("tipo_code")?,
+            };
+            match out.last_mut() {
+                Some((last, roles)) if last.id == operator.id => roles.push(binding),
+                _ => out.push((operator, vec![binding])),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Takes role `role_id` away, if it is on `ente_id`; `false` if not.
+    pub async fn revoke_role(
+        &self,
+        role_id: i64,
+        ente_id: i64,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT o.username, r.ente_id, r.role, r.tipo_dovuto_id FROM operator_role r \
+             JOIN operator o ON o.id = r.operator_id WHERE r.id = $1 AND r.ente_id = $2",
+        )
+        .bind(role_id)
+        .bind(ente_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        let username: String = row.try_get("username")?;
+        let grant = grant_from_row(&row)?;
+        sqlx::query("DELETE FROM operator_role WHERE id = $1")
+            .bind(role_id)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                at: now,
+                actor,
+                ente_id: Some(ente_id),
+                action: "revoke",
+                entity: "operator",
+                entity_key: &username,
+                before: Some(serde_json::to_value(&grant).unwrap_or_default()),
+                after: None,
+                request_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// The roles an operator holds, with ente and tipo dovuto names.
     pub async fn roles_of(&self, operator_id: i64) -> Result<Vec<RoleBinding>, StoreError> {
         sqlx::query(

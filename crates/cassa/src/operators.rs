@@ -8,7 +8,6 @@ use cassa_core::access::{Grant, Role, check_password};
 use cassa_store::{NewOperator, Store};
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
-use rand::Rng;
 
 use crate::config::Config;
 use crate::serve::{announce, open_store};
@@ -56,22 +55,7 @@ pub struct GrantArgs {
     tipo_dovuto: Option<String>,
 }
 
-/// A password that meets the rules: 20 random characters of four kinds.
-pub fn generate_password() -> String {
-    const SETS: [&[u8]; 4] = [
-        b"abcdefghijkmnopqrstuvwxyz",
-        b"ABCDEFGHJKLMNPQRSTUVWXYZ",
-        b"23456789",
-        b"-_.!+",
-    ];
-    let mut rng = rand::rng();
-    (0..20)
-        .map(|i| {
-            let set = SETS[i % 4];
-            set[rng.random_range(0..set.len())] as char
-        })
-        .collect()
-}
+pub use cassa_web::backoffice::generate_password;
 
 async fn grant_of(store: &Store, args: &GrantArgs) -> anyhow::Result<Grant> {
     let ente = store
@@ -184,18 +168,4 @@ pub async fn run(config: &Config, command: OperatorCommand) -> anyhow::Result<()
     }
     store.close().await;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn generated_passwords_meet_the_rules() {
-        for _ in 0..100 {
-            let password = super::generate_password();
-            assert!(
-                cassa_core::access::check_password(&password, "admin").is_empty(),
-                "{password}"
-            );
-        }
-    }
 }

@@ -41,6 +41,24 @@ pub fn hash_password(password: &str) -> String {
         .to_string()
 }
 
+/// A password that meets the rules: 20 random characters of four kinds.
+pub fn generate_password() -> String {
+    use rand::Rng;
+    const SETS: [&[u8]; 4] = [
+        b"abcdefghijkmnopqrstuvwxyz",
+        b"ABCDEFGHJKLMNPQRSTUVWXYZ",
+        b"23456789",
+        b"-_.!+",
+    ];
+    let mut rng = rand::rng();
+    (0..20)
+        .map(|i| {
+            let set = SETS[i % 4];
+            set[rng.random_range(0..set.len())] as char
+        })
+        .collect()
+}
+
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| {
         Argon2::default()
@@ -344,6 +362,17 @@ mod tests {
         assert!(verify_password("Tre-Cime-di-Lavaredo", &hash));
         assert!(!verify_password("tre-cime-di-lavaredo", &hash));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn generated_passwords_meet_the_rules() {
+        for _ in 0..100 {
+            let password = generate_password();
+            assert!(
+                cassa_core::access::check_password(&password, "admin").is_empty(),
+                "{password}"
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod auth;
 mod dovuti;
 mod enti_admin;
 pub mod i18n;
+mod operators;
 mod scope;
 mod statistics;
 mod tipi;
@@ -24,7 +25,7 @@ use axum::routing::{get, post};
 use cassa_core::access::{Access, Role};
 use cassa_store::Operator;
 
-pub use auth::{hash_password, verify_password};
+pub use auth::{generate_password, hash_password, verify_password};
 use i18n::BoTexts;
 
 use crate::AppState;
@@ -37,6 +38,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/dovuti/{iupd}", get(dovuti::detail))
         .route("/dovuti/{iupd}/annulla", post(dovuti::cancel))
         .route("/dovuti/{iupd}/avviso", get(dovuti::notice))
+        .route("/operatori", get(operators::list).post(operators::grant))
+        .route("/operatori/{role}/revoca", post(operators::revoke))
         .route("/tipi", get(tipi::list))
         .route("/tipi/nuovo", get(tipi::new_form).post(tipi::create))
         .route("/tipi/{code}", get(tipi::edit_form).post(tipi::update))

@@ -18,6 +18,7 @@ backend_tests!(
     an_ente_admin_configures_a_tipo_dovuto_the_portal_shows_at_once,
     statistics_count_each_operators_enti,
     a_platform_admin_onboards_and_suspends_an_ente,
+    an_ente_admin_gives_and_takes_roles,
 );
 
 const PASSWORD: &str = "Tre-Cime-di-Lavaredo";
@@ -908,4 +909,121 @@ async fn a_platform_admin_onboards_and_suspends_an_ente(backend: Backend) {
     )
     .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+async fn an_ente_admin_gives_and_takes_roles(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (regione, _) = create_ente(&app.store, REGIONE, "Regione Lombardia", 1).await;
+    operator(
+        &app.store,
+        "capo",
+        Some(Grant {
+            ente_id: app.ente.id,
+            role: Role::EnteAdmin,
+            tipo_dovuto_id: None,
+        }),
+    )
+    .await;
+    let outsider = operator(
+        &app.store,
+        "regionale",
+        Some(Grant {
+            ente_id: regione.id,
+            role: Role::Operator,
+            tipo_dovuto_id: None,
+        }),
+    )
+    .await;
+    let capo = logged_in(&app, "capo").await;
+    let csrf = session_token(&capo, &app.base).await;
+    let url = format!("{}/backoffice/enti/{MILANO}/operatori", app.base);
+
+    // A new account: its password is shown once, and it works.
+    let created = post(
+        &capo,
+        &url,
+        &[
+            ("csrf", csrf.as_str()),
+            ("username", "nuovo.operatore"),
+            ("name", "Nuovo Operatore"),
+            ("role", "read_only"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let html = created.text().await.unwrap();
+    let start = html.find("nuovo.operatore: ").unwrap() + "nuovo.operatore: ".len();
+    let password = html[start..start + 20].to_owned();
+    let fresh = browser();
+    let login = try_login(&fresh, &app.base, "nuovo.operatore", &password, "").await;
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    assert!(
+        page(&fresh, &format!("{}/backoffice", app.base))
+            .await
+            .contains("Comune di Milano")
+    );
+
+    // An existing account (of another ente) gets a role here too.
+    let granted = post(
+        &capo,
+        &url,
+        &[
+            ("csrf", csrf.as_str()),
+            ("username", "regionale"),
+            ("role", "operator"),
+        ],
+    )
+    .await;
+    assert_eq!(granted.status(), StatusCode::SEE_OTHER);
+    let roles = app.store.roles_of(outsider).await.unwrap();
+    assert_eq!(roles.len(), 2);
+    let here = roles
+        .iter()
+        .find(|r| r.grant.ente_id == app.ente.id)
+        .unwrap();
+    let there = roles
+        .iter()
+        .find(|r| r.grant.ente_id == regione.id)
+        .unwrap();
+
+    // A role on another ente cannot be taken from here; one on this ente can,
+    // and it stops at the next request.
+    let regionale = logged_in(&app, "regionale").await;
+    assert_eq!(
+        regionale
+            .get(format!("{}/backoffice/enti/{MILANO}/dovuti", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    post(
+        &capo,
+        &format!("{url}/{}/revoca", there.id),
+        &[("csrf", csrf.as_str())],
+    )
+    .await;
+    assert_eq!(app.store.roles_of(outsider).await.unwrap().len(), 2);
+    let revoked = post(
+        &capo,
+        &format!("{url}/{}/revoca", here.id),
+        &[("csrf", csrf.as_str())],
+    )
+    .await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        regionale
+            .get(format!("{}/backoffice/enti/{MILANO}/dovuti", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let list = page(&capo, &url).await;
+    assert!(
+        list.contains("nuovo.operatore") && !list.contains(">regionale<"),
+        "{list}"
+    );
 }
