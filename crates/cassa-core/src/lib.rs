@@ -15,6 +15,7 @@ pub mod search;
 pub mod spontaneous;
 pub mod taxonomy;
 pub mod tipo_dovuto;
+pub mod tracciati;
 
 pub use fiscal_code::{CodiceFiscale, DebtorId, PartitaIva};
 pub use iban::Iban;
