@@ -192,106 +192,14 @@ impl Store {
             .allocate_iuv_bases(w.ente.id, w.draft.options.len() - supplied.len())
             .await?;
         let mut tx = self.begin_write().await?;
-        let before = load_position(&mut tx, w.ente.id, &w.draft.iupd, self.for_update())
-            .await?
-            .ok_or_else(|| PositionChangeError::NotFound(w.draft.iupd.clone()))?;
-        before
-            .lifecycle()
-            .check_update(w.now)
-            .map_err(PositionChangeError::Refused)?;
-
-        let reuse: Vec<Option<String>> =
-            before.options.iter().map(|o| Some(o.iuv.clone())).collect();
-        let iuvs = assign_iuvs(w.ente, w.draft, &reuse, &bases);
-        let kept: HashMap<String, Timestamp> = before
-            .options
-            .iter()
-            .map(|o| (o.iuv.clone(), o.inserted_at))
-            .collect();
-        let status = status_on_save(w.to_publish, w.draft.validity_date, w.now);
-        let d = w.draft;
-        let debtor = &d.debtor;
-        let now = stored_time(w.now);
-        let mut options: Vec<_> = d
-            .options
-            .iter()
-            .zip(&iuvs)
-            .enumerate()
-            .map(|(seq, (o, iuv))| {
-                let inserted_at = kept.get(iuv.as_str()).copied().unwrap_or(now);
-                new_option(seq as i32, o, iuv, inserted_at, now)
-            })
-            .collect();
-        let (min_due, max_due) = due_bounds(&options);
-
-        let result = async {
-            sqlx::query("DELETE FROM payment_option WHERE position_id = $1")
-                .bind(before.id)
-                .execute(&mut *tx)
-                .await?;
-            let row = sqlx::query(&format!(
-                "UPDATE debt_position SET debtor_type = $2, debtor_fiscal_code = $3, debtor_name = $4, \
-                 street_name = $5, civic_number = $6, postal_code = $7, city = $8, province = $9, region = $10, \
-                 country = $11, email = $12, phone = $13, company_name = $14, office_name = $15, \
-                 validity_date = $16, switch_to_expired = $17, pay_stand_in = $18, status = $19, \
-                 min_due_date = $20, max_due_date = $21, updated_at = $22, published_at = $23, \
-                 version = version + 1 WHERE id = $1 RETURNING {POSITION_COLUMNS}"
-            ))
-            .bind(before.id)
-            .bind(debtor.kind.code())
-            .bind(debtor.id.as_str())
-            .bind(&debtor.full_name)
-            .bind(debtor.street_name.as_deref())
-            .bind(debtor.civic_number.as_deref())
-            .bind(debtor.postal_code.as_deref())
-            .bind(debtor.city.as_deref())
-            .bind(debtor.province.as_deref())
-            .bind(debtor.region.as_deref())
-            .bind(debtor.country.as_deref())
-            .bind(debtor.email.as_deref())
-            .bind(debtor.phone.as_deref())
-            .bind(&d.company_name)
-            .bind(d.office_name.as_deref())
-            .bind(opt_micros(d.validity_date))
-            .bind(flag(d.switch_to_expired))
-            .bind(flag(d.pay_stand_in))
-            .bind(status.code())
-            .bind(min_due)
-            .bind(max_due)
-            .bind(micros(w.now))
-            .bind((status != PositionStatus::Draft).then_some(micros(w.now)))
-            .fetch_one(&mut *tx)
-            .await?;
-            let mut after = position_from_row(&row).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-            after.options = std::mem::take(&mut options);
-            insert_options(&mut tx, &mut [&mut after]).await?;
-            Ok::<_, sqlx::Error>(after)
-        }
-        .await;
-        let after = match result {
-            Ok(after) => after,
-            Err(e) if is_unique_violation(&e) => {
+        let after = match update_in(&mut tx, &w, &bases, self.for_update()).await {
+            Err(PositionChangeError::Store(StoreError::Db(e))) if is_unique_violation(&e) => {
                 drop(tx);
                 let (_, taken) = self.conflicts(w.ente.id, None, &supplied).await?;
                 return Err(PositionChangeError::DuplicateIuv(taken.unwrap_or_default()));
             }
-            Err(e) => return Err(e.into()),
+            other => other?,
         };
-        audit::record(
-            &mut tx,
-            NewAuditEvent {
-                at: w.now,
-                actor: w.actor.name,
-                ente_id: Some(w.ente.id),
-                action: "update",
-                entity: "debt_position",
-                entity_key: &after.iupd,
-                before: audit_json(&before),
-                after: audit_json(&after),
-                request_id: w.actor.request_id,
-            },
-        )
-        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -382,48 +290,15 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<StoredPosition, PositionChangeError> {
         let mut tx = self.begin_write().await?;
-        let mut position = load_position(&mut tx, ente_id, iupd, self.for_update())
-            .await?
-            .ok_or_else(|| PositionChangeError::NotFound(iupd.to_owned()))?;
-        let lifecycle = position.lifecycle();
-        let before = position.status;
-        let status = if action == "publish" {
-            lifecycle.publish(now)
-        } else {
-            lifecycle.invalidate(now)
-        }
-        .map_err(PositionChangeError::Refused)?;
-        if action == "publish" {
-            position.published_at = Some(now);
-        }
-        sqlx::query(
-            "UPDATE debt_position SET status = $2, published_at = $3, updated_at = $4, version = version + 1 WHERE id = $1",
-        )
-        .bind(position.id)
-        .bind(status.code())
-        .bind(opt_micros(position.published_at))
-        .bind(micros(now))
-        .execute(&mut *tx)
-        .await?;
-        position.status = status;
-        position.updated_at = now;
-        position.version += 1;
-        audit::record(
+        let position = change_status_in(
             &mut tx,
-            NewAuditEvent {
-                at: now,
-                actor: actor.name,
-                ente_id: Some(ente_id),
-                action,
-                entity: "debt_position",
-                entity_key: iupd,
-                before: Some(serde_json::json!({ "status": before })),
-                after: Some(match reason {
-                    Some(reason) => serde_json::json!({ "status": status, "reason": reason }),
-                    None => serde_json::json!({ "status": status }),
-                }),
-                request_id: actor.request_id,
-            },
+            ente_id,
+            iupd,
+            actor,
+            now,
+            action,
+            reason,
+            self.for_update(),
         )
         .await?;
         tx.commit().await?;
@@ -509,4 +384,167 @@ impl Store {
         tx.commit().await?;
         Ok(updated)
     }
+}
+
+/// The work of `update_position` inside the caller's transaction: reads the
+/// position locked, checks the lifecycle, replaces it, audits it. `bases`:
+/// fresh IUV bases for options that need one.
+pub(crate) async fn update_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    w: &PositionWrite<'_>,
+    bases: &[u64],
+    lock: &str,
+) -> Result<StoredPosition, PositionChangeError> {
+    let before = load_position(tx, w.ente.id, &w.draft.iupd, lock)
+        .await?
+        .ok_or_else(|| PositionChangeError::NotFound(w.draft.iupd.clone()))?;
+    before
+        .lifecycle()
+        .check_update(w.now)
+        .map_err(PositionChangeError::Refused)?;
+
+    let reuse: Vec<Option<String>> = before.options.iter().map(|o| Some(o.iuv.clone())).collect();
+    let iuvs = assign_iuvs(w.ente, w.draft, &reuse, bases);
+    let kept: HashMap<String, Timestamp> = before
+        .options
+        .iter()
+        .map(|o| (o.iuv.clone(), o.inserted_at))
+        .collect();
+    let status = status_on_save(w.to_publish, w.draft.validity_date, w.now);
+    let d = w.draft;
+    let debtor = &d.debtor;
+    let now = stored_time(w.now);
+    let mut options: Vec<_> = d
+        .options
+        .iter()
+        .zip(&iuvs)
+        .enumerate()
+        .map(|(seq, (o, iuv))| {
+            let inserted_at = kept.get(iuv.as_str()).copied().unwrap_or(now);
+            new_option(seq as i32, o, iuv, inserted_at, now)
+        })
+        .collect();
+    let (min_due, max_due) = due_bounds(&options);
+
+    let result = async {
+            sqlx::query("DELETE FROM payment_option WHERE position_id = $1")
+                .bind(before.id)
+                .execute(&mut **tx)
+                .await?;
+            let row = sqlx::query(&format!(
+                "UPDATE debt_position SET debtor_type = $2, debtor_fiscal_code = $3, debtor_name = $4, \
+                 street_name = $5, civic_number = $6, postal_code = $7, city = $8, province = $9, region = $10, \
+                 country = $11, email = $12, phone = $13, company_name = $14, office_name = $15, \
+                 validity_date = $16, switch_to_expired = $17, pay_stand_in = $18, status = $19, \
+                 min_due_date = $20, max_due_date = $21, updated_at = $22, published_at = $23, \
+                 version = version + 1 WHERE id = $1 RETURNING {POSITION_COLUMNS}"
+            ))
+            .bind(before.id)
+            .bind(debtor.kind.code())
+            .bind(debtor.id.as_str())
+            .bind(&debtor.full_name)
+            .bind(debtor.street_name.as_deref())
+            .bind(debtor.civic_number.as_deref())
+            .bind(debtor.postal_code.as_deref())
+            .bind(debtor.city.as_deref())
+            .bind(debtor.province.as_deref())
+            .bind(debtor.region.as_deref())
+            .bind(debtor.country.as_deref())
+            .bind(debtor.email.as_deref())
+            .bind(debtor.phone.as_deref())
+            .bind(&d.company_name)
+            .bind(d.office_name.as_deref())
+            .bind(opt_micros(d.validity_date))
+            .bind(flag(d.switch_to_expired))
+            .bind(flag(d.pay_stand_in))
+            .bind(status.code())
+            .bind(min_due)
+            .bind(max_due)
+            .bind(micros(w.now))
+            .bind((status != PositionStatus::Draft).then_some(micros(w.now)))
+            .fetch_one(&mut **tx)
+            .await?;
+            let mut after = position_from_row(&row).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            after.options = std::mem::take(&mut options);
+            insert_options(tx, &mut [&mut after]).await?;
+            Ok::<_, sqlx::Error>(after)
+        }
+        .await;
+    let after = result?;
+    audit::record(
+        tx,
+        NewAuditEvent {
+            at: w.now,
+            actor: w.actor.name,
+            ente_id: Some(w.ente.id),
+            action: "update",
+            entity: "debt_position",
+            entity_key: &after.iupd,
+            before: audit_json(&before),
+            after: audit_json(&after),
+            request_id: w.actor.request_id,
+        },
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Publishes or cancels (`action`: `publish` or `invalidate`) a position
+/// inside the caller's transaction, audited, with an optional reason.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn change_status_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    ente_id: i64,
+    iupd: &str,
+    actor: Actor<'_>,
+    now: Timestamp,
+    action: &'static str,
+    reason: Option<&str>,
+    lock: &str,
+) -> Result<StoredPosition, PositionChangeError> {
+    let mut position = load_position(tx, ente_id, iupd, lock)
+        .await?
+        .ok_or_else(|| PositionChangeError::NotFound(iupd.to_owned()))?;
+    let lifecycle = position.lifecycle();
+    let before = position.status;
+    let status = if action == "publish" {
+        lifecycle.publish(now)
+    } else {
+        lifecycle.invalidate(now)
+    }
+    .map_err(PositionChangeError::Refused)?;
+    if action == "publish" {
+        position.published_at = Some(now);
+    }
+    sqlx::query(
+            "UPDATE debt_position SET status = $2, published_at = $3, updated_at = $4, version = version + 1 WHERE id = $1",
+        )
+        .bind(position.id)
+        .bind(status.code())
+        .bind(opt_micros(position.published_at))
+        .bind(micros(now))
+        .execute(&mut **tx)
+        .await?;
+    position.status = status;
+    position.updated_at = now;
+    position.version += 1;
+    audit::record(
+        tx,
+        NewAuditEvent {
+            at: now,
+            actor: actor.name,
+            ente_id: Some(ente_id),
+            action,
+            entity: "debt_position",
+            entity_key: iupd,
+            before: Some(serde_json::json!({ "status": before })),
+            after: Some(match reason {
+                Some(reason) => serde_json::json!({ "status": status, "reason": reason }),
+                None => serde_json::json!({ "status": status }),
+            }),
+            request_id: actor.request_id,
+        },
+    )
+    .await?;
+    Ok(position)
 }
