@@ -41,9 +41,9 @@ pub use payments::{
     StoredReceipt,
 };
 pub use positions::{
-    Actor, CreateError, DovutiFilter, DovutiSort, DovutoRow, ListFilter, ListOrder, Origin,
-    PositionChangeError, PositionPage, PositionWrite, PrintSelection, SortKey, StoredOption,
-    StoredPosition, StoredTransfer,
+    Actor, Applied, CreateError, DovutiFilter, DovutiSort, DovutoRow, ImportRowError,
+    ImportSession, ListFilter, ListOrder, Origin, PositionChangeError, PositionPage, PositionWrite,
+    PrintSelection, SortKey, StoredOption, StoredPosition, StoredTransfer,
 };
 pub use statistics::Statistics;
 pub use tipi_dovuto::{NewTipoDovuto, TipoDovuto, TipoDovutoError};

@@ -1,6 +1,7 @@
 //! Debt positions with their payment options and transfers.
 
 pub(crate) mod group_commit;
+mod import;
 mod printable;
 pub(crate) mod read;
 mod rows;
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 use crate::StoreError;
 
+pub use import::{Applied, ImportRowError, ImportSession};
 pub use printable::PrintSelection;
 pub use read::{ListFilter, ListOrder, PositionPage, SortKey};
 pub use search::{DovutiFilter, DovutiSort, DovutoRow};

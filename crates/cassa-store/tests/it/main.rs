@@ -5,6 +5,7 @@ mod checkout;
 mod dovuti;
 mod enti;
 mod group_commit;
+mod import;
 mod iuv;
 mod jobs;
 mod operators;

@@ -1,0 +1,253 @@
+//! Applying an import file: every row of it in one transaction, so a file
+//! is applied whole or not at all (a crash rolls it back; the job then
+//! runs again from the start). Inserts go in multi-row statements; changes
+//! and cancellations reuse the single-position code inside the same
+//! transaction. IUV bases for the rows that need one are reserved before
+//! the transaction starts, since on SQLite it holds the only writer.
+
+use std::collections::{HashSet, VecDeque};
+
+use cassa_core::debt::{DebtPositionDraft, Mode, check_position, status_on_save};
+use cassa_core::{Iuv, NoticeNumber};
+use jiff::Timestamp;
+use sqlx::{Any, Row, Transaction};
+
+use super::rows::{insert_positions, new_position};
+use super::write::{PositionWrite, change_status_in, update_in};
+use super::{Actor, Origin, PositionChangeError, StoredPosition};
+use crate::audit::{self, NewAuditEvent};
+use crate::sql::placeholders;
+use crate::{Ente, Store, StoreError};
+
+/// What one applied row gave: its IUPD and the notice of its first option.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub iupd: String,
+    pub iuv: String,
+    pub notice_number: String,
+}
+
+fn applied(position: &StoredPosition) -> Applied {
+    let first = position.options.first();
+    Applied {
+        iupd: position.iupd.clone(),
+        iuv: first.map(|o| o.iuv.clone()).unwrap_or_default(),
+        notice_number: first.map(|o| o.notice_number.clone()).unwrap_or_default(),
+    }
+}
+
+/// An import under way: its transaction and the IUV bases reserved for it.
+pub struct ImportSession {
+    tx: Transaction<'static, Any>,
+    ente: Ente,
+    actor: String,
+    now: Timestamp,
+    lock: &'static str,
+    bases: VecDeque<u64>,
+}
+
+impl Store {
+    /// Which of `iupds` the ente already has.
+    pub async fn existing_iupds(
+        &self,
+        ente_id: i64,
+        iupds: &[String],
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut found = HashSet::new();
+        for chunk in iupds.chunks(500) {
+            let sql = format!(
+                "SELECT iupd FROM debt_position WHERE ente_id = $1 AND iupd IN ({})",
+                placeholders(chunk.len(), 2)
+            );
+            let mut query = sqlx::query(&sql).bind(ente_id);
+            for iupd in chunk {
+                query = query.bind(iupd.as_str());
+            }
+            for row in query.fetch_all(self.read()).await? {
+                found.insert(row.try_get::<String, _>(0)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Starts applying a file for `ente`, with `new_iuvs` IUV bases reserved
+    /// for the options that come without one.
+    pub async fn begin_import(
+        &self,
+        ente: &Ente,
+        new_iuvs: usize,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<ImportSession, StoreError> {
+        let bases = self.allocate_iuv_bases(ente.id, new_iuvs).await?;
+        Ok(ImportSession {
+            tx: self.begin_write().await?,
+            ente: ente.clone(),
+            actor: actor.to_owned(),
+            now,
+            lock: self.for_update(),
+            bases: bases.into(),
+        })
+    }
+}
+
+/// Why a row could not be applied; the whole import is then dropped.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportRowError {
+    #[error(transparent)]
+    Change(#[from] PositionChangeError),
+    #[error("the IUPD or an IUV is already in use")]
+    Conflict,
+    #[error("{0} IUV bases were reserved, more were needed")]
+    OutOfIuvs(usize),
+}
+
+impl From<StoreError> for ImportRowError {
+    fn from(e: StoreError) -> Self {
+        ImportRowError::Change(PositionChangeError::Store(e))
+    }
+}
+
+impl ImportSession {
+    fn actor(&self) -> Actor<'_> {
+        Actor {
+            name: &self.actor,
+            request_id: None,
+        }
+    }
+
+    fn take_bases(&mut self, n: usize) -> Result<Vec<u64>, ImportRowError> {
+        if self.bases.len() < n {
+            return Err(ImportRowError::OutOfIuvs(n));
+        }
+        Ok(self.bases.drain(..n).collect())
+    }
+
+    /// Inserts new published positions (checked by the caller, and again
+    /// here), in multi-row statements.
+    pub async fn insert(
+        &mut self,
+        drafts: &[(DebtPositionDraft, Option<i64>)],
+    ) -> Result<Vec<Applied>, ImportRowError> {
+        let mut positions = Vec::with_capacity(drafts.len());
+        for (draft, tipo_dovuto_id) in drafts {
+            let violations = check_position(draft, Mode::Create, self.now);
+            if !violations.is_empty() {
+                return Err(PositionChangeError::Invalid(violations).into());
+            }
+            let missing = draft.options.iter().filter(|o| o.iuv.is_none()).count();
+            let mut fresh = self.take_bases(missing)?.into_iter();
+            let iuvs: Vec<Iuv> = draft
+                .options
+                .iter()
+                .map(|o| match &o.iuv {
+                    Some(iuv) => iuv.clone(),
+                    None => NoticeNumber::generate(
+                        self.ente.segregation_code,
+                        fresh.next().expect("one base per option without an IUV"),
+                    )
+                    .expect("allocated bases fit in 13 digits")
+                    .iuv(),
+                })
+                .collect();
+            let w = PositionWrite {
+                ente: &self.ente,
+                tipo_dovuto_id: *tipo_dovuto_id,
+                draft,
+                to_publish: true,
+                origin: Origin::Import,
+                actor: self.actor(),
+                now: self.now,
+            };
+            let status = status_on_save(true, draft.validity_date, self.now);
+            positions.push(new_position(&w, status, &iuvs));
+        }
+        if let Err(e) = insert_positions(&mut self.tx, &mut positions).await {
+            return Err(if crate::sql::is_unique_violation(&e) {
+                ImportRowError::Conflict
+            } else {
+                StoreError::from(e).into()
+            });
+        }
+        let events: Vec<NewAuditEvent<'_>> = positions
+            .iter()
+            .map(|p| NewAuditEvent {
+                at: self.now,
+                actor: &self.actor,
+                ente_id: Some(self.ente.id),
+                action: "create",
+                entity: "debt_position",
+                entity_key: &p.iupd,
+                before: None,
+                after: Some(serde_json::json!({ "origin": "import", "status": p.status })),
+                request_id: None,
+            })
+            .collect();
+        audit::record_many(&mut self.tx, events)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(positions.iter().map(applied).collect())
+    }
+
+    /// Replaces a position (action M), published.
+    pub async fn modify(
+        &mut self,
+        draft: &DebtPositionDraft,
+        tipo_dovuto_id: Option<i64>,
+    ) -> Result<Applied, ImportRowError> {
+        let violations = check_position(draft, Mode::Update, self.now);
+        if !violations.is_empty() {
+            return Err(PositionChangeError::Invalid(violations).into());
+        }
+        let ente = self.ente.clone();
+        let actor = self.actor.clone();
+        let w = PositionWrite {
+            ente: &ente,
+            tipo_dovuto_id,
+            draft,
+            to_publish: true,
+            origin: Origin::Import,
+            actor: Actor {
+                name: &actor,
+                request_id: None,
+            },
+            now: self.now,
+        };
+        // A changed option keeps its IUV; no fresh ones are needed.
+        match update_in(&mut self.tx, &w, &[], self.lock).await {
+            Ok(after) => Ok(applied(&after)),
+            Err(PositionChangeError::Store(StoreError::Db(e)))
+                if crate::sql::is_unique_violation(&e) =>
+            {
+                Err(ImportRowError::Conflict)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Cancels a position (action A).
+    pub async fn annul(&mut self, iupd: &str) -> Result<Applied, ImportRowError> {
+        let actor = self.actor.clone();
+        let position = change_status_in(
+            &mut self.tx,
+            self.ente.id,
+            iupd,
+            Actor {
+                name: &actor,
+                request_id: None,
+            },
+            self.now,
+            "invalidate",
+            Some("annullamento da flusso"),
+            self.lock,
+        )
+        .await?;
+        Ok(applied(&position))
+    }
+
+    /// The whole file takes effect.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
