@@ -1,4 +1,6 @@
-//! Where jobs leave what they produce: `<root>/jobs/<job id>/<file name>`.
+//! Where jobs leave what they produce: `<root>/jobs/<job id>/<file name>`;
+//! and where uploads wait for the job that reads them:
+//! `<root>/uploads/<random token>/<file name>`.
 //! A file is written under a `.part` name, flushed to disk, then renamed:
 //! a download never sees half a file, and a job taken over after a crash
 //! starts its file again. With several cassa processes (one PostgreSQL,
@@ -32,12 +34,34 @@ impl FileStore {
     /// The path of a finished file of `job_id`; `None` if the name could
     /// reach outside the job's directory.
     pub fn job_file(&self, job_id: i64, name: &str) -> Option<PathBuf> {
-        let plain = !name.is_empty()
-            && !name.starts_with('.')
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        plain.then(|| self.root.join("jobs").join(job_id.to_string()).join(name))
+        plain_name(name).then(|| self.root.join("jobs").join(job_id.to_string()).join(name))
+    }
+
+    /// The path of an uploaded file; `None` for a token or name that could
+    /// reach outside its directory.
+    pub fn upload_file(&self, token: &str, name: &str) -> Option<PathBuf> {
+        let token_ok = !token.is_empty() && token.bytes().all(|b| b.is_ascii_hexdigit());
+        (token_ok && plain_name(name)).then(|| self.root.join("uploads").join(token).join(name))
+    }
+
+    /// Starts writing an upload called `name`; answers its token.
+    pub fn create_upload(&self, name: &str) -> io::Result<(String, PartFile)> {
+        let mut bytes = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let done = self.upload_file(&token, name).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("file name {name:?}"))
+        })?;
+        std::fs::create_dir_all(done.parent().expect("an upload has a directory"))?;
+        let part = done.with_file_name(format!("{name}.part"));
+        Ok((
+            token,
+            PartFile {
+                file: File::create(&part)?,
+                part,
+                done,
+            },
+        ))
     }
 
     /// Starts writing `name` for `job_id` (truncating an earlier attempt).
@@ -54,6 +78,16 @@ impl FileStore {
             done,
         })
     }
+}
+
+/// A file name that stays in its directory: letters, digits, `.`, `_`, `-`.
+pub fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 impl PartFile {

@@ -2,12 +2,14 @@
 //! cassa-store's job queue) and runs them; what they produce goes to the
 //! file store, where the API (and later the back office) serves it.
 //!
-//! Jobs so far: bulk printing of payment notices (`bulk_notices`).
+//! Jobs so far: bulk printing of payment notices (`bulk_notices`) and
+//! imports of debt files (`import_dovuti`).
 //! `printouts` builds the printable documents of a stored position; the
 //! API uses it for single notices and receipts too.
 
 pub mod bulk_notices;
 pub mod files;
+pub mod import_dovuti;
 pub mod mailer;
 pub mod printouts;
 mod worker;

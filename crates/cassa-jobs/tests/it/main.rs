@@ -2,6 +2,8 @@
 //! jobs from the queue to the ZIP on disk, whose PDFs are rasterised and
 //! their QR codes decoded back.
 
+mod import;
+
 use std::io::Read;
 use std::path::PathBuf;
 

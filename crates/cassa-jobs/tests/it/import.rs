@@ -1,0 +1,362 @@
+//! Importing MyPay debt files: a good file applied whole, a bad one
+//! changing nothing and saying row by row why, bad headers named.
+
+use std::io::Write;
+
+use cassa_core::tracciati::mypay::Version;
+use cassa_jobs::import_dovuti::{ImportRequest, ImportResult, KIND};
+use cassa_store::{Job, JobState, NewJob};
+use cassa_testkit::positions::{now, tipo_dovuto};
+use cassa_testkit::{Backend, backend_tests};
+
+use super::{Fixture, fixture};
+
+backend_tests!(
+    a_good_file_is_applied_whole_and_reported,
+    a_file_with_bad_rows_changes_nothing_and_says_why,
+    bad_headers_and_separators_are_named,
+);
+
+fn header(version: Version) -> String {
+    version.columns().join(";")
+}
+
+/// A 1_4 row: IUD, fiscal code, amount, tipo dovuto, taxonomy, action.
+fn row(iud: &str, code: &str, amount: &str, tipo: &str, taxonomy: &str, action: &str) -> String {
+    let mut cells: Vec<String> = [
+        iud,
+        "",
+        "F",
+        code,
+        "Mario Rossi",
+        "Via Roma",
+        "1",
+        "20121",
+        "Milano",
+        "MI",
+        "IT",
+        "mario.rossi@example.org",
+        "2030-12-31",
+        amount,
+        "",
+        tipo,
+        "",
+        "TARI 2030",
+        taxonomy,
+        "",
+        "true",
+        "false",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    cells.extend(std::iter::repeat_n(String::new(), 12));
+    cells.push(action.into());
+    cells.join(";")
+}
+
+impl Fixture {
+    async fn import(&self, file_name: &str, bytes: &[u8]) -> (Job, ImportResult) {
+        let (token, mut part) = self.files.create_upload(file_name).unwrap();
+        part.write_all(bytes).unwrap();
+        part.commit().unwrap();
+        let params = serde_json::to_string(&ImportRequest {
+            file_name: file_name.into(),
+            upload: token,
+        })
+        .unwrap();
+        let job = self
+            .store
+            .enqueue_job(
+                NewJob {
+                    ente_id: self.ente.id,
+                    kind: KIND,
+                    params: &params,
+                    created_by: "test",
+                },
+                now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(self.worker.run_next().await.unwrap(), Some(job.id));
+        let job = self.store.job(self.ente.id, job.id).await.unwrap().unwrap();
+        assert_eq!(job.state, JobState::Done, "{:?}", job.error);
+        let result = serde_json::from_str(job.result.as_deref().unwrap()).unwrap();
+        (job, result)
+    }
+
+    fn report(&self, job: &Job, name: &str) -> String {
+        std::fs::read_to_string(self.files.job_file(job.id, name).unwrap()).unwrap()
+    }
+
+    async fn tari(&self) {
+        self.store
+            .create_tipo_dovuto(self.ente.id, &tipo_dovuto("TARI"), "test", now())
+            .await
+            .unwrap();
+    }
+}
+
+fn zipped(name: &str, csv: &str) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    zip.start_file(name, zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(csv.as_bytes()).unwrap();
+    zip.finish().unwrap();
+    out.into_inner()
+}
+
+async fn a_good_file_is_applied_whole_and_reported(backend: Backend) {
+    let f = fixture(backend).await;
+    f.tari().await;
+    let csv = [
+        header(Version::V1_4),
+        row(
+            "TARI-001",
+            "RSSMRA85T10A562S",
+            "125.50",
+            "TARI",
+            "9/0101100IM/",
+            "I",
+        ),
+        row(
+            "TARI-002",
+            "BNCGLI90C45F205Y",
+            "80.00",
+            "TARI",
+            "9/0101100IM/",
+            "I",
+        ),
+        row(
+            "TARI-003",
+            "01199250158",
+            "1000.00",
+            "TARI",
+            "9/0101100IM/",
+            "I",
+        ),
+    ]
+    .join("\r\n");
+    let name = "c_f205-IUF0001-1_4.zip";
+    let (job, result) = f
+        .import(name, &zipped("c_f205-IUF0001-1_4.csv", &csv))
+        .await;
+    assert!(result.applied, "{result:?}");
+    assert_eq!((result.rows, result.inserted, result.refused), (3, 3, 0));
+    assert_eq!(result.version.as_deref(), Some("1_4"));
+    let position = f
+        .store
+        .position(f.ente.id, "TARI-001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(position.options[0].amount.get(), 12_550);
+    assert_eq!(position.status.code(), "VALID");
+    assert!(position.tipo_dovuto_id.is_some());
+    let iuv = f.report(&job, "c_f205-IUF0001-1_4_IUV.csv");
+    assert!(iuv.starts_with("IUD;codIuv;numeroAvviso"));
+    assert!(iuv.contains(&format!(
+        "TARI-001;{};{}",
+        position.options[0].iuv, position.options[0].notice_number
+    )));
+
+    // A second file changes one and cancels another (1_0: 20 columns).
+    let v10 = |r: String| {
+        let cells: Vec<&str> = r.split(';').collect();
+        let mut kept: Vec<&str> = cells[..19].to_vec();
+        kept.push(cells[34]);
+        kept.join(";")
+    };
+    let csv = [
+        header(Version::V1_0),
+        v10(row(
+            "TARI-001",
+            "RSSMRA85T10A562S",
+            "130.00",
+            "TARI",
+            "9/0101100IM/",
+            "M",
+        )),
+        v10(row(
+            "TARI-002",
+            "BNCGLI90C45F205Y",
+            "80.00",
+            "TARI",
+            "9/0101100IM/",
+            "A",
+        )),
+    ]
+    .join("\n");
+    let (_, result) = f.import("c_f205-IUF0002-1_0.csv", csv.as_bytes()).await;
+    assert!(result.applied, "{result:?}");
+    assert_eq!((result.modified, result.annulled), (1, 1));
+    let changed = f
+        .store
+        .position(f.ente.id, "TARI-001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.options[0].amount.get(), 13_000);
+    assert_eq!(
+        changed.options[0].iuv, position.options[0].iuv,
+        "the notice keeps its IUV"
+    );
+    let cancelled = f
+        .store
+        .position(f.ente.id, "TARI-002")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cancelled.status.code(), "INVALID");
+}
+
+async fn a_file_with_bad_rows_changes_nothing_and_says_why(backend: Backend) {
+    let f = fixture(backend).await;
+    f.tari().await;
+    let mut csv = [
+        header(Version::V1_4),
+        row(
+            "OK-1",
+            "RSSMRA85T10A562S",
+            "10.00",
+            "TARI",
+            "9/0101100IM/",
+            "I",
+        ),
+        row(
+            "BAD-AMOUNT",
+            "RSSMRA85T10A562S",
+            "10,00",
+            "TARI",
+            "9/0101100IM/",
+            "I",
+        ),
+        row(
+            "BAD-TIPO",
+            "RSSMRA85T10A562S",
+            "10.00",
+            "ICI",
+            "9/0101100IM/",
+            "I",
+        ),
+        row(
+            "BAD-TAX",
+            "RSSMRA85T10A562S",
+            "10.00",
+            "TARI",
+            "9/9999999IM/",
+            "I",
+        ),
+        row(
+            "OK-1",
+            "RSSMRA85T10A562S",
+            "10.00",
+            "TARI",
+            "9/0101100IM/",
+            "I",
+        ),
+        row(
+            "NOT-THERE",
+            "RSSMRA85T10A562S",
+            "10.00",
+            "TARI",
+            "9/0101100IM/",
+            "M",
+        ),
+        row(
+            "=HYPERLINK(1)",
+            "RSSMRA85T10A562S",
+            "10.00",
+            "TARI",
+            "9/0101100IM/",
+            "I",
+        )
+        .replace("2030-12-31", "31/12/2030"),
+    ]
+    .join("\n")
+    .into_bytes();
+    // A row saved as Latin-1: "Nicolò" with ò as the single byte 0xF2.
+    csv.extend_from_slice(b"\n");
+    let latin_row = row(
+        "LATIN",
+        "RSSMRA85T10A562S",
+        "10.00",
+        "TARI",
+        "9/0101100IM/",
+        "I",
+    );
+    let (before, after) = latin_row.split_once("Mario Rossi").unwrap();
+    csv.extend_from_slice(before.as_bytes());
+    csv.extend_from_slice(b"Nicol\xf2");
+    csv.extend_from_slice(after.as_bytes());
+    let (job, result) = f.import("c_f205-IUF0003-1_4.csv", &csv).await;
+    assert!(!result.applied);
+    assert_eq!(result.rows, 8);
+    assert_eq!(result.refused, 7, "{result:?}");
+    assert!(
+        f.store.position(f.ente.id, "OK-1").await.unwrap().is_none(),
+        "nothing was applied"
+    );
+    let esito = f.report(&job, "esito.csv");
+    for (iud, column) in [
+        ("BAD-AMOUNT", "importoDovuto"),
+        ("BAD-TIPO", "tipoDovuto"),
+        ("BAD-TAX", "datiSpecificiRiscossione"),
+        ("OK-1", "IUD"),
+        ("NOT-THERE", "IUD"),
+        ("'=HYPERLINK(1)", "dataScadenzaPagamento"),
+    ] {
+        assert!(
+            esito.contains(&format!(";{iud};{column};")),
+            "{iud} {column}:\n{esito}"
+        );
+    }
+    assert!(esito.contains("anagraficaPagatore;CODIFICA"), "{esito}");
+    let scarti = f.report(&job, "c_f205-IUF0003-1_4_SCARTI.csv");
+    assert!(
+        scarti
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(";azione;cod_rifiuto;de_rifiuto")
+    );
+    assert_eq!(
+        scarti.lines().count(),
+        8,
+        "the header and each refused row:\n{scarti}"
+    );
+    assert!(scarti.contains("'=HYPERLINK(1)"), "formulas are defused");
+}
+
+async fn bad_headers_and_separators_are_named(backend: Backend) {
+    let f = fixture(backend).await;
+    f.tari().await;
+    let good = row(
+        "X-1",
+        "RSSMRA85T10A562S",
+        "10.00",
+        "TARI",
+        "9/0101100IM/",
+        "I",
+    );
+    let renamed = header(Version::V1_4).replace("importoDovuto", "importo");
+    let cases = [
+        (
+            renamed.clone(),
+            "la colonna 14 dell'intestazione è «importo», era attesa «importoDovuto»",
+        ),
+        (header(Version::V1_4).replace(';', ","), "punto e virgola"),
+        (header(Version::V1_3), "ne prevede 35"),
+    ];
+    for (head, expected) in cases {
+        let csv = format!("{head}\n{good}\n");
+        let (_, result) = f.import("c_f205-IUF0004-1_4.csv", csv.as_bytes()).await;
+        assert!(!result.applied);
+        let error = result.file_error.unwrap_or_default();
+        assert!(error.contains(expected), "{error}");
+    }
+    let (_, result) = f.import("c_f205-IUF0005-1_4.csv", b"").await;
+    assert_eq!(result.file_error.as_deref(), Some("il file è vuoto"));
+    assert!(f.store.position(f.ente.id, "X-1").await.unwrap().is_none());
+}
