@@ -91,6 +91,12 @@ pub fn plain_name(name: &str) -> bool {
 }
 
 impl PartFile {
+    /// Gives up the file: the part is removed, nothing becomes visible.
+    pub fn discard(self) {
+        drop(self.file);
+        let _ = std::fs::remove_file(&self.part);
+    }
+
     /// Flushes the file to disk and gives it its final name.
     pub fn commit(self) -> io::Result<PathBuf> {
         self.file.sync_all()?;

@@ -120,33 +120,7 @@ impl Store {
     /// Queues a job to run as soon as a worker is free.
     pub async fn enqueue_job(&self, new: NewJob<'_>, now: Timestamp) -> Result<Job, StoreError> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(&format!(
-            "INSERT INTO job (ente_id, kind, params, state, run_at, created_by, created_at) \
-             VALUES ($1, $2, $3, 'queued', $4, $5, $4) RETURNING {COLUMNS}"
-        ))
-        .bind(new.ente_id)
-        .bind(new.kind)
-        .bind(new.params)
-        .bind(micros(now))
-        .bind(new.created_by)
-        .fetch_one(&mut *tx)
-        .await?;
-        let job = job_from_row(&row)?;
-        audit::record(
-            &mut tx,
-            NewAuditEvent {
-                at: now,
-                actor: new.created_by,
-                ente_id: Some(new.ente_id),
-                action: "create",
-                entity: "job",
-                entity_key: &job.id.to_string(),
-                before: None,
-                after: Some(serde_json::json!({ "kind": job.kind, "params": job.params })),
-                request_id: None,
-            },
-        )
-        .await?;
+        let job = insert_job(&mut tx, &new, now).await?;
         tx.commit().await?;
         Ok(job)
     }
@@ -286,4 +260,40 @@ impl Store {
         tx.commit().await?;
         Ok(updated == 1)
     }
+}
+
+/// Queues a job inside the caller's transaction, audited.
+pub(crate) async fn insert_job(
+    conn: &mut sqlx::AnyConnection,
+    new: &NewJob<'_>,
+    now: Timestamp,
+) -> Result<Job, StoreError> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO job (ente_id, kind, params, state, run_at, created_by, created_at) \
+             VALUES ($1, $2, $3, 'queued', $4, $5, $4) RETURNING {COLUMNS}"
+    ))
+    .bind(new.ente_id)
+    .bind(new.kind)
+    .bind(new.params)
+    .bind(micros(now))
+    .bind(new.created_by)
+    .fetch_one(&mut *conn)
+    .await?;
+    let job = job_from_row(&row)?;
+    audit::record(
+        conn,
+        NewAuditEvent {
+            at: now,
+            actor: new.created_by,
+            ente_id: Some(new.ente_id),
+            action: "create",
+            entity: "job",
+            entity_key: &job.id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({ "kind": job.kind, "params": job.params })),
+            request_id: None,
+        },
+    )
+    .await?;
+    Ok(job)
 }

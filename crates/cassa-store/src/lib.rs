@@ -15,6 +15,7 @@ mod checkout;
 mod db;
 mod ente_printing;
 mod enti;
+mod imports;
 mod iuv;
 mod jobs;
 mod operators;
@@ -33,6 +34,7 @@ pub use checkout::{Checkout, CheckoutItem, CheckoutRefusal, CheckoutState, ItemP
 pub use db::{Backend, Store, StoreError, StoreOptions, with_database};
 pub use ente_printing::{EntePrinting, MAX_LOGO_BYTES, PrintingError};
 pub use enti::{Ente, EnteError, NewEnte};
+pub use imports::QueuedImport;
 pub use jobs::{Job, JobState, Lease, MAX_ATTEMPTS, NewJob};
 pub use operators::{Credentials, NewOperator, Operator, OperatorError, RoleBinding, Session};
 pub use outbox::{MAX_MAIL_ATTEMPTS, MailKind, OutboxMail};

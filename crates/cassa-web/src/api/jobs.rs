@@ -125,6 +125,133 @@ pub async fn start_bulk_notices(
         .into_response())
 }
 
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportQuery {
+    #[serde(default)]
+    file_name: String,
+}
+
+/// `POST /organizations/{cf}/jobs/imports?fileName=…`: the body is a MyPay
+/// debt file (`.csv`, or a `.zip` holding one), streamed to disk; answers
+/// 202 with the import job, or 409 naming the import of the same file.
+pub async fn start_import(
+    State(state): State<AppState>,
+    access: EnteAccess,
+    Path(organization): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<ImportQuery>,
+    body: axum::body::Body,
+) -> Result<Response, ApiError> {
+    let upload = crate::uploads::receive(&state, &query.file_name, body.into_data_stream())
+        .await
+        .map_err(|e| match e {
+            crate::uploads::UploadError::TooLarge => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload Too Large",
+                e.to_string(),
+            ),
+            crate::uploads::UploadError::Io(_) => ApiError::internal(e),
+            other => ApiError::bad_request(format!("fileName / body: {other}")),
+        })?;
+    match queue_import(
+        &state,
+        access.ente.id,
+        &access.actor,
+        &query.file_name,
+        &upload,
+    )
+    .await?
+    {
+        cassa_store::QueuedImport::Queued(job) => Ok((
+            StatusCode::ACCEPTED,
+            [(header::LOCATION, job_path(&organization, job.id))],
+            Json(model(&organization, *job)),
+        )
+            .into_response()),
+        cassa_store::QueuedImport::AlreadySent { job_id, file_name } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "Conflict",
+            format!(
+                "this file was already sent as {file_name} (job {job_id}, {}): nothing was changed",
+                job_path(&organization, job_id)
+            ),
+        )),
+    }
+}
+
+/// Queues the import of an upload (shared with the back office).
+pub async fn queue_import(
+    state: &AppState,
+    ente_id: i64,
+    actor: &str,
+    file_name: &str,
+    upload: &crate::uploads::Upload,
+) -> Result<cassa_store::QueuedImport, cassa_store::StoreError> {
+    let params = serde_json::to_string(&cassa_jobs::import_dovuti::ImportRequest {
+        file_name: file_name.to_owned(),
+        upload: upload.token.clone(),
+    })
+    .expect("a request serializes");
+    state
+        .store
+        .queue_import(
+            NewJob {
+                ente_id,
+                kind: cassa_jobs::import_dovuti::KIND,
+                params: &params,
+                created_by: actor,
+            },
+            &upload.sha256,
+            file_name,
+            Timestamp::now(),
+        )
+        .await
+}
+
+/// `GET .../jobs/{id}/files/{name}`: one of the files a job left (an
+/// import's reports), by the name its result lists.
+pub async fn named_file(
+    State(state): State<AppState>,
+    access: EnteAccess,
+    Path((organization, id, name)): Path<(String, i64, String)>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let job = stored_job(&state, &access, &organization, id).await?;
+    let listed = job
+        .result
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+        .is_some_and(|r| {
+            r["files"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|n| n == &name))
+                || r["fileName"] == name
+        });
+    let path = state
+        .files
+        .job_file(job.id, &name)
+        .filter(|_| listed)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                titles::NO_DOCUMENT,
+                format!("job {id} has no file {name}"),
+            )
+        })?;
+    let mut response = tower_http::services::ServeFile::new(path)
+        .oneshot(request)
+        .await
+        .map_err(ApiError::internal)?
+        .map(axum::body::Body::new);
+    if name.ends_with(".csv") {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+    }
+    Ok(response)
+}
+
 pub async fn list(
     State(state): State<AppState>,
     access: EnteAccess,

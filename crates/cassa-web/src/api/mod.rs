@@ -4,6 +4,7 @@ mod auth;
 mod debt_positions;
 pub mod errors;
 mod jobs;
+pub use jobs::queue_import;
 mod printouts;
 mod query;
 mod responses;
@@ -40,6 +41,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{JOBS}/bulk-notices"),
             post(jobs::start_bulk_notices),
+        )
+        .route(
+            &format!("{JOBS}/imports"),
+            post(jobs::start_import).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            &format!("{JOBS}/{{id}}/files/{{name}}"),
+            get(jobs::named_file),
         )
         .route(JOBS, get(jobs::list))
         .route(&format!("{JOBS}/{{id}}"), get(jobs::get_one))

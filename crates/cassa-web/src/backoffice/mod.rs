@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod dovuti;
 mod enti_admin;
+mod flussi;
 pub mod i18n;
 mod operators;
 mod scope;
@@ -38,6 +39,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/dovuti/{iupd}", get(dovuti::detail))
         .route("/dovuti/{iupd}/annulla", post(dovuti::cancel))
         .route("/dovuti/{iupd}/avviso", get(dovuti::notice))
+        .route(
+            "/flussi",
+            get(flussi::list)
+                .post(flussi::upload)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/flussi/{id}/{name}", get(flussi::download))
         .route("/operatori", get(operators::list).post(operators::grant))
         .route("/operatori/{role}/revoca", post(operators::revoke))
         .route("/tipi", get(tipi::list))

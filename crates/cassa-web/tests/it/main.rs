@@ -6,6 +6,7 @@ mod checkout;
 mod contract;
 mod debt_positions;
 mod errors;
+mod imports;
 mod iuv_concurrency;
 mod jobs;
 mod node;

@@ -1,0 +1,253 @@
+//! Gestione Flussi: an operator uploads a MyPay debt file, follows its
+//! import (a background job) and downloads what it left: the refused rows
+//! and why, or the IUV given to each IUD. Uploading the same file again
+//! changes nothing and says so.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Multipart, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use cassa_core::access::Action;
+use cassa_jobs::import_dovuti::{ImportRequest, ImportResult, KIND};
+use cassa_store::{JobState, QueuedImport};
+use tower::ServiceExt;
+
+use super::scope::EnteScope;
+use super::{Office, forbidden, internal_error, not_found, render_with_status};
+use crate::AppState;
+use crate::uploads::{UploadError, receive};
+
+pub struct ImportLine {
+    pub id: i64,
+    pub file_name: String,
+    pub state: &'static str,
+    pub percent: i64,
+    pub summary: String,
+    pub files: Vec<String>,
+    pub at: String,
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/flussi.html")]
+struct FlussiPage {
+    office: Office,
+    ente_name: String,
+    fiscal_code: String,
+    imports: Vec<ImportLine>,
+    message: Option<(&'static str, String)>,
+}
+
+fn may_import(office: &Office, scope: &EnteScope) -> bool {
+    scope.can(office, None, Action::ManageDebts)
+}
+
+async fn page(
+    state: &AppState,
+    office: Office,
+    scope: &EnteScope,
+    message: Option<(&'static str, String)>,
+    status: StatusCode,
+) -> Response {
+    let jobs = match state.store.jobs_of_ente(scope.ente.id, 50).await {
+        Ok(jobs) => jobs,
+        Err(e) => return internal_error(&office, e),
+    };
+    let t = office.t;
+    let imports = jobs
+        .into_iter()
+        .filter(|j| j.kind == KIND)
+        .map(|j| {
+            let request: Option<ImportRequest> = serde_json::from_str(&j.params).ok();
+            let result: Option<ImportResult> = j
+                .result
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok());
+            let summary = match (&j.state, &result) {
+                (JobState::Done, Some(r)) if r.applied => format!(
+                    "{}: {} {}, {} {}, {} {}",
+                    t.import_applied,
+                    r.inserted,
+                    t.import_inserted,
+                    r.modified,
+                    t.import_modified,
+                    r.annulled,
+                    t.import_annulled
+                ),
+                (JobState::Done, Some(r)) => match &r.file_error {
+                    Some(e) => format!("{}: {e}", t.import_refused),
+                    None => format!(
+                        "{}: {} / {} {}",
+                        t.import_refused, r.refused, r.rows, t.import_rows_refused
+                    ),
+                },
+                (JobState::Failed, _) => format!(
+                    "{}: {}",
+                    t.import_failed,
+                    j.error.clone().unwrap_or_default()
+                ),
+                _ => t.import_running.to_owned(),
+            };
+            ImportLine {
+                id: j.id,
+                file_name: request.map(|r| r.file_name).unwrap_or_default(),
+                state: j.state.code(),
+                percent: match (j.state, j.progress_total) {
+                    (JobState::Done, _) => 100,
+                    (_, 0) => 0,
+                    (_, total) => (j.progress_done * 100 / total).clamp(0, 100),
+                },
+                summary,
+                files: result.map(|r| r.files).unwrap_or_default(),
+                at: j
+                    .created_at
+                    .to_zoned(cassa_core::italy::time_zone())
+                    .strftime("%d/%m/%Y %H:%M")
+                    .to_string(),
+            }
+        })
+        .collect();
+    render_with_status(
+        status,
+        &FlussiPage {
+            ente_name: scope.ente.name.clone(),
+            fiscal_code: scope.ente.fiscal_code.clone(),
+            imports,
+            message,
+            office,
+        },
+    )
+}
+
+/// `GET /backoffice/enti/{cf}/flussi`
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(office): Extension<Office>,
+    Extension(scope): Extension<EnteScope>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    if !may_import(&office, &scope) {
+        return forbidden(&office);
+    }
+    let message = q
+        .get("esito")
+        .filter(|e| *e == "caricato")
+        .map(|_| ("success", office.t.import_queued.to_owned()));
+    page(&state, office, &scope, message, StatusCode::OK).await
+}
+
+/// `POST /backoffice/enti/{cf}/flussi` (multipart: `csrf`, then `file`).
+pub async fn upload(
+    State(state): State<AppState>,
+    Extension(office): Extension<Office>,
+    Extension(scope): Extension<EnteScope>,
+    mut form: Multipart,
+) -> Response {
+    if !may_import(&office, &scope) {
+        return forbidden(&office);
+    }
+    let t = office.t;
+    let mut token_ok = false;
+    let mut uploaded = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("csrf") => token_ok = field.text().await.is_ok_and(|v| office.accepts(&v)),
+            // The token comes first in the form: no file is stored without it.
+            Some("file") if token_ok => {
+                let name = field.file_name().unwrap_or_default().to_owned();
+                uploaded = Some((receive(&state, &name, field).await, name));
+                break;
+            }
+            _ => {}
+        }
+    }
+    if !token_ok {
+        return forbidden(&office);
+    }
+    let (upload, name) = match uploaded {
+        Some((Ok(upload), name)) => (upload, name),
+        Some((Err(UploadError::Io(e)), _)) => return internal_error(&office, e),
+        Some((Err(e), _)) => {
+            let message = Some(("danger", format!("{}: {e}", t.import_bad_file)));
+            return page(
+                &state,
+                office,
+                &scope,
+                message,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        None => {
+            let message = Some(("danger", t.import_no_file.to_owned()));
+            return page(
+                &state,
+                office,
+                &scope,
+                message,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let actor = format!("operator:{}", office.operator.username);
+    match crate::api::queue_import(&state, scope.ente.id, &actor, &name, &upload).await {
+        Ok(QueuedImport::Queued(_)) => Redirect::to(&format!(
+            "/backoffice/enti/{}/flussi?esito=caricato",
+            scope.ente.fiscal_code
+        ))
+        .into_response(),
+        Ok(QueuedImport::AlreadySent { job_id, file_name }) => {
+            let message = Some((
+                "warning",
+                format!("{} ({file_name}, n. {job_id})", t.import_duplicate),
+            ));
+            page(&state, office, &scope, message, StatusCode::CONFLICT).await
+        }
+        Err(e) => internal_error(&office, e),
+    }
+}
+
+/// `GET /backoffice/enti/{cf}/flussi/{id}/{name}`: a report of an import.
+pub async fn download(
+    State(state): State<AppState>,
+    Extension(office): Extension<Office>,
+    Extension(scope): Extension<EnteScope>,
+    Path((_, id, name)): Path<(String, i64, String)>,
+    request: Request,
+) -> Response {
+    if !may_import(&office, &scope) {
+        return forbidden(&office);
+    }
+    let job = match state.store.job(scope.ente.id, id).await {
+        Ok(Some(job)) if job.kind == KIND => job,
+        Ok(_) => return not_found(&office),
+        Err(e) => return internal_error(&office, e),
+    };
+    let listed = job
+        .result
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<ImportResult>(r).ok())
+        .is_some_and(|r| r.files.contains(&name));
+    let Some(path) = state.files.job_file(job.id, &name).filter(|_| listed) else {
+        return not_found(&office);
+    };
+    match tower_http::services::ServeFile::new(path)
+        .oneshot(request)
+        .await
+    {
+        Ok(response) => {
+            let mut response = response.map(axum::body::Body::new);
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+                headers.insert(header::CONTENT_DISPOSITION, value);
+            }
+            response
+        }
+        Err(e) => internal_error(&office, e),
+    }
+}

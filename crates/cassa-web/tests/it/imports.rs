@@ -1,0 +1,212 @@
+//! Debt files over HTTP: through the API and the back office's Gestione
+//! Flussi, the same file twice, the reports downloaded.
+
+use cassa_core::access::{Grant, Role};
+use cassa_core::tracciati::mypay::Version;
+use cassa_testkit::{Backend, backend_tests};
+use jiff::Timestamp;
+use reqwest::{Method, StatusCode};
+
+use crate::portal::{browser, page, token};
+use crate::{MILANO, TestApp};
+
+backend_tests!(a_file_is_imported_once_through_the_api_and_the_back_office);
+
+fn file(rows: &[(&str, &str)]) -> String {
+    let mut lines = vec![Version::V1_4.columns().join(";")];
+    for (iud, amount) in rows {
+        let mut cells: Vec<String> = [
+            *iud,
+            "",
+            "F",
+            "RSSMRA85T10A562S",
+            "Mario Rossi",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "2030-12-31",
+            amount,
+            "",
+            "MENSA",
+            "",
+            "Mensa 2030",
+            "9/0101108TS/",
+            "",
+            "true",
+            "false",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        cells.extend(std::iter::repeat_n(String::new(), 12));
+        cells.push("I".into());
+        lines.push(cells.join(";"));
+    }
+    lines.join("\n")
+}
+
+async fn send(app: &TestApp, imports: &str, name: &str, body: String) -> crate::Reply {
+    app.call_raw(
+        Method::POST,
+        &format!("{imports}?fileName={name}"),
+        Some(&app.key),
+        Some(body.into_bytes()),
+    )
+    .await
+}
+
+async fn wait_done(app: &TestApp, location: &str) -> serde_json::Value {
+    for _ in 0..200 {
+        let reply = app.call(Method::GET, location, None).await;
+        if reply.body["state"] == "DONE" || reply.body["state"] == "FAILED" {
+            return reply.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the import did not end");
+}
+
+async fn a_file_is_imported_once_through_the_api_and_the_back_office(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.store
+        .create_tipo_dovuto(
+            app.ente.id,
+            &cassa_testkit::positions::tipo_dovuto("MENSA"),
+            "test",
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let imports = format!("/organizations/{MILANO}/jobs/imports");
+    let body = file(&[("M-1", "12.00"), ("M-2", "13.00")]);
+    let reply = send(&app, &imports, "c_f205-MENSA1-1_4.csv", body.clone()).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    let location = reply.headers["location"].to_str().unwrap().to_owned();
+    let job = wait_done(&app, &location).await;
+    assert_eq!(job["result"]["applied"], true, "{job}");
+    assert_eq!(job["result"]["inserted"], 2);
+    let report = app
+        .call(
+            Method::GET,
+            &format!("{location}/files/c_f205-MENSA1-1_4_IUV.csv"),
+            None,
+        )
+        .await;
+    assert_eq!(report.status, StatusCode::OK);
+    assert!(report.body.as_str().unwrap().contains("M-2;"));
+    let unlisted = app
+        .call(Method::GET, &format!("{location}/files/other.csv"), None)
+        .await;
+    assert_eq!(unlisted.status, StatusCode::NOT_FOUND);
+
+    // The same bytes again, under any name: nothing changes, and it says so.
+    let again = send(&app, &imports, "c_f205-MENSA1bis-1_4.csv", body).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(
+        again.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already sent"),
+        "{}",
+        again.body
+    );
+    let bad_name = send(&app, &imports, "dovuti.xlsx", file(&[("M-3", "1.00")])).await;
+    assert_eq!(bad_name.status, StatusCode::BAD_REQUEST);
+
+    // The back office: upload with the form, see the outcome, download the report.
+    let hash = cassa_web::backoffice::hash_password("Tre-Cime-di-Lavaredo");
+    let op = app
+        .store
+        .create_operator(
+            &cassa_store::NewOperator {
+                username: "flussi",
+                display_name: "Op",
+                email: None,
+                password_hash: &hash,
+                platform_admin: false,
+            },
+            "test",
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    app.store
+        .grant_role(
+            op.id,
+            &Grant {
+                ente_id: app.ente.id,
+                role: Role::Operator,
+                tipo_dovuto_id: None,
+            },
+            "test",
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let client = browser();
+    let csrf = token(&client, &format!("{}/backoffice/login", app.base)).await;
+    client
+        .post(format!("{}/backoffice/login", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "flussi"),
+            ("password", "Tre-Cime-di-Lavaredo"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let flussi = format!("{}/backoffice/enti/{MILANO}/flussi", app.base);
+    let csrf = token(&client, &flussi).await;
+    let bad = file(&[("M-9", "dieci")]);
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bad.into_bytes()).file_name("c_f205-MENSA2-1_4.csv"),
+        );
+    let sent = client.post(&flussi).multipart(form).send().await.unwrap();
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let mut html = String::new();
+    for _ in 0..200 {
+        html = page(&client, &flussi).await;
+        if html.contains("Non applicato") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(
+        html.contains("Non applicato: 1 / 1 righe scartate"),
+        "{html}"
+    );
+    let end = html
+        .find("_SCARTI.csv\"")
+        .expect("a link to the refused rows")
+        + "_SCARTI.csv".len();
+    let start = html[..end].rfind('"').unwrap() + 1;
+    let scarti = client
+        .get(format!("{}{}", app.base, &html[start..end]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scarti.status(), StatusCode::OK);
+    assert!(scarti.text().await.unwrap().contains("M-9;"));
+    // Without the form token, no file is even stored.
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a.csv"),
+    );
+    assert_eq!(
+        client
+            .post(&flussi)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
