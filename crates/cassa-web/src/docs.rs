@@ -124,14 +124,20 @@ fn add_jobs(doc: &mut Value) {
         "type": "object",
         "properties": {
             "id": { "type": "integer", "format": "int64" },
-            "kind": { "type": "string", "example": "bulk_notices" },
+            "kind": { "type": "string", "enum": ["bulk_notices", "import_dovuti"] },
             "state": { "type": "string", "enum": ["QUEUED", "RUNNING", "DONE", "FAILED"] },
             "progress": { "type": "object", "properties": {
                 "done": { "type": "integer" }, "total": { "type": "integer" }, "percent": { "type": "integer" } } },
-            "request": { "$ref": "#/components/schemas/BulkNoticesRequest" },
-            "result": { "type": "object", "nullable": true, "properties": {
+            "request": { "type": "object", "description": "A BulkNoticesRequest, or for an import { fileName, upload }" },
+            "result": { "type": "object", "nullable": true, "description": "bulk_notices: fileName, bytes, printed, skipped, pdfFiles. import_dovuti: applied, version, rows, refused, inserted, modified, annulled, fileError, files (the reports, at files/{name})",
+                "properties": {
                 "fileName": { "type": "string" }, "bytes": { "type": "integer" },
-                "printed": { "type": "integer" }, "skipped": { "type": "integer" }, "pdfFiles": { "type": "integer" } } },
+                "printed": { "type": "integer" }, "skipped": { "type": "integer" }, "pdfFiles": { "type": "integer" },
+                "applied": { "type": "boolean" }, "version": { "type": "string", "nullable": true },
+                "rows": { "type": "integer" }, "refused": { "type": "integer" }, "inserted": { "type": "integer" },
+                "modified": { "type": "integer" }, "annulled": { "type": "integer" },
+                "fileError": { "type": "string", "nullable": true },
+                "files": { "type": "array", "items": { "type": "string" } } } },
             "error": { "type": "string", "nullable": true },
             "createdAt": { "type": "string", "format": "date-time" },
             "startedAt": { "type": "string", "format": "date-time", "nullable": true },
@@ -151,6 +157,32 @@ fn add_jobs(doc: &mut Value) {
             "202": { "description": "Queued", "content": job },
             "400": { "description": "A field is wrong (the detail names it)", "content": problem },
             "401": { "description": "Wrong or missing API key" }
+        },
+        "security": [{ "ApiKey": [] }]
+    }});
+    doc["paths"][format!("{base}/imports")] = json!({ "post": {
+        "tags": ["Jobs API"], "operationId": "startImport",
+        "summary": "cassa extension: import a MyPay debt file (1_0 to 1_4)",
+        "description": "The body is the file itself (.csv, or .zip holding one; at most 512 MB), named by fileName as MyPay names it (<codIPA>-<IUF>-<versione>). The whole file is checked, then applied in one transaction, or not at all: the job's result lists the reports (<name>_SCARTI.csv and esito.csv, or <name>_IUV.csv). The same file sent again is refused with 409 and changes nothing.",
+        "parameters": [organization, { "name": "fileName", "in": "query", "required": true, "schema": { "type": "string" } }],
+        "requestBody": { "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+        "responses": {
+            "202": { "description": "Queued", "content": job },
+            "400": { "description": "No file, or a file name that is not .csv/.zip", "content": problem },
+            "401": { "description": "Wrong or missing API key" },
+            "409": { "description": "This file was sent before (the detail names that import)", "content": problem },
+            "413": { "description": "Larger than 512 MB", "content": problem }
+        },
+        "security": [{ "ApiKey": [] }]
+    }});
+    doc["paths"][format!("{base}/{{id}}/files/{{name}}")] = json!({ "get": {
+        "tags": ["Jobs API"], "operationId": "getJobFileByName",
+        "summary": "cassa extension: one of the files a job lists in its result",
+        "parameters": [organization, id.clone(), { "name": "name", "in": "path", "required": true, "schema": { "type": "string" } }],
+        "responses": {
+            "200": { "description": "The file", "content": { "text/csv": { "schema": { "type": "string" } } } },
+            "401": { "description": "Wrong or missing API key" },
+            "404": { "description": "No such job, or no such file of it", "content": problem }
         },
         "security": [{ "ApiKey": [] }]
     }});
