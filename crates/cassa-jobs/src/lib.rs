@@ -8,6 +8,7 @@
 //! API uses it for single notices and receipts too.
 
 pub mod bulk_notices;
+pub mod export_pagati;
 pub mod files;
 pub mod import_dovuti;
 pub mod mailer;

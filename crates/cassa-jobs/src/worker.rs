@@ -147,6 +147,7 @@ async fn run_job(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
     match job.kind.as_str() {
         bulk_notices::KIND => bulk_notices::run(ctx, job).await,
         crate::import_dovuti::KIND => crate::import_dovuti::run(ctx, job).await,
+        crate::export_pagati::KIND => crate::export_pagati::run(ctx, job).await,
         other => Err(JobFailure::Failed(format!("unknown job kind {other:?}"))),
     }
 }

@@ -20,6 +20,7 @@ mod iuv;
 mod jobs;
 mod operators;
 mod outbox;
+mod paid;
 mod payments;
 mod positions;
 mod sql;
@@ -38,6 +39,7 @@ pub use imports::QueuedImport;
 pub use jobs::{Job, JobState, Lease, MAX_ATTEMPTS, NewJob};
 pub use operators::{Credentials, NewOperator, Operator, OperatorError, RoleBinding, Session};
 pub use outbox::{MAX_MAIL_ATTEMPTS, MailKind, OutboxMail};
+pub use paid::PaidLine;
 pub use payments::{
     ActivationRequest, NewReceipt, NoticeMatch, PayRefusal, ReceiptOutcome, ReceiptStatus,
     StoredReceipt,

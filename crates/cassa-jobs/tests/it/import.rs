@@ -360,3 +360,152 @@ async fn bad_headers_and_separators_are_named(backend: Backend) {
     assert_eq!(result.file_error.as_deref(), Some("il file è vuoto"));
     assert!(f.store.position(f.ente.id, "X-1").await.unwrap().is_none());
 }
+
+backend_tests!(what_was_imported_and_paid_comes_back_in_the_export);
+
+async fn what_was_imported_and_paid_comes_back_in_the_export(backend: Backend) {
+    use cassa_jobs::export_pagati::{ExportFormat, ExportRequest, ExportResult, mypay_columns};
+    use std::io::Read;
+    let f = fixture(backend).await;
+    f.tari().await;
+    let csv = [
+        header(Version::V1_4),
+        row(
+            "EXP-1",
+            "RSSMRA85T10A562S",
+            "125.50",
+            "TARI",
+            "9/0101100IM/",
+            "I",
+        ),
+        row(
+            "EXP-2",
+            "BNCGLI90C45F205Y",
+            "80.00",
+            "TARI",
+            "9/0101100IM/",
+            "I",
+        ),
+        row(
+            "EXP-3",
+            "BNCGLI90C45F205Y",
+            "10.00",
+            "TARI",
+            "9/0101100IM/",
+            "I",
+        ),
+    ]
+    .join("\n");
+    let (_, imported) = f.import("c_f205-EXP-1_4.csv", csv.as_bytes()).await;
+    assert!(imported.applied);
+    // Two of the three are paid (the node's receipts).
+    for (iud, cents) in [("EXP-1", 12_550), ("EXP-2", 8_000)] {
+        let p = f.store.position(f.ente.id, iud).await.unwrap().unwrap();
+        let notice = p.options[0].notice_number.clone();
+        let receipt_id = format!("rt-{iud}");
+        let r = cassa_store::NewReceipt {
+            ente_id: f.ente.id,
+            receipt_id: &receipt_id,
+            notice_number: &notice,
+            ok: true,
+            amount: cassa_core::Cents::new(cents),
+            fee: None,
+            psp_id: "SIMPSPIT",
+            psp_company_name: "PSP Simulato",
+            channel_id: "00000000000_01",
+            payment_method: None,
+            payer_fiscal_code: Some("RSSMRA85T10A562S"),
+            payer_name: Some("=cmd|' /C calc'!A0"),
+            payer_email: None,
+            payment_date_time: Some(now()),
+            application_date: None,
+            transfer_date: None,
+            operation: "paSendRTV2",
+            raw_xml: "<receipt>x</receipt>",
+            now: now(),
+        };
+        f.store.record_receipt(&r).await.unwrap();
+    }
+    let today = cassa_core::italy::date_of(now());
+    let f = &f;
+    let run = |request: ExportRequest| async move {
+        let params = serde_json::to_string(&request).unwrap();
+        let job = f
+            .store
+            .enqueue_job(
+                NewJob {
+                    ente_id: f.ente.id,
+                    kind: cassa_jobs::export_pagati::KIND,
+                    params: &params,
+                    created_by: "test",
+                },
+                now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(f.worker.run_next().await.unwrap(), Some(job.id));
+        let job = f.store.job(f.ente.id, job.id).await.unwrap().unwrap();
+        assert_eq!(job.state, JobState::Done, "{:?}", job.error);
+        let result: ExportResult = serde_json::from_str(job.result.as_deref().unwrap()).unwrap();
+        (job, result)
+    };
+    let (job, result) = run(ExportRequest {
+        from: today,
+        to: today,
+        format: ExportFormat::Mypay,
+        version: "1_3".into(),
+        with_receipts: true,
+    })
+    .await;
+    assert_eq!(result.rows, 2);
+    assert!(
+        result.file_name.contains("_ESTRAZIONE_DOVUTI_") && result.file_name.ends_with("-1_3.zip")
+    );
+    let mut archive = zip::ZipArchive::new(
+        std::fs::File::open(f.files.job_file(job.id, &result.file_name).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let mut text = String::new();
+    archive
+        .by_index(0)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(';').collect();
+    assert_eq!(head, mypay_columns("1_3", true));
+    assert_eq!(head.len(), 64 + 4 + 6);
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(';').map(str::to_owned).collect())
+        .collect();
+    let iuds: Vec<&str> = rows.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(
+        iuds,
+        ["EXP-1", "EXP-2"],
+        "imported and paid, in payment order"
+    );
+    assert_eq!(rows[0][54], "125.50");
+    assert_eq!(rows[0][63], "TARI");
+    assert!(
+        rows[0].iter().any(|c| c.starts_with("'=cmd")),
+        "formulas are defused"
+    );
+    assert_eq!(
+        rows[0][head.len() - 5],
+        "PHJlY2VpcHQ+eDwvcmVjZWlwdD4=",
+        "the receipt, in base64"
+    );
+
+    let (job, result) = run(ExportRequest {
+        from: today,
+        to: today,
+        format: ExportFormat::Csv,
+        version: "1_3".into(),
+        with_receipts: false,
+    })
+    .await;
+    let text =
+        std::fs::read_to_string(f.files.job_file(job.id, &result.file_name).unwrap()).unwrap();
+    assert_eq!(text.lines().count(), 3);
+    assert!(text.lines().nth(2).unwrap().starts_with("EXP-2;"));
+}
