@@ -124,7 +124,7 @@ fn add_jobs(doc: &mut Value) {
         "type": "object",
         "properties": {
             "id": { "type": "integer", "format": "int64" },
-            "kind": { "type": "string", "enum": ["bulk_notices", "import_dovuti"] },
+            "kind": { "type": "string", "enum": ["bulk_notices", "import_dovuti", "export_pagati"] },
             "state": { "type": "string", "enum": ["QUEUED", "RUNNING", "DONE", "FAILED"] },
             "progress": { "type": "object", "properties": {
                 "done": { "type": "integer" }, "total": { "type": "integer" }, "percent": { "type": "integer" } } },
@@ -172,6 +172,24 @@ fn add_jobs(doc: &mut Value) {
             "401": { "description": "Wrong or missing API key" },
             "409": { "description": "This file was sent before (the detail names that import)", "content": problem },
             "413": { "description": "Larger than 512 MB", "content": problem }
+        },
+        "security": [{ "ApiKey": [] }]
+    }});
+    doc["paths"][format!("{base}/exports")] = json!({ "post": {
+        "tags": ["Jobs API"], "operationId": "startExport",
+        "summary": "cassa extension: export what was paid in a period (MyPay flusso pagati 1_0-1_3, or CSV)",
+        "description": "Queues a job; its result names the file (a ZIP named <codIpa>-<id>_ESTRAZIONE_DOVUTI_<yyyyMMddHHmmss>-<versione> for MyPay, or a CSV), downloadable at files/{name}. Dates are Italian days, both included.",
+        "parameters": [organization],
+        "requestBody": { "content": { "application/json": { "schema": { "type": "object", "required": ["from", "to"],
+            "properties": {
+                "from": date, "to": date,
+                "format": { "type": "string", "enum": ["MYPAY", "CSV"], "default": "MYPAY" },
+                "version": { "type": "string", "enum": ["1_0", "1_1", "1_2", "1_3"], "default": "1_3" },
+                "withReceipts": { "type": "boolean", "default": false } } } } } },
+        "responses": {
+            "202": { "description": "Queued", "content": job },
+            "400": { "description": "A field is wrong (the detail names it)", "content": problem },
+            "401": { "description": "Wrong or missing API key" }
         },
         "security": [{ "ApiKey": [] }]
     }});

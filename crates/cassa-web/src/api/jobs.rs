@@ -179,6 +179,48 @@ pub async fn start_import(
     }
 }
 
+/// `POST /organizations/{cf}/jobs/exports`: queues an export of what was
+/// paid (MyPay's flusso pagati, or a plain CSV).
+pub async fn start_export(
+    State(state): State<AppState>,
+    access: EnteAccess,
+    Path(organization): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: cassa_jobs::export_pagati::ExportRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("the request body: {e}")))?;
+    request.check().map_err(ApiError::bad_request)?;
+    let job = queue_export(&state, access.ente.id, &access.actor, &request).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, job_path(&organization, job.id))],
+        Json(model(&organization, job)),
+    )
+        .into_response())
+}
+
+/// Queues an export (shared with the back office).
+pub async fn queue_export(
+    state: &AppState,
+    ente_id: i64,
+    actor: &str,
+    request: &cassa_jobs::export_pagati::ExportRequest,
+) -> Result<Job, cassa_store::StoreError> {
+    let params = serde_json::to_string(request).expect("a request serializes");
+    state
+        .store
+        .enqueue_job(
+            NewJob {
+                ente_id,
+                kind: cassa_jobs::export_pagati::KIND,
+                params: &params,
+                created_by: actor,
+            },
+            Timestamp::now(),
+        )
+        .await
+}
+
 /// Queues the import of an upload (shared with the back office).
 pub async fn queue_import(
     state: &AppState,

@@ -4,7 +4,7 @@ mod auth;
 mod debt_positions;
 pub mod errors;
 mod jobs;
-pub use jobs::queue_import;
+pub use jobs::{queue_export, queue_import};
 mod printouts;
 mod query;
 mod responses;
@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
             &format!("{JOBS}/imports"),
             post(jobs::start_import).layer(axum::extract::DefaultBodyLimit::disable()),
         )
+        .route(&format!("{JOBS}/exports"), post(jobs::start_export))
         .route(
             &format!("{JOBS}/{{id}}/files/{{name}}"),
             get(jobs::named_file),

@@ -9,6 +9,7 @@ use axum::extract::{Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cassa_core::access::Action;
+use cassa_jobs::export_pagati::{self, ExportFormat, ExportRequest, ExportResult};
 use cassa_jobs::import_dovuti::{ImportRequest, ImportResult, KIND};
 use cassa_store::{JobState, QueuedImport};
 use tower::ServiceExt;
@@ -20,6 +21,8 @@ use crate::uploads::{UploadError, receive};
 
 pub struct ImportLine {
     pub id: i64,
+    /// An export ("Scarica flussi") rather than an import.
+    pub export: bool,
     pub file_name: String,
     pub state: &'static str,
     pub percent: i64,
@@ -56,8 +59,44 @@ async fn page(
     let t = office.t;
     let imports = jobs
         .into_iter()
-        .filter(|j| j.kind == KIND)
+        .filter(|j| j.kind == KIND || j.kind == export_pagati::KIND)
         .map(|j| {
+            if j.kind == export_pagati::KIND {
+                let result: Option<ExportResult> = j
+                    .result
+                    .as_deref()
+                    .and_then(|r| serde_json::from_str(r).ok());
+                return ImportLine {
+                    id: j.id,
+                    export: true,
+                    file_name: result
+                        .as_ref()
+                        .map(|r| r.file_name.clone())
+                        .unwrap_or_default(),
+                    state: j.state.code(),
+                    percent: if j.state == JobState::Done { 100 } else { 0 },
+                    summary: match (&j.state, &result) {
+                        (JobState::Done, Some(r)) => format!(
+                            "{} {}, {} KB",
+                            r.rows,
+                            t.export_rows,
+                            r.bytes.div_ceil(1024)
+                        ),
+                        (JobState::Failed, _) => format!(
+                            "{}: {}",
+                            t.import_failed,
+                            j.error.clone().unwrap_or_default()
+                        ),
+                        _ => t.import_running.to_owned(),
+                    },
+                    files: result.map(|r| r.files).unwrap_or_default(),
+                    at: j
+                        .created_at
+                        .to_zoned(cassa_core::italy::time_zone())
+                        .strftime("%d/%m/%Y %H:%M")
+                        .to_string(),
+                };
+            }
             let request: Option<ImportRequest> = serde_json::from_str(&j.params).ok();
             let result: Option<ImportResult> = j
                 .result
@@ -90,6 +129,7 @@ async fn page(
             };
             ImportLine {
                 id: j.id,
+                export: false,
                 file_name: request.map(|r| r.file_name).unwrap_or_default(),
                 state: j.state.code(),
                 percent: match (j.state, j.progress_total) {
@@ -129,10 +169,11 @@ pub async fn list(
     if !may_import(&office, &scope) {
         return forbidden(&office);
     }
-    let message = q
-        .get("esito")
-        .filter(|e| *e == "caricato")
-        .map(|_| ("success", office.t.import_queued.to_owned()));
+    let message = match q.get("esito").map(String::as_str) {
+        Some("caricato") => Some(("success", office.t.import_queued.to_owned())),
+        Some("esportazione") => Some(("success", office.t.export_queued.to_owned())),
+        _ => None,
+    };
     page(&state, office, &scope, message, StatusCode::OK).await
 }
 
@@ -220,15 +261,20 @@ pub async fn download(
         return forbidden(&office);
     }
     let job = match state.store.job(scope.ente.id, id).await {
-        Ok(Some(job)) if job.kind == KIND => job,
+        Ok(Some(job)) if job.kind == KIND || job.kind == export_pagati::KIND => job,
         Ok(_) => return not_found(&office),
         Err(e) => return internal_error(&office, e),
     };
+    // Both kinds list their files under `files`.
     let listed = job
         .result
         .as_deref()
-        .and_then(|r| serde_json::from_str::<ImportResult>(r).ok())
-        .is_some_and(|r| r.files.contains(&name));
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+        .is_some_and(|r| {
+            r["files"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|n| n == &name))
+        });
     let Some(path) = state.files.job_file(job.id, &name).filter(|_| listed) else {
         return not_found(&office);
     };
@@ -239,15 +285,94 @@ pub async fn download(
         Ok(response) => {
             let mut response = response.map(axum::body::Body::new);
             let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
+            let kind = if name.ends_with(".zip") {
+                "application/zip"
+            } else {
+                "text/csv; charset=utf-8"
+            };
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
             if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
                 headers.insert(header::CONTENT_DISPOSITION, value);
             }
             response
         }
+        Err(e) => internal_error(&office, e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ExportForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    receipts: Option<String>,
+}
+
+/// `POST /backoffice/enti/{cf}/flussi/esporta`: "Scarica flussi".
+pub async fn export(
+    State(state): State<AppState>,
+    Extension(office): Extension<Office>,
+    Extension(scope): Extension<EnteScope>,
+    axum::Form(form): axum::Form<ExportForm>,
+) -> Response {
+    if !office.accepts(&form.csrf) || !may_import(&office, &scope) {
+        return forbidden(&office);
+    }
+    let t = office.t;
+    let request = match (form.from.parse(), form.to.parse()) {
+        (Ok(from), Ok(to)) => ExportRequest {
+            from,
+            to,
+            format: if form.format == "csv" {
+                ExportFormat::Csv
+            } else {
+                ExportFormat::Mypay
+            },
+            version: if form.version.is_empty() {
+                "1_3".into()
+            } else {
+                form.version
+            },
+            with_receipts: form.receipts.is_some(),
+        },
+        _ => {
+            let message = Some(("danger", t.export_dates.to_owned()));
+            return page(
+                &state,
+                office,
+                &scope,
+                message,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    if let Err(why) = request.check() {
+        let message = Some(("danger", format!("{}: {why}", t.export_dates)));
+        return page(
+            &state,
+            office,
+            &scope,
+            message,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let actor = format!("operator:{}", office.operator.username);
+    match crate::api::queue_export(&state, scope.ente.id, &actor, &request).await {
+        Ok(_) => Redirect::to(&format!(
+            "/backoffice/enti/{}/flussi?esito=esportazione",
+            scope.ente.fiscal_code
+        ))
+        .into_response(),
         Err(e) => internal_error(&office, e),
     }
 }

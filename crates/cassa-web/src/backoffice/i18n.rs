@@ -233,6 +233,17 @@ pub struct BoTexts {
     pub import_duplicate: &'static str,
     pub import_bad_file: &'static str,
     pub import_no_file: &'static str,
+    pub export_title: &'static str,
+    pub export_help: &'static str,
+    pub export_format: &'static str,
+    pub export_version: &'static str,
+    pub export_receipts: &'static str,
+    pub export_send: &'static str,
+    pub export_rows: &'static str,
+    pub export_queued: &'static str,
+    pub export_dates: &'static str,
+    pub export_kind: &'static str,
+    pub import_kind: &'static str,
 }
 
 pub fn texts(lang: Lang) -> &'static BoTexts {
@@ -472,6 +483,17 @@ static IT: BoTexts = BoTexts {
     import_duplicate: "Questo file è già stato caricato: non è cambiato nulla",
     import_bad_file: "File non accettato",
     import_no_file: "Scegli un file da caricare.",
+    export_title: "Scarica flussi",
+    export_help: "I dovuti pagati in un periodo, nel tracciato MyPay «flusso pagati» (versioni da 1_0 a 1_3, con o senza le ricevute) o in un CSV semplice. Il file si prepara in background e compare qui sotto.",
+    export_format: "Formato",
+    export_version: "Versione MyPay",
+    export_receipts: "Includi le ricevute telematiche",
+    export_send: "Prepara il flusso",
+    export_rows: "righe",
+    export_queued: "Esportazione in preparazione.",
+    export_dates: "Indica due date valide, dalla prima alla seconda",
+    export_kind: "Pagati",
+    import_kind: "Dovuti",
 };
 
 static EN: BoTexts = BoTexts {
@@ -704,4 +726,15 @@ static EN: BoTexts = BoTexts {
     import_duplicate: "This file was uploaded before: nothing changed",
     import_bad_file: "File not accepted",
     import_no_file: "Choose a file to upload.",
+    export_title: "Download payment files",
+    export_help: "The debts paid in a period, in MyPay's «flusso pagati» layout (versions 1_0 to 1_3, with or without the receipts) or as a plain CSV. The file is prepared in the background and appears below.",
+    export_format: "Format",
+    export_version: "MyPay version",
+    export_receipts: "Include the receipts",
+    export_send: "Prepare the file",
+    export_rows: "rows",
+    export_queued: "Export being prepared.",
+    export_dates: "Give two valid dates, the first one first",
+    export_kind: "Paid",
+    import_kind: "Debts",
 };

@@ -45,6 +45,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 .post(flussi::upload)
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
+        .route("/flussi/esporta", post(flussi::export))
         .route("/flussi/{id}/{name}", get(flussi::download))
         .route("/operatori", get(operators::list).post(operators::grant))
         .route("/operatori/{role}/revoca", post(operators::revoke))

@@ -194,6 +194,52 @@ async fn a_file_is_imported_once_through_the_api_and_the_back_office(backend: Ba
         .unwrap();
     assert_eq!(scarti.status(), StatusCode::OK);
     assert!(scarti.text().await.unwrap().contains("M-9;"));
+    // Scarica flussi: what was paid (nothing yet), from the form and the API.
+    let today = cassa_core::italy::date_of(Timestamp::now()).to_string();
+    let csrf_now = token(&client, &flussi).await;
+    let queued = client
+        .post(format!("{flussi}/esporta"))
+        .form(&[
+            ("csrf", csrf_now.as_str()),
+            ("from", &today),
+            ("to", &today),
+            ("format", "csv"),
+            ("version", "1_3"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status(), StatusCode::SEE_OTHER);
+    let export = app
+        .call(
+            Method::POST,
+            &format!("/organizations/{MILANO}/jobs/exports"),
+            Some(&serde_json::json!({ "from": today, "to": today, "withReceipts": true })),
+        )
+        .await;
+    assert_eq!(export.status, StatusCode::ACCEPTED, "{}", export.body);
+    let location = export.headers["location"].to_str().unwrap().to_owned();
+    let done = wait_done(&app, &location).await;
+    let name = done["result"]["fileName"].as_str().unwrap().to_owned();
+    assert!(name.ends_with("-1_3.zip"), "{done}");
+    let zip = app
+        .call_raw(
+            Method::GET,
+            &format!("{location}/files/{name}"),
+            Some(&app.key),
+            None,
+        )
+        .await;
+    assert_eq!(zip.status, StatusCode::OK);
+    let backwards = app
+        .call(
+            Method::POST,
+            &format!("/organizations/{MILANO}/jobs/exports"),
+            Some(&serde_json::json!({ "from": "2026-02-01", "to": "2026-01-01" })),
+        )
+        .await;
+    assert_eq!(backwards.status, StatusCode::BAD_REQUEST);
+
     // Without the form token, no file is even stored.
     let form = reqwest::multipart::Form::new().part(
         "file",
