@@ -288,6 +288,33 @@ try {
   check((await text(page, ".alert-success")).includes("annullato"), "the debt is cancelled");
   check((await text(page, "main")).includes("Emesso per errore"), "the history keeps the reason");
   await look(page, "backoffice-annullato");
+  // Gestione Flussi: the demo's MyPay file imported, then the payments exported.
+  await page.goto(`${BASE}/backoffice/enti/01199250158/flussi`);
+  await page.setInputFiles("#file", DEMO_LINES["backoffice.import_file"]);
+  await page.click("form[enctype] button[type=submit]");
+  check((await text(page, ".alert")).includes("Flusso caricato"), "the file is accepted");
+  for (let i = 0; i < 50 && !(await text(page, "main table")).includes("Applicato"); i++) {
+    await page.waitForTimeout(200);
+    await page.reload();
+  }
+  check((await text(page, "main table")).includes("Applicato: 3 inseriti"), "the demo file's three debts are imported");
+  await look(page, "backoffice-flussi-import");
+  const today = new Date().toISOString().slice(0, 10);
+  await page.fill("#from", today);
+  await page.fill("#to", today);
+  await page.click("label[for=receipts]");
+  await page.click("text=Prepara il flusso");
+  let zipLink = page.locator("main table a[href$='.zip']");
+  for (let i = 0; i < 50 && (await zipLink.count()) === 0; i++) {
+    await page.waitForTimeout(200);
+    await page.reload();
+    zipLink = page.locator("main table a[href$='.zip']");
+  }
+  const [exported] = await Promise.all([page.waitForEvent("download"), zipLink.first().click()]);
+  await exported.saveAs(`${ARTIFACTS}/flusso-pagati.zip`);
+  check(readFileSync(`${ARTIFACTS}/flusso-pagati.zip`).subarray(0, 2).toString() === "PK", "the paid export downloads as a ZIP");
+  check((await text(page, "main table")).includes("2 righe"), "the export holds the two Milano payments of this walk");
+  await look(page, "backoffice-flussi-export");
   await page.goto(`${BASE}/backoffice/statistiche`);
   check(Number(await text(page, "#stat-payments-total")) === 3, "the statistics count the three notices paid in this walk");
   await look(page, "backoffice-statistiche");

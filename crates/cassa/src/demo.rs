@@ -93,7 +93,69 @@ pub fn print(loaded: &Loaded, config: &Config) {
             ),
         );
     }
+    match write_import_sample(config) {
+        Ok(path) => out.push_str(&format!("backoffice.import_file={}\n", path.display())),
+        Err(e) => tracing::warn!(error = %e, "the demo import file could not be written"),
+    }
     crate::serve::announce(&out);
+}
+
+/// A MyPay 1_4 file of new TARI debts for the Comune di Milano, for
+/// trying Gestione Flussi: `<data_dir>/demo/c_f205-DEMO0001-1_4.csv`.
+fn write_import_sample(config: &Config) -> std::io::Result<std::path::PathBuf> {
+    use cassa_core::tracciati::mypay::Version;
+    let dir = config.data_dir.join("demo");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("c_f205-DEMO0001-1_4.csv");
+    let mut lines = vec![Version::V1_4.columns().join(";")];
+    let debtors = [
+        ("RSSMRA85T10A562S", "Mario Rossi", "Via Roma 1", "312.00"),
+        (
+            "BNCGLI90C45F205Y",
+            "Giulia Bianchi",
+            "Corso Buenos Aires 10",
+            "187.50",
+        ),
+        ("VRDLCU72M12F205G", "Luca Verdi", "Via Padova 44", "96.00"),
+    ];
+    let year = jiff::Timestamp::now()
+        .to_zoned(cassa_core::italy::time_zone())
+        .year()
+        + 1;
+    for (i, (code, name, street, amount)) in debtors.iter().enumerate() {
+        let mut cells: Vec<String> = [
+            &format!("TARI-{year}-IMP-{:04}", i + 1),
+            "",
+            "F",
+            code,
+            name,
+            street,
+            "",
+            "20100",
+            "Milano",
+            "MI",
+            "IT",
+            "",
+            &format!("{year}-03-31"),
+            amount,
+            "",
+            "TARI",
+            "",
+            &format!("TARI {year} - rata unica"),
+            "9/0101101IM/",
+            "",
+            "true",
+            "false",
+        ]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+        cells.extend(std::iter::repeat_n(String::new(), 12));
+        cells.push("I".into());
+        lines.push(cells.join(";"));
+    }
+    std::fs::write(&path, lines.join("\r\n") + "\r\n")?;
+    Ok(path)
 }
 
 struct EnteSpec {
