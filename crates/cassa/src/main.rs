@@ -62,6 +62,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Measure a bulk print of notices, end to end (time and peak memory).
     BenchNotices(bench::notices::BenchNoticesArgs),
+    /// Measure the import of a MyPay file, end to end, against a bulk load.
+    BenchImport(bench::import::BenchImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
             Command::Operator(command) => operators::run(&config, command).await,
             Command::Bench(args) => bench::run(&config, args).await,
             Command::BenchNotices(args) => bench::notices::run(&config, args).await,
+            Command::BenchImport(args) => bench::import::run(&config, args).await,
         }
     });
     match result {

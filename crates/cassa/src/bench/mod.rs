@@ -5,6 +5,7 @@
 
 mod direct;
 mod http;
+pub mod import;
 pub mod notices;
 
 use std::time::Duration;

@@ -33,7 +33,7 @@ pub struct BenchNoticesArgs {
 }
 
 /// The process's resident memory: (now, peak since the last reset), in KiB.
-fn memory_kib() -> (u64, u64) {
+pub(super) fn memory_kib() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status
@@ -46,7 +46,7 @@ fn memory_kib() -> (u64, u64) {
 }
 
 /// Starts the peak-memory count again (Linux), so that setup does not count.
-fn reset_peak_memory() -> bool {
+pub(super) fn reset_peak_memory() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
