@@ -213,8 +213,12 @@ struct Report(csv::Writer<PartFile>);
 impl Report {
     fn create(ctx: &JobContext, job_id: i64, name: &str) -> Result<Report, JobFailure> {
         let file = ctx.files().create(job_id, name).map_err(io_failure)?;
+        // Flexible: a refused row keeps the cells it had, however many.
         Ok(Report(
-            csv::WriterBuilder::new().delimiter(b';').from_writer(file),
+            csv::WriterBuilder::new()
+                .delimiter(b';')
+                .flexible(true)
+                .from_writer(file),
         ))
     }
 

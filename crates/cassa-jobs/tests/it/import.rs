@@ -264,6 +264,7 @@ async fn a_file_with_bad_rows_changes_nothing_and_says_why(backend: Backend) {
             "9/0101100IM/",
             "M",
         ),
+        "SHORT-ROW;;F;RSSMRA85T10A562S".to_owned(),
         row(
             "=HYPERLINK(1)",
             "RSSMRA85T10A562S",
@@ -292,8 +293,8 @@ async fn a_file_with_bad_rows_changes_nothing_and_says_why(backend: Backend) {
     csv.extend_from_slice(after.as_bytes());
     let (job, result) = f.import("c_f205-IUF0003-1_4.csv", &csv).await;
     assert!(!result.applied);
-    assert_eq!(result.rows, 8);
-    assert_eq!(result.refused, 7, "{result:?}");
+    assert_eq!(result.rows, 9);
+    assert_eq!(result.refused, 8, "{result:?}");
     assert!(
         f.store.position(f.ente.id, "OK-1").await.unwrap().is_none(),
         "nothing was applied"
@@ -323,8 +324,12 @@ async fn a_file_with_bad_rows_changes_nothing_and_says_why(backend: Backend) {
     );
     assert_eq!(
         scarti.lines().count(),
-        8,
+        9,
         "the header and each refused row:\n{scarti}"
+    );
+    assert!(
+        scarti.contains("SHORT-ROW;;F;RSSMRA85T10A562S;COLONNE;"),
+        "a short row is kept as it was:\n{scarti}"
     );
     assert!(scarti.contains("'=HYPERLINK(1)"), "formulas are defused");
 }

@@ -42,7 +42,7 @@ const DEBTORS: [(&str, &str); 4] = [
 fn write_file(path: &std::path::Path, rows: usize) -> std::io::Result<()> {
     let mut out = BufWriter::new(std::fs::File::create(path)?);
     writeln!(out, "{}", Version::V1_4.columns().join(";"))?;
-    let empty = ";".repeat(11);
+    let empty = ";".repeat(12);
     for n in 0..rows {
         let (code, name) = DEBTORS[n % DEBTORS.len()];
         let kind = if code.len() == 11 { "G" } else { "F" };
