@@ -12,6 +12,7 @@ mod ops;
 pub mod portal;
 mod request_id;
 mod single_payment;
+pub mod token;
 pub mod uploads;
 
 use std::sync::Arc;

@@ -79,12 +79,6 @@ pub(super) fn totp_accepts(secret_base32: &str, code: &str, now: Timestamp) -> b
     code.len() == 6 && totp.check(&code, now.as_second().max(0) as u64)
 }
 
-fn random_hex() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
@@ -252,10 +246,16 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
         };
         return again(StatusCode::UNAUTHORIZED, why);
     }
-    let token = random_hex();
+    let token = crate::token::random_hex(32);
     if let Err(e) = state
         .store
-        .login_succeeded(operator.id, &token_hash(&token), &random_hex(), IDLE, now)
+        .login_succeeded(
+            operator.id,
+            &token_hash(&token),
+            &crate::token::random_hex(32),
+            IDLE,
+            now,
+        )
         .await
     {
         tracing::error!(error = %e, "login: the store failed");

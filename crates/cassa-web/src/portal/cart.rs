@@ -10,7 +10,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cassa_store::{Cart, CartError};
 use jiff::Timestamp;
-use rand::RngCore;
 use serde::Deserialize;
 
 use cassa_core::spontaneous::plausible_email;
@@ -20,17 +19,6 @@ use super::{PageContext, render};
 use crate::AppState;
 
 pub const COOKIE: &str = "cassa_cart";
-
-/// A cart id: 128 random bits in hex.
-pub fn is_cart_id(text: &str) -> bool {
-    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn new_cart_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// What the cart page says after an action (`?esito=`).
 #[derive(Deserialize, Default)]
@@ -145,7 +133,7 @@ pub(super) async fn put_in_cart(
     let (cart_id, new_cart) = match &page.cart {
         Some(id) => (id.clone(), None),
         None => {
-            let id = new_cart_id();
+            let id = crate::token::public_id();
             (id.clone(), Some(id))
         }
     };
@@ -245,7 +233,7 @@ pub async fn resume(
     page: PageContext,
     axum::extract::Path(cart): axum::extract::Path<String>,
 ) -> Response {
-    if !is_cart_id(&cart) {
+    if !crate::token::is_public_id(&cart) {
         return super::pages::not_found(page);
     }
     match state.store.cart(&cart).await {

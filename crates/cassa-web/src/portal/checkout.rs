@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::cart::{self, printed_notice};
+use super::cart::printed_notice;
 use super::{PageContext, render, render_with_status};
 use crate::AppState;
 
@@ -287,13 +287,6 @@ pub struct TokenOnly {
     csrf: String,
 }
 
-fn new_checkout_id() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `POST /carrello/paga`: step 4. Freezes the cart into a checkout, posts
 /// it to pagoPA Checkout and sends the browser there.
 pub async fn pay(State(state): State<AppState>, page: PageContext, request: Request) -> Response {
@@ -309,7 +302,7 @@ pub async fn pay(State(state): State<AppState>, page: PageContext, request: Requ
         let error = Some(page.t.session_expired);
         return summary_page(StatusCode::FORBIDDEN, page, &cart, error, Vec::new());
     }
-    let id = new_checkout_id();
+    let id = crate::token::public_id();
     let started = state
         .store
         .start_checkout(&cart.public_id, &id, page.lang.code(), Timestamp::now())
@@ -441,7 +434,7 @@ pub async fn outcome(
         "attesa" => CheckoutState::Waiting,
         _ => return super::pages::not_found(page),
     };
-    if !cart::is_cart_id(&id) {
+    if !crate::token::is_public_id(&id) {
         return super::pages::not_found(page);
     }
     // Read first: an unknown id (a guess) never reaches the writer.
@@ -527,7 +520,7 @@ pub async fn receipt(
     page: PageContext,
     Path((id, item)): Path<(String, i64)>,
 ) -> Response {
-    if !cart::is_cart_id(&id) {
+    if !crate::token::is_public_id(&id) {
         return super::pages::not_found(page);
     }
     let checkout = match state.store.checkout(&id).await {

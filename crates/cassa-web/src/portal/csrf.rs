@@ -4,7 +4,6 @@
 //! site can make a browser post, but can neither read nor send our cookie.
 
 use axum::http::{HeaderMap, HeaderValue};
-use rand::RngCore;
 
 const COOKIE: &str = "cassa_csrf";
 
@@ -22,14 +21,10 @@ impl Csrf {
                 token: token.to_owned(),
                 fresh: false,
             },
-            None => {
-                let mut bytes = [0u8; 32];
-                rand::rng().fill_bytes(&mut bytes);
-                Csrf {
-                    token: bytes.iter().map(|b| format!("{b:02x}")).collect(),
-                    fresh: true,
-                }
-            }
+            None => Csrf {
+                token: crate::token::random_hex(32),
+                fresh: true,
+            },
         }
     }
 
@@ -40,13 +35,7 @@ impl Csrf {
 
     /// Whether a posted form carries the browser's token.
     pub fn accepts(&self, posted: &str) -> bool {
-        !self.fresh
-            && posted.len() == self.token.len()
-            && posted
-                .bytes()
-                .zip(self.token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        !self.fresh && crate::token::same(posted, &self.token)
     }
 
     pub fn set_cookie(&self) -> Option<HeaderValue> {

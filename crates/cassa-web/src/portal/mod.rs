@@ -161,7 +161,7 @@ impl FromRequestParts<AppState> for PageContext {
             .and_then(Lang::parse)
             .unwrap_or(Lang::It);
         let cart = cookie(&parts.headers, cart::COOKIE)
-            .filter(|id| cart::is_cart_id(id))
+            .filter(|id| crate::token::is_public_id(id))
             .map(str::to_owned);
         let cart_count = match &cart {
             // A count that cannot be read is not worth failing the page for.

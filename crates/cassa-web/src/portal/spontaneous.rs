@@ -16,7 +16,7 @@ use cassa_core::tipo_dovuto::AmountRule;
 use cassa_core::{Cents, DebtorId};
 use cassa_store::{Actor, Ente, Origin, PositionWrite, TipoDovuto};
 use jiff::{SignedDuration, Timestamp};
-use rand::{Rng, RngCore};
+use rand::Rng;
 
 use super::cart::put_in_cart;
 use super::{PageContext, internal_error, pages, render_with_status};
@@ -107,9 +107,7 @@ async fn new_captcha(
         let mut rng = rand::rng();
         (rng.random_range(1..=9u8), rng.random_range(1..=9u8))
     };
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = crate::token::random_hex(16);
     let now = Timestamp::now();
     state
         .store
