@@ -192,10 +192,11 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// What every line says of the ente, and the zone its times are shown in.
 struct Ente<'a> {
     fiscal_code: &'a str,
     name: &'a str,
-    station: &'a str,
+    tz: TimeZone,
 }
 
 fn mypay_line(
@@ -205,8 +206,7 @@ fn mypay_line(
     version: &str,
     with_receipts: bool,
 ) -> Vec<String> {
-    let tz = TimeZone::get("Europe/Rome").unwrap_or(TimeZone::UTC);
-    let at = l.paid_at.to_zoned(tz);
+    let at = l.paid_at.to_zoned(ente.tz.clone());
     let day = at.strftime("%Y-%m-%d").to_string();
     let o = |v: &Option<String>| v.clone().unwrap_or_default();
     let payer_kind = match l.payer_fiscal_code.as_deref() {
@@ -221,7 +221,9 @@ fn mypay_line(
         l.iuv.clone(),
         "6.2".into(),
         ente.fiscal_code.into(),
-        ente.station.into(),
+        // identificativoStazioneRichiedente: left empty, the station id
+        // lives in the node endpoint's settings, which jobs do not see.
+        String::new(),
         l.receipt_id.clone(),
         at.strftime("%Y-%m-%dT%H:%M:%S").to_string(),
         l.receipt_id.clone(),
@@ -335,12 +337,6 @@ fn plain_line(l: &PaidLine) -> Vec<String> {
     ]
 }
 
-fn day_start(day: Date) -> Result<Timestamp, JobFailure> {
-    day.to_zoned(cassa_core::italy::time_zone())
-        .map(|z| z.timestamp())
-        .map_err(|e| JobFailure::Failed(format!("date {day}: {e}")))
-}
-
 pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
     let request: ExportRequest = serde_json::from_str(&job.params)
         .map_err(|e| JobFailure::Failed(format!("invalid request: {e}")))?;
@@ -350,13 +346,8 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
         .ente_by_id(job.ente_id)
         .await?
         .ok_or_else(|| JobFailure::Failed("the ente is gone".into()))?;
-    let from = day_start(request.from)?;
-    let to = day_start(
-        request
-            .to
-            .tomorrow()
-            .map_err(|e| JobFailure::Failed(e.to_string()))?,
-    )?;
+    let (from, to) = cassa_core::italy::days(request.from, request.to)
+        .ok_or_else(|| JobFailure::Failed("dates out of range".into()))?;
     let ipa = ente
         .ipa_code
         .clone()
@@ -386,7 +377,7 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
     let names = Ente {
         fiscal_code: &ente.fiscal_code,
         name: &ente.name,
-        station: "",
+        tz: cassa_core::italy::time_zone(),
     };
     let lines = Lines {
         ctx,

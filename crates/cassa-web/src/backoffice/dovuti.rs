@@ -31,21 +31,17 @@ fn date(text: &str) -> Option<Date> {
     text.trim().parse().ok()
 }
 
-/// An Italian calendar day as the instants it spans.
+/// Italian days `from` to `to` (either open) as an inclusive range of
+/// instants, for the store's `BETWEEN`.
 fn day_range(from: Option<Date>, to: Option<Date>) -> Option<(Timestamp, Timestamp)> {
     if from.is_none() && to.is_none() {
         return None;
     }
-    let tz = italy::time_zone();
-    let start = from
-        .and_then(|d| d.to_zoned(tz.clone()).ok())
-        .map_or(Timestamp::MIN, |z| z.timestamp());
+    let start = from.and_then(italy::start_of).unwrap_or(Timestamp::MIN);
     let end = to
         .and_then(|d| d.tomorrow().ok())
-        .and_then(|d| d.to_zoned(tz).ok())
-        .map_or(Timestamp::MAX, |z| {
-            z.timestamp() - jiff::SignedDuration::from_micros(1)
-        });
+        .and_then(italy::start_of)
+        .map_or(Timestamp::MAX, |t| t - jiff::SignedDuration::from_micros(1));
     Some((start, end))
 }
 
@@ -772,7 +768,7 @@ pub async fn create(
         .await;
     };
     // Due at the end of the Italian day.
-    let due_at = day_range(Some(due), Some(due)).map_or(Timestamp::now(), |(_, end)| end);
+    let due_at = italy::last_second_of(due).unwrap_or(Timestamp::MAX);
     let Some(draft) = crate::single_payment::draft(
         &scope.ente,
         tipo,

@@ -50,12 +50,11 @@ const CHART_HEIGHT: i64 = 200;
 
 /// The twelve Italian months of `year`, as instants.
 fn months(year: i16) -> Vec<(Timestamp, Timestamp)> {
-    let tz = italy::time_zone();
     let start = |y: i16, m: i8| {
         Date::new(y, m, 1)
             .ok()
-            .and_then(|d| d.to_zoned(tz.clone()).ok())
-            .map_or(Timestamp::UNIX_EPOCH, |z| z.timestamp())
+            .and_then(italy::start_of)
+            .unwrap_or(Timestamp::UNIX_EPOCH)
     };
     (1..=12)
         .map(|m| {

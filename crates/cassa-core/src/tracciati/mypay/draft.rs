@@ -39,17 +39,11 @@ pub fn draft_of(
         ),
         None => None,
     };
-    let due_date = row
-        .due_date
-        .tomorrow()
-        .ok()
-        .and_then(|d| d.to_zoned(crate::italy::time_zone()).ok())
-        .map(|z| z.timestamp() - jiff::SignedDuration::from_secs(1))
-        .ok_or_else(|| FieldError {
-            column: "dataScadenzaPagamento",
-            code: "FORMATO",
-            reason: "data fuori dall'intervallo ammesso".into(),
-        })?;
+    let due_date = crate::italy::last_second_of(row.due_date).ok_or_else(|| FieldError {
+        column: "dataScadenzaPagamento",
+        code: "FORMATO",
+        reason: "data fuori dall'intervallo ammesso".into(),
+    })?;
     let share = row.secondary.as_ref().map_or(Cents::ZERO, |s| s.amount);
     let mut transfers = vec![Transfer {
         id: 1,
