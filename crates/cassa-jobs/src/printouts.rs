@@ -180,6 +180,22 @@ pub fn receipts_of(
         .collect()
 }
 
+/// The notice PDF of a stored position of `ente` (with the ente's logo
+/// and postal authorisation), or `None` when it has nothing to print.
+pub async fn notice_pdf(
+    store: &cassa_store::Store,
+    ente: &Ente,
+    position: &StoredPosition,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let printing = store.ente_printing(ente.id).await?;
+    let Ok(document) = notice_of(position, ente, &printing, Timestamp::now()) else {
+        return Ok(None);
+    };
+    let bytes =
+        tokio::task::spawn_blocking(move || cassa_documents::render_notice(&document)).await??;
+    Ok(Some(bytes))
+}
+
 /// The receipt PDF of one paid notice (number `notice_number` of ente
 /// `ente_id`), or `None` when no receipt paid it.
 pub async fn receipt_pdf_of_notice(

@@ -13,6 +13,30 @@ pub mod portal;
 mod request_id;
 mod single_payment;
 pub mod token;
+
+/// A PDF for the browser to save (`attachment`) or show (`inline`); never
+/// cached, since it carries personal data.
+pub(crate) fn pdf_response(
+    bytes: Vec<u8>,
+    file_name: &str,
+    attachment: bool,
+) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let disposition = if attachment { "attachment" } else { "inline" };
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("{disposition}; filename=\"{file_name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
 pub mod uploads;
 
 use std::sync::Arc;

@@ -2,8 +2,8 @@
 //! receipt once paid. Same API key and scoping as the GPD operations.
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use cassa_pagopa::gpd::titles;
 use jiff::Timestamp;
 
@@ -14,17 +14,7 @@ use crate::AppState;
 use cassa_jobs::printouts::{notice_of, receipts_of};
 
 fn pdf(bytes: Vec<u8>, file_name: &str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{file_name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
+    crate::pdf_response(bytes, file_name, false)
 }
 
 fn conflict(detail: String) -> ApiError {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use cassa_core::access::Action;
@@ -567,28 +567,11 @@ pub async fn notice(
         Ok(None) => return not_found(&office),
         Err(e) => return internal_error(&office, e),
     };
-    let printing = match state.store.ente_printing(scope.ente.id).await {
-        Ok(p) => p,
-        Err(e) => return internal_error(&office, e),
-    };
-    let Ok(document) =
-        cassa_jobs::printouts::notice_of(&position, &scope.ente, &printing, Timestamp::now())
-    else {
-        return not_found(&office);
-    };
-    match tokio::task::spawn_blocking(move || cassa_documents::render_notice(&document)).await {
-        Ok(Ok(bytes)) => (
-            [
-                (header::CONTENT_TYPE, "application/pdf".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"avviso-{}.pdf\"", urlencode(&iupd)),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Ok(Err(e)) => internal_error(&office, e),
+    match cassa_jobs::printouts::notice_pdf(&state.store, &scope.ente, &position).await {
+        Ok(Some(bytes)) => {
+            crate::pdf_response(bytes, &format!("avviso-{}.pdf", urlencode(&iupd)), true)
+        }
+        Ok(None) => not_found(&office),
         Err(e) => internal_error(&office, e),
     }
 }

@@ -9,8 +9,8 @@ use std::time::Instant;
 use askama::Template;
 use axum::Form;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use cassa_core::debt::OptionStatus;
 use cassa_core::spontaneous::plausible_email;
 use cassa_core::{DebtorId, NoticeNumber};
@@ -331,34 +331,20 @@ pub async fn pdf(State(state): State<AppState>, page: PageContext, request: Requ
         Ok(found) => found,
         Err(response) => return response,
     };
-    let (ente, printing) = match (
-        state.store.ente_by_id(position.ente_id).await,
-        state.store.ente_printing(position.ente_id).await,
-    ) {
-        (Ok(Some(ente)), Ok(printing)) => (ente, printing),
-        _ => return super::internal_error(&page, "the ente of a position"),
+    let ente = match state.store.ente_by_id(position.ente_id).await {
+        Ok(Some(ente)) => ente,
+        Ok(None) => return super::internal_error(&page, "a position without its ente"),
+        Err(e) => return super::internal_error(&page, e),
     };
-    let Ok(document) = notice_of(&position, &ente, &printing, Timestamp::now()) else {
-        let form = NoticeForm {
-            error: Some(page.t.notice_closed),
-            ..NoticeForm::default()
-        };
-        return form_page(StatusCode::CONFLICT, &page, form);
-    };
-    match tokio::task::spawn_blocking(move || cassa_documents::render_notice(&document)).await {
-        Ok(Ok(bytes)) => (
-            [
-                (header::CONTENT_TYPE, "application/pdf".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"avviso-{notice}.pdf\""),
-                ),
-                (header::CACHE_CONTROL, "no-store".to_owned()),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Ok(Err(e)) => super::internal_error(&page, e),
+    match cassa_jobs::printouts::notice_pdf(&state.store, &ente, &position).await {
+        Ok(Some(bytes)) => crate::pdf_response(bytes, &format!("avviso-{notice}.pdf"), true),
+        Ok(None) => {
+            let form = NoticeForm {
+                error: Some(page.t.notice_closed),
+                ..NoticeForm::default()
+            };
+            form_page(StatusCode::CONFLICT, &page, form)
+        }
         Err(e) => super::internal_error(&page, e),
     }
 }

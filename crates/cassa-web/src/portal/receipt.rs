@@ -5,8 +5,8 @@
 //! or the payment was missing.
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use super::notice::{NoticeForm, Purpose, form_page, posted_notice};
 use super::{PageContext, pages};
@@ -50,18 +50,7 @@ pub async fn download(
 }
 
 fn pdf(bytes: Vec<u8>, notice: &str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"ricevuta-{notice}.pdf\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response()
+    crate::pdf_response(bytes, &format!("ricevuta-{notice}.pdf"), true)
 }
 
 /// The receipt PDF of a notice already known to be the asker's (an
