@@ -22,8 +22,9 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use cassa_core::debt::DebtPositionDraft;
 use cassa_core::taxonomy::Catalogue;
-use cassa_core::tracciati::mypay::{self, Action, Creditor, Row, Version};
+use cassa_core::tracciati::mypay::{self, Action, Creditor, Version};
 use cassa_core::{Iban, PartitaIva};
 use cassa_store::{Ente, ImportRowError, Job, TipoDovuto};
 use jiff::Timestamp;
@@ -130,15 +131,37 @@ fn cells(record: &csv::ByteRecord) -> Result<Vec<String>, usize> {
 }
 
 /// The checks of pass 1: everything that needs no database.
+/// A row that passed the checks: what it asks and, unless it cancels,
+/// the position it describes.
+struct Checked {
+    iud: String,
+    action: Action,
+    tipo_dovuto_id: i64,
+    draft: Option<DebtPositionDraft>,
+}
+
+/// The ente's active tipi dovuto by code, each with its account resolved
+/// once (`None`: neither it nor the ente has a usable IBAN).
+type Creditors = HashMap<String, (i64, Option<Creditor>)>;
+
+fn creditors(ente: &Ente, tipi: Vec<TipoDovuto>) -> Creditors {
+    tipi.into_iter()
+        .filter(|t| t.active)
+        .map(|t| (t.code.clone(), (t.id, creditor_of(ente, &t))))
+        .collect()
+}
+
+/// The checks of a row that need no database. The GPD rules run in pass 1
+/// only: in pass 2 the import session checks them again as it writes.
 struct Checker<'a> {
     version: Version,
-    tipi: &'a HashMap<String, TipoDovuto>,
-    ente: &'a Ente,
+    creditors: &'a Creditors,
     seen: HashSet<String>,
+    rules: bool,
 }
 
 impl Checker<'_> {
-    fn check(&mut self, values: &[&str]) -> Result<(Row, Creditor), Vec<mypay::FieldError>> {
+    fn check(&mut self, values: &[&str]) -> Result<Checked, Vec<mypay::FieldError>> {
         let row = mypay::read_row(self.version, values)?;
         let fail = |column: &'static str, code: &'static str, reason: String| {
             vec![mypay::FieldError {
@@ -150,7 +173,7 @@ impl Checker<'_> {
         if !self.seen.insert(row.iud.clone()) {
             return Err(fail("IUD", "DUPLICATO", "IUD ripetuto nel file".into()));
         }
-        let Some(tipo) = self.tipi.get(&row.tipo_dovuto) else {
+        let Some((tipo_dovuto_id, creditor)) = self.creditors.get(&row.tipo_dovuto) else {
             return Err(fail(
                 "tipoDovuto",
                 "SCONOSCIUTO",
@@ -164,29 +187,39 @@ impl Checker<'_> {
                 format!("{} non è nel catalogo ufficiale", row.taxonomy),
             ));
         }
-        let creditor = creditor_of(self.ente, tipo).ok_or_else(|| {
-            fail(
+        let Some(creditor) = creditor else {
+            return Err(fail(
                 "tipoDovuto",
                 "CONTO",
                 "né il tipo dovuto né l'ente hanno un IBAN".into(),
-            )
-        })?;
-        if row.action != Action::Annul {
-            let draft = mypay::draft_of(&row, &creditor).map_err(|e| vec![e])?;
-            let problems = cassa_core::debt::check_position(
-                &draft,
-                cassa_core::debt::Mode::Create,
-                Timestamp::now(),
-            );
-            if let Some(p) = problems.first() {
-                return Err(fail(
-                    "riga",
-                    "REGOLA",
-                    format!("{}: {}", p.field, p.message),
-                ));
+            ));
+        };
+        let draft = if row.action == Action::Annul {
+            None
+        } else {
+            let draft = mypay::draft_of(&row, creditor).map_err(|e| vec![e])?;
+            if self.rules {
+                let problems = cassa_core::debt::check_position(
+                    &draft,
+                    cassa_core::debt::Mode::Create,
+                    Timestamp::now(),
+                );
+                if let Some(p) = problems.first() {
+                    return Err(fail(
+                        "riga",
+                        "REGOLA",
+                        format!("{}: {}", p.field, p.message),
+                    ));
+                }
             }
-        }
-        Ok((row, creditor))
+            Some(draft)
+        };
+        Ok(Checked {
+            iud: row.iud,
+            action: row.action,
+            tipo_dovuto_id: *tipo_dovuto_id,
+            draft,
+        })
     }
 }
 
@@ -249,8 +282,7 @@ fn io_failure(e: impl std::fmt::Display) -> JobFailure {
 fn first_pass(
     path: &Path,
     file_name: &str,
-    ente: &Ente,
-    tipi: &HashMap<String, TipoDovuto>,
+    creditors: &Creditors,
 ) -> Result<(Version, Vec<String>, Vec<Good>, Vec<Refusal>, usize), String> {
     let mut rows = open_rows(path)?;
     let mut records = rows.byte_records();
@@ -268,9 +300,9 @@ fn first_pass(
         .map_err(|e| e.to_string())?;
     let mut checker = Checker {
         version,
-        tipi,
-        ente,
+        creditors,
         seen: HashSet::new(),
+        rules: true,
     };
     let (mut good, mut refused, mut new_iuvs) = (Vec::new(), Vec::new(), 0usize);
     for (i, record) in records.enumerate() {
@@ -303,14 +335,18 @@ fn first_pass(
         };
         let refs: Vec<&str> = values.iter().map(String::as_str).collect();
         match checker.check(&refs) {
-            Ok((row, _)) => {
-                if row.action == Action::Insert && row.iuv.is_none() {
-                    new_iuvs += 1;
-                }
+            Ok(checked) => {
+                new_iuvs += checked
+                    .draft
+                    .iter()
+                    .filter(|_| checked.action == Action::Insert)
+                    .flat_map(|d| &d.options)
+                    .filter(|o| o.iuv.is_none())
+                    .count();
                 good.push(Good {
                     line,
-                    iud: row.iud,
-                    action: row.action,
+                    iud: checked.iud,
+                    action: checked.action,
                 });
             }
             Err(errors) => {
@@ -386,27 +422,15 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
         .ente_by_id(job.ente_id)
         .await?
         .ok_or_else(|| JobFailure::Failed("the ente is gone".into()))?;
-    let tipi: HashMap<String, TipoDovuto> = ctx
-        .store()
-        .tipi_dovuto(ente.id)
-        .await?
-        .into_iter()
-        .filter(|t| t.active)
-        .map(|t| (t.code.clone(), t))
-        .collect();
+    let creditors = creditors(&ente, ctx.store().tipi_dovuto(ente.id).await?);
     let base = request
         .file_name
         .trim_end_matches(".zip")
         .trim_end_matches(".csv")
         .to_owned();
     let pass = {
-        let (path, name, ente, tipi) = (
-            path.clone(),
-            request.file_name.clone(),
-            ente.clone(),
-            tipi.clone(),
-        );
-        tokio::task::spawn_blocking(move || first_pass(&path, &name, &ente, &tipi))
+        let (path, name, creditors) = (path.clone(), request.file_name.clone(), creditors.clone());
+        tokio::task::spawn_blocking(move || first_pass(&path, &name, &creditors))
             .await
             .map_err(|e| JobFailure::Failed(format!("the check stopped: {e}")))?
     };
@@ -461,7 +485,7 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
         return Ok(serde_json::to_string(&result).expect("a result serializes"));
     }
     apply(
-        ctx, job, &ente, &tipi, &path, version, &base, new_iuvs, rows,
+        ctx, job, &ente, creditors, &path, version, &base, new_iuvs, rows,
     )
     .await
 }
@@ -472,23 +496,23 @@ async fn apply(
     ctx: &JobContext,
     job: &Job,
     ente: &Ente,
-    tipi: &HashMap<String, TipoDovuto>,
+    creditors: Creditors,
     path: &Path,
     version: Version,
     base: &str,
     new_iuvs: usize,
     rows: u64,
 ) -> Result<String, JobFailure> {
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<(Row, Creditor)>(CHUNK * 2);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Checked>(CHUNK * 2);
     let reader = {
-        let (path, ente, tipi) = (path.to_owned(), ente.clone(), tipi.clone());
+        let path = path.to_owned();
         tokio::task::spawn_blocking(move || -> Result<(), String> {
             let mut records = open_rows(&path)?.into_byte_records().skip(1);
             let mut checker = Checker {
                 version,
-                tipi: &tipi,
-                ente: &ente,
+                creditors: &creditors,
                 seen: HashSet::new(),
+                rules: false,
             };
             for record in records.by_ref() {
                 let record = record.map_err(|e| e.to_string())?;
@@ -511,22 +535,14 @@ async fn apply(
         .await?;
     let (mut inserted, mut modified, mut annulled) = (0u64, 0u64, 0u64);
     let mut iuv_lines: Vec<(String, String, String)> = Vec::new();
-    let mut batch: Vec<(cassa_core::debt::DebtPositionDraft, Option<i64>)> = Vec::new();
+    let mut batch: Vec<(DebtPositionDraft, Option<i64>)> = Vec::new();
     let fail = |iud: &str, e: ImportRowError| {
         JobFailure::Failed(format!("IUD {iud}: {e}; nothing was applied"))
     };
-    while let Some((row, creditor)) = receiver.recv().await {
-        let tipo = tipi.get(&row.tipo_dovuto).map(|t| t.id);
-        match row.action {
-            Action::Insert => {
-                let draft = mypay::draft_of(&row, &creditor).map_err(|e| {
-                    fail(
-                        &row.iud,
-                        ImportRowError::Change(cassa_store::PositionChangeError::Store(
-                            cassa_store::StoreError::Corrupt(e.reason),
-                        )),
-                    )
-                })?;
+    while let Some(checked) = receiver.recv().await {
+        let tipo = Some(checked.tipo_dovuto_id);
+        match (checked.action, checked.draft) {
+            (Action::Insert, Some(draft)) => {
                 batch.push((draft, tipo));
                 if batch.len() >= CHUNK {
                     for a in session
@@ -540,27 +556,19 @@ async fn apply(
                     batch.clear();
                 }
             }
-            Action::Modify => {
-                let draft = mypay::draft_of(&row, &creditor).map_err(|e| {
-                    fail(
-                        &row.iud,
-                        ImportRowError::Change(cassa_store::PositionChangeError::Store(
-                            cassa_store::StoreError::Corrupt(e.reason),
-                        )),
-                    )
-                })?;
+            (Action::Modify, Some(draft)) => {
                 let a = session
                     .modify(&draft, tipo)
                     .await
-                    .map_err(|e| fail(&row.iud, e))?;
+                    .map_err(|e| fail(&checked.iud, e))?;
                 iuv_lines.push((a.iupd, a.iuv, a.notice_number));
                 modified += 1;
             }
-            Action::Annul => {
+            _ => {
                 session
-                    .annul(&row.iud)
+                    .annul(&checked.iud)
                     .await
-                    .map_err(|e| fail(&row.iud, e))?;
+                    .map_err(|e| fail(&checked.iud, e))?;
                 annulled += 1;
             }
         }
