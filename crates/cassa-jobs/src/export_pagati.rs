@@ -171,27 +171,6 @@ fn euros(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// What every line says of the ente, and the zone its times are shown in.
 struct Ente<'a> {
     fiscal_code: &'a str,
@@ -295,7 +274,10 @@ fn mypay_line(
     if with_receipts {
         cells.extend([
             String::new(),
-            base64(l.raw_xml.as_bytes()),
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                l.raw_xml.as_bytes(),
+            ),
             "1".into(),
             String::new(),
             String::new(),

@@ -113,6 +113,15 @@ fn tipo_from_row(row: &AnyRow) -> Result<TipoDovuto, StoreError> {
     })
 }
 
+/// The `fixed_amount`, `min_amount` and `max_amount` columns of a rule.
+fn rule_columns(rule: AmountRule) -> (Option<i64>, Option<i64>, Option<i64>) {
+    match rule {
+        AmountRule::Free => (None, None, None),
+        AmountRule::Fixed(a) => (Some(a.get()), None, None),
+        AmountRule::Range { min, max } => (None, Some(min.get()), Some(max.get())),
+    }
+}
+
 impl Store {
     pub async fn create_tipo_dovuto(
         &self,
@@ -121,11 +130,7 @@ impl Store {
         actor: &str,
         now: Timestamp,
     ) -> Result<TipoDovuto, TipoDovutoError> {
-        let (fixed, min, max) = match new.amount_rule {
-            AmountRule::Free => (None, None, None),
-            AmountRule::Fixed(a) => (Some(a.get()), None, None),
-            AmountRule::Range { min, max } => (None, Some(min.get()), Some(max.get())),
-        };
+        let (fixed, min, max) = rule_columns(new.amount_rule);
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO tipo_dovuto (ente_id, code, name, description, taxonomy_code, iban, postal_iban, \
@@ -194,11 +199,7 @@ impl Store {
         actor: &str,
         now: Timestamp,
     ) -> Result<TipoDovuto, TipoDovutoError> {
-        let (fixed, min, max) = match changes.amount_rule {
-            AmountRule::Free => (None, None, None),
-            AmountRule::Fixed(a) => (Some(a.get()), None, None),
-            AmountRule::Range { min, max } => (None, Some(min.get()), Some(max.get())),
-        };
+        let (fixed, min, max) = rule_columns(changes.amount_rule);
         let mut tx = self.begin_write().await?;
         let before = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM tipo_dovuto WHERE ente_id = $1 AND code = $2{}",
