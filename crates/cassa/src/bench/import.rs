@@ -7,17 +7,16 @@
 //! ratio as `key=value` lines.
 
 use std::io::{BufWriter, Write};
-use std::time::Instant;
 
 use cassa_core::tipo_dovuto::AmountRule;
 use cassa_core::tracciati::mypay::Version;
 use cassa_core::{Iban, TaxonomyCode};
 use cassa_jobs::import_dovuti::{ImportRequest, ImportResult, KIND};
 use cassa_jobs::{FileStore, Worker};
-use cassa_store::{Backend, JobState, NewJob, NewTipoDovuto, StoreOptions};
+use cassa_store::{Backend, NewTipoDovuto, StoreOptions};
 use jiff::Timestamp;
 
-use super::notices::{memory_kib, reset_peak_memory};
+use super::notices::run_job;
 use super::{Scratch, direct, http};
 use crate::config::Config;
 
@@ -115,34 +114,15 @@ pub async fn run(config: &Config, args: BenchImportArgs) -> anyhow::Result<()> {
         file_name: name.into(),
         upload: token,
     })?;
-    let job = store
-        .enqueue_job(
-            NewJob {
-                ente_id: ente.id,
-                kind: KIND,
-                params: &params,
-                created_by: "bench",
-            },
-            Timestamp::now(),
-        )
-        .await?;
     let worker = Worker::new(store.clone(), files.clone());
-    let peak_is_the_jobs = reset_peak_memory();
     eprintln!("{}: importing...", backend.name());
-    let started = Instant::now();
-    worker.run_next().await?;
-    let elapsed = started.elapsed();
-    let (_, peak) = memory_kib();
-    let job = store
-        .job(ente.id, job.id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the job vanished"))?;
-    anyhow::ensure!(
-        job.state == JobState::Done,
-        "the job did not finish: {:?}",
-        job.error
+    let measured = run_job(&store, &worker, ente.id, KIND, &params).await?;
+    let (elapsed, peak, peak_is_the_jobs) = (
+        measured.elapsed,
+        measured.peak_kib,
+        measured.peak_is_the_jobs,
     );
-    let result: ImportResult = serde_json::from_str(job.result.as_deref().unwrap_or("{}"))?;
+    let result: ImportResult = serde_json::from_value(measured.result)?;
     anyhow::ensure!(
         result.applied && result.inserted as usize == args.rows,
         "imported {result:?}"

@@ -33,7 +33,7 @@ pub struct BenchNoticesArgs {
 }
 
 /// The process's resident memory: (now, peak since the last reset), in KiB.
-pub(super) fn memory_kib() -> (u64, u64) {
+fn memory_kib() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status
@@ -46,8 +46,61 @@ pub(super) fn memory_kib() -> (u64, u64) {
 }
 
 /// Starts the peak-memory count again (Linux), so that setup does not count.
-pub(super) fn reset_peak_memory() -> bool {
+fn reset_peak_memory() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// A job run through a worker as `cassa serve` runs it, measured.
+pub(super) struct Measured {
+    /// The job's result, parsed.
+    pub result: serde_json::Value,
+    pub elapsed: std::time::Duration,
+    /// Peak resident memory, KiB.
+    pub peak_kib: u64,
+    /// Whether the peak is the job's alone (Linux can reset it).
+    pub peak_is_the_jobs: bool,
+}
+
+/// Queues a job of `kind`, runs it with `worker` and measures time and
+/// peak memory; fails unless it ends DONE.
+pub(super) async fn run_job(
+    store: &cassa_store::Store,
+    worker: &Worker,
+    ente_id: i64,
+    kind: &str,
+    params: &str,
+) -> anyhow::Result<Measured> {
+    let job = store
+        .enqueue_job(
+            NewJob {
+                ente_id,
+                kind,
+                params,
+                created_by: "bench",
+            },
+            Timestamp::now(),
+        )
+        .await?;
+    let peak_is_the_jobs = reset_peak_memory();
+    let started = Instant::now();
+    worker.run_next().await?;
+    let elapsed = started.elapsed();
+    let (_, peak_kib) = memory_kib();
+    let job = store
+        .job(ente_id, job.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the job vanished"))?;
+    anyhow::ensure!(
+        job.state == JobState::Done,
+        "the job did not finish: {:?}",
+        job.error
+    );
+    Ok(Measured {
+        result: serde_json::from_str(job.result.as_deref().unwrap_or("{}"))?,
+        elapsed,
+        peak_kib,
+        peak_is_the_jobs,
+    })
 }
 
 pub async fn run(config: &Config, args: BenchNoticesArgs) -> anyhow::Result<()> {
@@ -92,36 +145,16 @@ pub async fn run(config: &Config, args: BenchNoticesArgs) -> anyhow::Result<()> 
         ..BulkNotices::default()
     };
     let params = serde_json::to_string(&request)?;
-    let job = store
-        .enqueue_job(
-            NewJob {
-                ente_id: ente.id,
-                kind: KIND,
-                params: &params,
-                created_by: "bench",
-            },
-            Timestamp::now(),
-        )
-        .await?;
     let worker = Worker::new(store.clone(), FileStore::new(files_dir.path()));
     let (before, _) = memory_kib();
-    let peak_is_the_jobs = reset_peak_memory();
     eprintln!("{}: printing...", backend.name());
-    let started = Instant::now();
-    worker.run_next().await?;
-    let elapsed = started.elapsed();
-    let (_, peak) = memory_kib();
-
-    let job = store
-        .job(ente.id, job.id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the job vanished"))?;
-    anyhow::ensure!(
-        job.state == JobState::Done,
-        "the job did not finish: {:?}",
-        job.error
+    let measured = run_job(&store, &worker, ente.id, KIND, &params).await?;
+    let (elapsed, peak, peak_is_the_jobs) = (
+        measured.elapsed,
+        measured.peak_kib,
+        measured.peak_is_the_jobs,
     );
-    let result: BulkNoticesResult = serde_json::from_str(job.result.as_deref().unwrap_or("{}"))?;
+    let result: BulkNoticesResult = serde_json::from_value(measured.result)?;
     anyhow::ensure!(
         result.printed as usize == args.notices,
         "printed {} of {}",
