@@ -23,6 +23,15 @@ backend_tests!(
 
 const PASSWORD: &str = "Tre-Cime-di-Lavaredo";
 
+/// A role on a whole ente.
+fn on(ente_id: i64, role: Role) -> Option<Grant> {
+    Some(Grant {
+        ente_id,
+        role,
+        tipo_dovuto_id: None,
+    })
+}
+
 async fn operator(store: &Store, username: &str, grant: Option<Grant>) -> i64 {
     let hash = cassa_web::backoffice::hash_password(PASSWORD);
     let op = store
@@ -89,16 +98,7 @@ async fn session_token(client: &reqwest::Client, base: &str) -> String {
 
 async fn operators_log_in_lock_out_and_log_out(backend: Backend) {
     let app = TestApp::start(backend).await;
-    operator(
-        &app.store,
-        "maria",
-        Some(Grant {
-            ente_id: app.ente.id,
-            role: Role::Operator,
-            tipo_dovuto_id: None,
-        }),
-    )
-    .await;
+    operator(&app.store, "maria", on(app.ente.id, Role::Operator)).await;
     operator(&app.store, "luca", None).await;
     let client = browser();
     // Signed-out pages lead to the login, keeping where they were going.
@@ -237,8 +237,7 @@ async fn a_second_factor_is_asked_once_turned_on(backend: Backend) {
 
 async fn debts_are_searched_created_cancelled_and_printed(backend: Backend) {
     let app = TestApp::start(backend).await;
-    let mensa = app
-        .store
+    app.store
         .create_tipo_dovuto(
             app.ente.id,
             &cassa_testkit::positions::tipo_dovuto("MENSA"),
@@ -247,16 +246,7 @@ async fn debts_are_searched_created_cancelled_and_printed(backend: Backend) {
         )
         .await
         .unwrap();
-    operator(
-        &app.store,
-        "maria",
-        Some(Grant {
-            ente_id: app.ente.id,
-            role: Role::Operator,
-            tipo_dovuto_id: None,
-        }),
-    )
-    .await;
+    operator(&app.store, "maria", on(app.ente.id, Role::Operator)).await;
     let client = logged_in(&app, "maria").await;
     let base = format!("{}/backoffice/enti/{MILANO}/dovuti", app.base);
 
@@ -324,7 +314,6 @@ async fn debts_are_searched_created_cancelled_and_printed(backend: Backend) {
         .unwrap();
     assert_eq!(stored.0.len(), 1);
     assert_eq!(stored.0[0].tipo_dovuto_code.as_deref(), Some("MENSA"));
-    let _ = mensa;
 
     // Published through the API too; the search finds each by its filters.
     let reply = app
@@ -407,26 +396,8 @@ async fn no_route_shows_another_entes_debts(backend: Backend) {
         Some(&position_body("TARI-1", &[&[10_000]])),
     )
     .await;
-    operator(
-        &app.store,
-        "regione",
-        Some(Grant {
-            ente_id: regione.id,
-            role: Role::EnteAdmin,
-            tipo_dovuto_id: None,
-        }),
-    )
-    .await;
-    operator(
-        &app.store,
-        "lettore",
-        Some(Grant {
-            ente_id: app.ente.id,
-            role: Role::ReadOnly,
-            tipo_dovuto_id: None,
-        }),
-    )
-    .await;
+    operator(&app.store, "regione", on(regione.id, Role::EnteAdmin)).await;
+    operator(&app.store, "lettore", on(app.ente.id, Role::ReadOnly)).await;
     operator(
         &app.store,
         "mensa",
@@ -539,26 +510,8 @@ async fn no_route_shows_another_entes_debts(backend: Backend) {
 
 async fn an_ente_admin_configures_a_tipo_dovuto_the_portal_shows_at_once(backend: Backend) {
     let app = TestApp::start(backend).await;
-    operator(
-        &app.store,
-        "capo",
-        Some(Grant {
-            ente_id: app.ente.id,
-            role: Role::EnteAdmin,
-            tipo_dovuto_id: None,
-        }),
-    )
-    .await;
-    operator(
-        &app.store,
-        "maria",
-        Some(Grant {
-            ente_id: app.ente.id,
-            role: Role::Operator,
-            tipo_dovuto_id: None,
-        }),
-    )
-    .await;
+    operator(&app.store, "capo", on(app.ente.id, Role::EnteAdmin)).await;
+    operator(&app.store, "maria", on(app.ente.id, Role::Operator)).await;
     let client = logged_in(&app, "capo").await;
     let csrf = session_token(&client, &app.base).await;
     let tipi = format!("{}/backoffice/enti/{MILANO}/tipi", app.base);
@@ -724,40 +677,9 @@ async fn statistics_count_each_operators_enti(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    let node = pagopa_sim::NodeClient::new(pagopa_sim::Station {
-        endpoint: format!("{}/pagopa/paForNode", app.base),
-        broker_id: "80050050154".into(),
-        station_id: "80050050154_01".into(),
-    });
-    pagopa_sim::pay_notice(
-        &node,
-        &pagopa_sim::Psp::default(),
-        MILANO,
-        &nav,
-        &pagopa_sim::RetryPolicy::default(),
-    )
-    .await
-    .unwrap();
-    operator(
-        &app.store,
-        "milano",
-        Some(Grant {
-            ente_id: app.ente.id,
-            role: Role::ReadOnly,
-            tipo_dovuto_id: None,
-        }),
-    )
-    .await;
-    operator(
-        &app.store,
-        "regione",
-        Some(Grant {
-            ente_id: regione.id,
-            role: Role::ReadOnly,
-            tipo_dovuto_id: None,
-        }),
-    )
-    .await;
+    app.pay_at_psp(MILANO, &nav).await;
+    operator(&app.store, "milano", on(app.ente.id, Role::ReadOnly)).await;
+    operator(&app.store, "regione", on(regione.id, Role::ReadOnly)).await;
     let milano = page(
         &logged_in(&app, "milano").await,
         &format!("{}/backoffice/statistiche", app.base),
@@ -796,16 +718,7 @@ async fn a_platform_admin_onboards_and_suspends_an_ente(backend: Backend) {
         )
         .await
         .unwrap();
-    operator(
-        &app.store,
-        "maria",
-        Some(Grant {
-            ente_id: app.ente.id,
-            role: Role::EnteAdmin,
-            tipo_dovuto_id: None,
-        }),
-    )
-    .await;
+    operator(&app.store, "maria", on(app.ente.id, Role::EnteAdmin)).await;
     let admin = logged_in(&app, "root").await;
     let csrf = session_token(&admin, &app.base).await;
     let url = format!("{}/backoffice/admin/enti", app.base);
@@ -914,26 +827,8 @@ async fn a_platform_admin_onboards_and_suspends_an_ente(backend: Backend) {
 async fn an_ente_admin_gives_and_takes_roles(backend: Backend) {
     let app = TestApp::start(backend).await;
     let (regione, _) = create_ente(&app.store, REGIONE, "Regione Lombardia", 1).await;
-    operator(
-        &app.store,
-        "capo",
-        Some(Grant {
-            ente_id: app.ente.id,
-            role: Role::EnteAdmin,
-            tipo_dovuto_id: None,
-        }),
-    )
-    .await;
-    let outsider = operator(
-        &app.store,
-        "regionale",
-        Some(Grant {
-            ente_id: regione.id,
-            role: Role::Operator,
-            tipo_dovuto_id: None,
-        }),
-    )
-    .await;
+    operator(&app.store, "capo", on(app.ente.id, Role::EnteAdmin)).await;
+    let outsider = operator(&app.store, "regionale", on(regione.id, Role::Operator)).await;
     let capo = logged_in(&app, "capo").await;
     let csrf = session_token(&capo, &app.base).await;
     let url = format!("{}/backoffice/enti/{MILANO}/operatori", app.base);

@@ -317,20 +317,7 @@ async fn refused_cancelled_and_tampered_carts_pay_nothing(backend: Backend) {
     let changed = publish(&app, &app.ente.fiscal_code, &app.key, "T-3", 3_000).await;
     add(&other, &app.base, &paid).await;
     add(&other, &app.base, &changed).await;
-    let client_sim = pagopa_sim::NodeClient::new(pagopa_sim::Station {
-        endpoint: format!("{}/pagopa/paForNode", app.base),
-        broker_id: "80050050154".into(),
-        station_id: "80050050154_01".into(),
-    });
-    pagopa_sim::pay_notice(
-        &client_sim,
-        &pagopa_sim::Psp::default(),
-        &app.ente.fiscal_code,
-        &paid,
-        &pagopa_sim::RetryPolicy::default(),
-    )
-    .await
-    .unwrap();
+    app.pay_at_psp(&app.ente.fiscal_code, &paid).await;
     let mut body = position_body("T-3", &[&[3_500]]);
     body["paymentOption"][0]["nav"] = changed.clone().into();
     let updated = app

@@ -172,6 +172,26 @@ impl TestApp {
         .await
     }
 
+    /// Pays a notice as a citizen at a PSP would: pagopa-sim calls our
+    /// node endpoint (verify, activate, receipt).
+    pub async fn pay_at_psp(&self, ente: &str, notice: &str) {
+        let settings = cassa_web::node::NodeSettings::default();
+        let node = pagopa_sim::NodeClient::new(pagopa_sim::Station {
+            endpoint: format!("{}/pagopa/paForNode", self.base),
+            broker_id: settings.broker_id,
+            station_id: settings.station_id,
+        });
+        pagopa_sim::pay_notice(
+            &node,
+            &pagopa_sim::Psp::default(),
+            ente,
+            notice,
+            &pagopa_sim::RetryPolicy::default(),
+        )
+        .await
+        .unwrap();
+    }
+
     pub fn positions(&self) -> String {
         format!("/organizations/{}/debtpositions", self.ente.fiscal_code)
     }
