@@ -5,7 +5,8 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::sql::{micros, timestamp, values_clause};
+use crate::bulk::insert_rows;
+use crate::sql::{micros, timestamp};
 use crate::{Store, StoreError};
 
 /// An event to record, inside the transaction that makes the change.
@@ -62,30 +63,37 @@ pub(crate) async fn record_many(
     conn: &mut AnyConnection,
     events: Vec<NewAuditEvent<'_>>,
 ) -> Result<(), sqlx::Error> {
-    // 100 rows of 9 parameters: see ROWS_PER_STATEMENT in positions::rows.
-    for chunk in events.chunks(100) {
-        let sql = format!(
-            "INSERT INTO audit_event (at, actor, ente_id, action, entity, entity_key, before_json, after_json, \
-             request_id) VALUES {}",
-            values_clause(chunk.len(), 9, 1)
-        );
-        let mut query = sqlx::query(&sql);
-        for event in chunk {
-            query = query
-                .bind(micros(event.at))
-                .bind(event.actor)
-                .bind(event.ente_id)
-                .bind(event.action)
-                .bind(event.entity)
-                .bind(event.entity_key)
-                .bind(event.before.as_ref().map(|v| v.to_string()))
-                .bind(event.after.as_ref().map(|v| v.to_string()))
-                .bind(event.request_id);
-        }
-        query.execute(&mut *conn).await?;
-    }
+    let rows = events
+        .into_iter()
+        .map(|event| {
+            vec![
+                micros(event.at).into(),
+                event.actor.into(),
+                event.ente_id.into(),
+                event.action.into(),
+                event.entity.into(),
+                event.entity_key.into(),
+                event.before.as_ref().map(|v| v.to_string()).into(),
+                event.after.as_ref().map(|v| v.to_string()).into(),
+                event.request_id.into(),
+            ]
+        })
+        .collect();
+    insert_rows(conn, "audit_event", &AUDIT_COLUMNS, rows, None).await?;
     Ok(())
 }
+
+const AUDIT_COLUMNS: [&str; 9] = [
+    "at",
+    "actor",
+    "ente_id",
+    "action",
+    "entity",
+    "entity_key",
+    "before_json",
+    "after_json",
+    "request_id",
+];
 
 fn json_column(row: &AnyRow, column: &str) -> Result<Option<serde_json::Value>, StoreError> {
     row.try_get::<Option<String>, _>(column)?

@@ -115,7 +115,12 @@ struct Inner {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
-fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
+/// SQLite's page cache on the one write connection, in KiB. Writes touch
+/// index pages all over the file: with the 2 MiB default a large import
+/// spends its time re-reading pages it has just evicted.
+const SQLITE_WRITER_CACHE_KIB: u32 = 64 * 1024;
+
+fn pool_options(backend: Backend, max: u32, cache_kib: Option<u32>) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max)
         .min_connections(0)
@@ -128,6 +133,12 @@ fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
                     conn.execute("PRAGMA synchronous = FULL").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    // A multi-row statement's undo journal stays in memory.
+                    conn.execute("PRAGMA temp_store = MEMORY").await?;
+                    if let Some(kib) = cache_kib {
+                        conn.execute(format!("PRAGMA cache_size = -{kib}").as_str())
+                            .await?;
+                    }
                 }
                 Ok(())
             })
@@ -152,18 +163,20 @@ impl Store {
         let backend = Backend::from_url(url)?;
         let (read, write) = match backend {
             Backend::Sqlite => {
-                let write = pool_options(backend, 1).connect(url).await?;
+                let write = pool_options(backend, 1, Some(SQLITE_WRITER_CACHE_KIB))
+                    .connect(url)
+                    .await?;
                 // WAL is a property of the file: set once, before readers open.
                 sqlx::query("PRAGMA journal_mode = WAL")
                     .fetch_optional(&write)
                     .await?;
-                let read = pool_options(backend, options.max_connections.max(1))
+                let read = pool_options(backend, options.max_connections.max(1), None)
                     .connect(url)
                     .await?;
                 (read, write)
             }
             Backend::Postgres => {
-                let pool = pool_options(backend, options.max_connections.max(2))
+                let pool = pool_options(backend, options.max_connections.max(2), None)
                     .connect(url)
                     .await?;
                 (pool.clone(), pool)

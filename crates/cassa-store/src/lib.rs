@@ -9,6 +9,7 @@
 mod api_keys;
 mod audit;
 mod batch;
+mod bulk;
 mod captcha;
 mod carts;
 mod checkout;

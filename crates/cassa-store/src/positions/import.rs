@@ -16,7 +16,7 @@ use super::rows::{insert_positions, new_position};
 use super::write::{PositionWrite, change_status_in, update_in};
 use super::{Actor, Origin, PositionChangeError, StoredPosition};
 use crate::audit::{self, NewAuditEvent};
-use crate::sql::placeholders;
+use crate::sql::{many_parameters, placeholders};
 use crate::{Ente, Store, StoreError};
 
 /// What one applied row gave: its IUPD and the notice of its first option.
@@ -51,17 +51,20 @@ impl Store {
     pub async fn existing_iupds(
         &self,
         ente_id: i64,
-        iupds: &[String],
+        iupds: &[&str],
     ) -> Result<HashSet<String>, StoreError> {
         let mut found = HashSet::new();
         for chunk in iupds.chunks(500) {
-            let sql = format!(
-                "SELECT iupd FROM debt_position WHERE ente_id = $1 AND iupd IN ({})",
-                placeholders(chunk.len(), 2)
+            let sql = many_parameters(
+                self.backend(),
+                format!(
+                    "SELECT iupd FROM debt_position WHERE ente_id = $1 AND iupd IN ({})",
+                    placeholders(chunk.len(), 2)
+                ),
             );
             let mut query = sqlx::query(&sql).bind(ente_id);
             for iupd in chunk {
-                query = query.bind(iupd.as_str());
+                query = query.bind(*iupd);
             }
             for row in query.fetch_all(self.read()).await? {
                 found.insert(row.try_get::<String, _>(0)?);

@@ -7,19 +7,13 @@ use std::collections::HashMap;
 use cassa_core::debt::{Destination, OptionStatus, PaymentOption, PositionStatus, TransferStatus};
 use cassa_core::{Cents, Iuv};
 use jiff::Timestamp;
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::write::PositionWrite;
 use super::{StoredOption, StoredPosition, StoredTransfer};
-use crate::sql::{flag, micros, opt_micros, values_clause};
-
-/// Rows per multi-row INSERT. SQLite looks a numbered parameter up by
-/// walking the statement's parameter list, so binding P parameters costs
-/// P² steps: past a thousand or so parameters a statement spends most of
-/// its time there (`sqlite3_bind_parameter_name` was 70% of an import's
-/// profile at 500 rows). 64 rows keeps statements near a thousand
-/// parameters and costs PostgreSQL only a few more round trips.
-const ROWS_PER_STATEMENT: usize = 64;
+use crate::bulk::{Cell, insert_rows};
+use crate::sql::{flag, micros, opt_micros};
 
 /// Storage keeps microseconds: so must what we hand back.
 pub(super) fn stored_time(t: Timestamp) -> Timestamp {
@@ -147,66 +141,180 @@ fn metadata_json(metadata: &[cassa_core::debt::Metadata]) -> String {
     serde_json::to_string(metadata).unwrap_or_else(|_| "[]".to_owned())
 }
 
-const POSITION_INSERT_COLUMNS: &str = "ente_id, tipo_dovuto_id, iupd, debtor_type, debtor_fiscal_code, \
-    debtor_name, street_name, civic_number, postal_code, city, province, region, country, email, phone, \
-    company_name, office_name, validity_date, switch_to_expired, pay_stand_in, status, origin, min_due_date, \
-    max_due_date, inserted_at, updated_at, published_at, payment_date, version";
+const POSITION_COLUMNS: [&str; 29] = [
+    "ente_id",
+    "tipo_dovuto_id",
+    "iupd",
+    "debtor_type",
+    "debtor_fiscal_code",
+    "debtor_name",
+    "street_name",
+    "civic_number",
+    "postal_code",
+    "city",
+    "province",
+    "region",
+    "country",
+    "email",
+    "phone",
+    "company_name",
+    "office_name",
+    "validity_date",
+    "switch_to_expired",
+    "pay_stand_in",
+    "status",
+    "origin",
+    "min_due_date",
+    "max_due_date",
+    "inserted_at",
+    "updated_at",
+    "published_at",
+    "payment_date",
+    "version",
+];
+
+fn position_cells(p: &StoredPosition) -> Vec<Cell> {
+    let (min_due, max_due) = due_bounds(&p.options);
+    vec![
+        p.ente_id.into(),
+        p.tipo_dovuto_id.into(),
+        p.iupd.as_str().into(),
+        p.debtor_type.code().into(),
+        p.debtor_fiscal_code.as_str().into(),
+        p.debtor_name.as_str().into(),
+        p.street_name.clone().into(),
+        p.civic_number.clone().into(),
+        p.postal_code.clone().into(),
+        p.city.clone().into(),
+        p.province.clone().into(),
+        p.region.clone().into(),
+        p.country.clone().into(),
+        p.email.clone().into(),
+        p.phone.clone().into(),
+        p.company_name.as_str().into(),
+        p.office_name.clone().into(),
+        opt_micros(p.validity_date).into(),
+        flag(p.switch_to_expired).into(),
+        flag(p.pay_stand_in).into(),
+        p.status.code().into(),
+        p.origin.code().into(),
+        min_due.into(),
+        max_due.into(),
+        micros(p.inserted_at).into(),
+        micros(p.updated_at).into(),
+        opt_micros(p.published_at).into(),
+        opt_micros(p.payment_date).into(),
+        p.version.into(),
+    ]
+}
+
+const OPTION_COLUMNS: [&str; 16] = [
+    "position_id",
+    "ente_id",
+    "seq",
+    "iuv",
+    "notice_number",
+    "amount",
+    "description",
+    "is_partial_payment",
+    "due_date",
+    "retention_date",
+    "fee",
+    "notification_fee",
+    "status",
+    "metadata",
+    "inserted_at",
+    "updated_at",
+];
+
+fn option_cells(position_id: i64, ente_id: i64, o: &StoredOption) -> Vec<Cell> {
+    vec![
+        position_id.into(),
+        ente_id.into(),
+        o.seq.into(),
+        o.iuv.as_str().into(),
+        o.notice_number.as_str().into(),
+        o.amount.get().into(),
+        o.description.as_str().into(),
+        flag(o.is_partial_payment).into(),
+        micros(o.due_date).into(),
+        opt_micros(o.retention_date).into(),
+        o.fee.get().into(),
+        o.notification_fee.get().into(),
+        o.status.code().into(),
+        metadata_json(&o.metadata).into(),
+        micros(o.inserted_at).into(),
+        micros(o.updated_at).into(),
+    ]
+}
+
+const TRANSFER_COLUMNS: [&str; 16] = [
+    "option_id",
+    "id_transfer",
+    "amount",
+    "organization_fiscal_code",
+    "company_name",
+    "remittance_information",
+    "category",
+    "iban",
+    "postal_iban",
+    "stamp_hash_document",
+    "stamp_type",
+    "stamp_provincial_residence",
+    "status",
+    "metadata",
+    "inserted_at",
+    "updated_at",
+];
+
+fn transfer_cells(option_id: i64, t: &StoredTransfer) -> Vec<Cell> {
+    let stamp = t.stamp.as_ref();
+    vec![
+        option_id.into(),
+        i32::from(t.id_transfer).into(),
+        t.amount.get().into(),
+        t.organization_fiscal_code.as_str().into(),
+        t.company_name.clone().into(),
+        t.remittance_information.as_str().into(),
+        t.category.as_str().into(),
+        t.iban.clone().into(),
+        t.postal_iban.clone().into(),
+        stamp.map(|s| s.hash_document.clone()).into(),
+        stamp.map(|s| s.stamp_type.clone()).into(),
+        stamp.map(|s| s.provincial_residence.clone()).into(),
+        t.status.code().into(),
+        metadata_json(&t.metadata).into(),
+        micros(t.inserted_at).into(),
+        micros(t.updated_at).into(),
+    ]
+}
+
+/// `(ente_id, key) → id` from rows returned as `id, ente_id, key`.
+fn ids_by_key(rows: &[AnyRow]) -> Result<HashMap<(i64, String), i64>, sqlx::Error> {
+    rows.iter()
+        .map(|row| Ok(((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?)))
+        .collect()
+}
 
 /// Inserts new positions with their options and transfers, filling in ids.
 pub(super) async fn insert_positions(
     conn: &mut AnyConnection,
     positions: &mut [StoredPosition],
 ) -> Result<(), sqlx::Error> {
-    for chunk in positions.chunks_mut(ROWS_PER_STATEMENT / 2) {
-        let sql = format!(
-            "INSERT INTO debt_position ({POSITION_INSERT_COLUMNS}) VALUES {} RETURNING id, ente_id, iupd",
-            values_clause(chunk.len(), 29, 1)
-        );
-        let mut query = sqlx::query(&sql);
-        for p in chunk.iter() {
-            let (min_due, max_due) = due_bounds(&p.options);
-            query = query
-                .bind(p.ente_id)
-                .bind(p.tipo_dovuto_id)
-                .bind(p.iupd.clone())
-                .bind(p.debtor_type.code())
-                .bind(p.debtor_fiscal_code.clone())
-                .bind(p.debtor_name.clone())
-                .bind(p.street_name.clone())
-                .bind(p.civic_number.clone())
-                .bind(p.postal_code.clone())
-                .bind(p.city.clone())
-                .bind(p.province.clone())
-                .bind(p.region.clone())
-                .bind(p.country.clone())
-                .bind(p.email.clone())
-                .bind(p.phone.clone())
-                .bind(p.company_name.clone())
-                .bind(p.office_name.clone())
-                .bind(opt_micros(p.validity_date))
-                .bind(flag(p.switch_to_expired))
-                .bind(flag(p.pay_stand_in))
-                .bind(p.status.code())
-                .bind(p.origin.code())
-                .bind(min_due)
-                .bind(max_due)
-                .bind(micros(p.inserted_at))
-                .bind(micros(p.updated_at))
-                .bind(opt_micros(p.published_at))
-                .bind(opt_micros(p.payment_date))
-                .bind(p.version);
-        }
-        let ids: HashMap<(i64, String), i64> = query
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|row| Ok(((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?)))
-            .collect::<Result<_, sqlx::Error>>()?;
-        for p in chunk.iter_mut() {
-            p.id = *ids.get(&(p.ente_id, p.iupd.clone())).ok_or_else(|| {
-                sqlx::Error::Protocol(format!("no id returned for IUPD {}", p.iupd))
-            })?;
-        }
+    let rows = positions.iter().map(position_cells).collect();
+    let returned = insert_rows(
+        conn,
+        "debt_position",
+        &POSITION_COLUMNS,
+        rows,
+        Some("id, ente_id, iupd"),
+    )
+    .await?;
+    let ids = ids_by_key(&returned)?;
+    for p in positions.iter_mut() {
+        p.id = *ids
+            .get(&(p.ente_id, p.iupd.clone()))
+            .ok_or_else(|| sqlx::Error::Protocol(format!("no id returned for IUPD {}", p.iupd)))?;
     }
     let mut all: Vec<&mut StoredPosition> = positions.iter_mut().collect();
     insert_options(conn, &mut all).await
@@ -224,78 +332,28 @@ pub(super) async fn insert_options(
             p.options.iter_mut().map(move |o| (position_id, ente_id, o))
         })
         .collect();
-    for chunk in options.chunks_mut(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO payment_option (position_id, ente_id, seq, iuv, notice_number, amount, description, \
-             is_partial_payment, due_date, retention_date, fee, notification_fee, status, metadata, inserted_at, \
-             updated_at) VALUES {} RETURNING id, ente_id, iuv",
-            values_clause(chunk.len(), 16, 1)
-        );
-        let mut query = sqlx::query(&sql);
-        for (position_id, ente_id, o) in chunk.iter() {
-            query = query
-                .bind(*position_id)
-                .bind(*ente_id)
-                .bind(o.seq)
-                .bind(o.iuv.clone())
-                .bind(o.notice_number.clone())
-                .bind(o.amount.get())
-                .bind(o.description.clone())
-                .bind(flag(o.is_partial_payment))
-                .bind(micros(o.due_date))
-                .bind(opt_micros(o.retention_date))
-                .bind(o.fee.get())
-                .bind(o.notification_fee.get())
-                .bind(o.status.code())
-                .bind(metadata_json(&o.metadata))
-                .bind(micros(o.inserted_at))
-                .bind(micros(o.updated_at));
-        }
-        let ids: HashMap<(i64, String), i64> = query
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|row| Ok(((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?)))
-            .collect::<Result<_, sqlx::Error>>()?;
-        for (_, ente_id, o) in chunk.iter_mut() {
-            o.id = *ids.get(&(*ente_id, o.iuv.clone())).ok_or_else(|| {
-                sqlx::Error::Protocol(format!("no id returned for IUV {}", o.iuv))
-            })?;
-        }
-    }
-    let transfers: Vec<(i64, &StoredTransfer)> = options
+    let rows = options
         .iter()
-        .flat_map(|(_, _, o)| o.transfers.iter().map(|t| (o.id, t)))
+        .map(|(position_id, ente_id, o)| option_cells(*position_id, *ente_id, o))
         .collect();
-    for chunk in transfers.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO transfer (option_id, id_transfer, amount, organization_fiscal_code, company_name, \
-             remittance_information, category, iban, postal_iban, stamp_hash_document, stamp_type, \
-             stamp_provincial_residence, status, metadata, inserted_at, updated_at) VALUES {}",
-            values_clause(chunk.len(), 16, 1)
-        );
-        let mut query = sqlx::query(&sql);
-        for (option_id, t) in chunk {
-            let stamp = t.stamp.as_ref();
-            query = query
-                .bind(*option_id)
-                .bind(i32::from(t.id_transfer))
-                .bind(t.amount.get())
-                .bind(t.organization_fiscal_code.clone())
-                .bind(t.company_name.clone())
-                .bind(t.remittance_information.clone())
-                .bind(t.category.clone())
-                .bind(t.iban.clone())
-                .bind(t.postal_iban.clone())
-                .bind(stamp.map(|s| s.hash_document.clone()))
-                .bind(stamp.map(|s| s.stamp_type.clone()))
-                .bind(stamp.map(|s| s.provincial_residence.clone()))
-                .bind(t.status.code())
-                .bind(metadata_json(&t.metadata))
-                .bind(micros(t.inserted_at))
-                .bind(micros(t.updated_at));
-        }
-        query.execute(&mut *conn).await?;
+    let returned = insert_rows(
+        conn,
+        "payment_option",
+        &OPTION_COLUMNS,
+        rows,
+        Some("id, ente_id, iuv"),
+    )
+    .await?;
+    let ids = ids_by_key(&returned)?;
+    for (_, ente_id, o) in options.iter_mut() {
+        o.id = *ids
+            .get(&(*ente_id, o.iuv.clone()))
+            .ok_or_else(|| sqlx::Error::Protocol(format!("no id returned for IUV {}", o.iuv)))?;
     }
+    let rows = options
+        .iter()
+        .flat_map(|(_, _, o)| o.transfers.iter().map(|t| transfer_cells(o.id, t)))
+        .collect();
+    insert_rows(conn, "transfer", &TRANSFER_COLUMNS, rows, None).await?;
     Ok(())
 }

@@ -6,7 +6,10 @@ use cassa_testkit::{Backend, backend_tests};
 
 use crate::{draft, fixture, now, write};
 
-backend_tests!(an_import_applies_whole_or_not_at_all);
+backend_tests!(
+    an_import_applies_whole_or_not_at_all,
+    a_large_batch_keeps_every_character
+);
 
 async fn an_import_applies_whole_or_not_at_all(backend: Backend) {
     let f = fixture(backend).await;
@@ -20,7 +23,7 @@ async fn an_import_applies_whole_or_not_at_all(backend: Backend) {
         .await
         .unwrap();
     let existing = store
-        .existing_iupds(f.ente.id, &["OLD-1".into(), "NEW-1".into()])
+        .existing_iupds(f.ente.id, &["OLD-1", "NEW-1"])
         .await
         .unwrap();
     assert_eq!(existing.into_iter().collect::<Vec<_>>(), ["OLD-1"]);
@@ -122,4 +125,40 @@ async fn an_import_applies_whole_or_not_at_all(backend: Backend) {
             .get(),
         700
     );
+}
+
+/// More rows than one statement takes, with text that needs escaping:
+/// every position comes back as written, ids and all.
+async fn a_large_batch_keeps_every_character(backend: Backend) {
+    let f = fixture(backend).await;
+    let store = &f.store;
+    let names = [
+        "Zoë \"la Rossa\" D'Annunzio",
+        "back\\slash\tand tab",
+        "riga\nnuova 🙂",
+        "€ 1,00 ; \u{00e8}",
+    ];
+    let drafts: Vec<_> = (0..1_300)
+        .map(|n| {
+            let mut d = draft(&format!("BULK-{n:05}"), &[&[100 + n, 7]]);
+            d.debtor.full_name = names[n as usize % names.len()].into();
+            d.debtor.region = (n % 2 == 0).then(|| "Lombardia".into());
+            (d, None)
+        })
+        .collect();
+    let mut session = store
+        .begin_import(&f.ente, drafts.len(), "import:test", now())
+        .await
+        .unwrap();
+    let applied = session.insert(&drafts).await.unwrap();
+    session.commit().await.unwrap();
+    assert_eq!(applied.len(), drafts.len());
+    for (n, (d, _)) in drafts.iter().enumerate().step_by(97) {
+        let stored = store.position(f.ente.id, &d.iupd).await.unwrap().unwrap();
+        assert_eq!(stored.debtor_name, d.debtor.full_name, "row {n}");
+        assert_eq!(stored.region, d.debtor.region, "row {n}");
+        assert_eq!(stored.options[0].amount.get(), 107 + n as i64);
+        assert_eq!(stored.options[0].transfers.len(), 2);
+        assert_eq!(stored.options[0].iuv, applied[n].iuv);
+    }
 }
