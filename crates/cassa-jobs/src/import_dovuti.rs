@@ -156,7 +156,9 @@ fn creditors(ente: &Ente, tipi: Vec<TipoDovuto>) -> Creditors {
 struct Checker<'a> {
     version: Version,
     creditors: &'a Creditors,
-    seen: HashSet<String>,
+    /// The IUDs met so far; pass 2 goes without, pass 1 having refused
+    /// any repeated IUD.
+    seen: Option<HashSet<String>>,
     rules: bool,
 }
 
@@ -170,7 +172,9 @@ impl Checker<'_> {
                 reason,
             }]
         };
-        if !self.seen.insert(row.iud.clone()) {
+        if let Some(seen) = &mut self.seen
+            && !seen.insert(row.iud.clone())
+        {
             return Err(fail("IUD", "DUPLICATO", "IUD ripetuto nel file".into()));
         }
         let Some((tipo_dovuto_id, creditor)) = self.creditors.get(&row.tipo_dovuto) else {
@@ -301,7 +305,7 @@ fn first_pass(
     let mut checker = Checker {
         version,
         creditors,
-        seen: HashSet::new(),
+        seen: Some(HashSet::new()),
         rules: true,
     };
     let (mut good, mut refused, mut new_iuvs) = (Vec::new(), Vec::new(), 0usize);
@@ -428,6 +432,7 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
         .trim_end_matches(".zip")
         .trim_end_matches(".csv")
         .to_owned();
+    let started = std::time::Instant::now();
     let pass = {
         let (path, name, creditors) = (path.clone(), request.file_name.clone(), creditors.clone());
         tokio::task::spawn_blocking(move || first_pass(&path, &name, &creditors))
@@ -445,11 +450,18 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
         }
     };
     let rows = (good.len() + refused.iter().map(|r| r.line).collect::<HashSet<_>>().len()) as u64;
+    tracing::info!(
+        job = job.id,
+        rows,
+        seconds = started.elapsed().as_secs_f64(),
+        "import: file checked"
+    );
     ctx.progress(good.len() as u64, rows.max(1)).await?;
 
     // Against the database: inserts must be new, changes must exist.
-    let iuds: Vec<String> = good.iter().map(|g| g.iud.clone()).collect();
+    let iuds: Vec<&str> = good.iter().map(|g| g.iud.as_str()).collect();
     let existing = ctx.store().existing_iupds(ente.id, &iuds).await?;
+    drop(iuds);
     for g in &good {
         let exists = existing.contains(&g.iud);
         let why = match (g.action, exists) {
@@ -484,6 +496,7 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
         };
         return Ok(serde_json::to_string(&result).expect("a result serializes"));
     }
+    drop(good);
     apply(
         ctx, job, &ente, creditors, &path, version, &base, new_iuvs, rows,
     )
@@ -511,7 +524,7 @@ async fn apply(
             let mut checker = Checker {
                 version,
                 creditors: &creditors,
-                seen: HashSet::new(),
+                seen: None,
                 rules: false,
             };
             for record in records.by_ref() {
@@ -534,7 +547,10 @@ async fn apply(
         .begin_import(ente, new_iuvs, &actor, Timestamp::now())
         .await?;
     let (mut inserted, mut modified, mut annulled) = (0u64, 0u64, 0u64);
-    let mut iuv_lines: Vec<(String, String, String)> = Vec::new();
+    // Written as rows are applied, kept only if the transaction commits.
+    let iuv_name = format!("{base}_IUV.csv");
+    let mut iuv_file = Report::create(ctx, job.id, &iuv_name)?;
+    iuv_file.line(&["IUD", "codIuv", "numeroAvviso"])?;
     let mut batch: Vec<(DebtPositionDraft, Option<i64>)> = Vec::new();
     let fail = |iud: &str, e: ImportRowError| {
         JobFailure::Failed(format!("IUD {iud}: {e}; nothing was applied"))
@@ -550,7 +566,7 @@ async fn apply(
                         .await
                         .map_err(|e| fail(&batch[0].0.iupd, e))?
                     {
-                        iuv_lines.push((a.iupd, a.iuv, a.notice_number));
+                        iuv_file.line(&[&a.iupd, &a.iuv, &a.notice_number])?;
                     }
                     inserted += batch.len() as u64;
                     batch.clear();
@@ -561,7 +577,7 @@ async fn apply(
                     .modify(&draft, tipo)
                     .await
                     .map_err(|e| fail(&checked.iud, e))?;
-                iuv_lines.push((a.iupd, a.iuv, a.notice_number));
+                iuv_file.line(&[&a.iupd, &a.iuv, &a.notice_number])?;
                 modified += 1;
             }
             _ => {
@@ -579,7 +595,7 @@ async fn apply(
             .await
             .map_err(|e| fail(&batch[0].0.iupd, e))?
         {
-            iuv_lines.push((a.iupd, a.iuv, a.notice_number));
+            iuv_file.line(&[&a.iupd, &a.iuv, &a.notice_number])?;
         }
         inserted += batch.len() as u64;
     }
@@ -588,13 +604,14 @@ async fn apply(
         .map_err(|e| JobFailure::Failed(format!("the reader stopped: {e}")))?
         .map_err(|e| JobFailure::Failed(format!("{e}; nothing was applied")))?;
     session.commit().await?;
-    let iuv_name = format!("{base}_IUV.csv");
-    let mut out = Report::create(ctx, job.id, &iuv_name)?;
-    out.line(&["IUD", "codIuv", "numeroAvviso"])?;
-    for (iud, iuv, notice) in &iuv_lines {
-        out.line(&[iud, iuv, notice])?;
-    }
-    out.commit()?;
+    iuv_file.commit()?;
+    tracing::info!(
+        job = job.id,
+        inserted,
+        modified,
+        annulled,
+        "import: applied"
+    );
     let result = ImportResult {
         applied: true,
         version: Some(version.code().into()),
