@@ -5,10 +5,11 @@
 
 use std::io::Write;
 
-use cassa_store::{Job, PaidLine};
+use cassa_store::{Job, PaidLine, StoreError};
 use jiff::civil::Date;
 use jiff::{Timestamp, tz::TimeZone};
 use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
 
 use crate::csv_cell;
 use crate::worker::{JobContext, JobFailure};
@@ -417,18 +418,30 @@ struct Lines<'a> {
 }
 
 impl Lines<'_> {
+    /// The page after `after`, read on another task so the database works
+    /// on it while this one writes the page before.
+    fn fetch(&self, after: Option<PaidLine>) -> JoinHandle<Result<Vec<PaidLine>, StoreError>> {
+        let (store, ente_id, period) =
+            (self.ctx.store().clone(), self.ente_id, (self.from, self.to));
+        let with_xml = self.request.with_receipts;
+        tokio::spawn(async move {
+            store
+                .paid_lines(ente_id, period, after.as_ref(), PAGE, with_xml)
+                .await
+        })
+    }
+
     async fn write(&self, out: impl Write) -> Result<u64, JobFailure> {
         let mut csv = csv::WriterBuilder::new().delimiter(b';').from_writer(out);
         csv.write_record(self.header).map_err(failure)?;
-        let (mut after, mut rows) = (0i64, 0u64);
+        let mut rows = 0u64;
+        let mut next = self.fetch(None);
         loop {
-            let page = self
-                .ctx
-                .store()
-                .paid_lines(self.ente_id, self.from, self.to, after, PAGE)
-                .await?;
+            let page = next
+                .await
+                .map_err(|e| JobFailure::Failed(format!("the reader stopped: {e}")))??;
             let Some(last) = page.last() else { break };
-            after = last.id;
+            next = self.fetch(Some(last.clone()));
             for line in &page {
                 rows += 1;
                 let cells = match self.request.format {

@@ -41,38 +41,45 @@ pub struct PaidLine {
     pub tipo_dovuto: Option<String>,
 }
 
+/// When a receipt's payment happened (as the PSP said, else on arrival);
+/// the expression the `receipt_paid` index holds.
+const PAID_AT: &str = "COALESCE(r.payment_date_time, r.received_at)";
+
 impl Store {
-    /// Up to `limit` paid lines of `ente_id` paid in `[from, to)`, after
-    /// receipt row `after`.
+    /// Up to `limit` paid lines of `ente_id` paid in `[from, to)`, in
+    /// payment order, after the line `after` (the previous page's last).
+    /// The receipt's XML is read only `with_xml`.
     pub async fn paid_lines(
         &self,
         ente_id: i64,
-        from: Timestamp,
-        to: Timestamp,
-        after: i64,
+        (from, to): (Timestamp, Timestamp),
+        after: Option<&PaidLine>,
         limit: i64,
+        with_xml: bool,
     ) -> Result<Vec<PaidLine>, StoreError> {
-        let rows = sqlx::query(
+        let (after_at, after_id) = after.map_or((micros(from), 0), |l| (micros(l.paid_at), l.id));
+        let sql = format!(
             "SELECT r.id, r.receipt_id, r.amount, r.psp_id, r.psp_company_name, r.channel_id, \
-             r.payer_fiscal_code, r.payer_name, COALESCE(r.payment_date_time, r.received_at) AS paid_at, \
-             r.raw_xml, p.iupd, o.iuv, o.notice_number, o.description, p.debtor_type, p.debtor_fiscal_code, \
+             r.payer_fiscal_code, r.payer_name, {PAID_AT} AS paid_at, \
+             {xml} AS raw_xml, p.iupd, o.iuv, o.notice_number, o.description, p.debtor_type, p.debtor_fiscal_code, \
              p.debtor_name, p.street_name, p.civic_number, p.postal_code, p.city, p.province, p.country, \
              p.email, t.code AS tipo_code, \
              (SELECT tr.category FROM transfer tr WHERE tr.option_id = o.id ORDER BY tr.id_transfer LIMIT 1) AS taxonomy \
              FROM receipt r JOIN payment_option o ON o.id = r.option_id \
              JOIN debt_position p ON p.id = o.position_id LEFT JOIN tipo_dovuto t ON t.id = p.tipo_dovuto_id \
-             WHERE r.ente_id = $1 AND r.status = 'applied' AND r.id > $2 \
-             AND COALESCE(r.payment_date_time, r.received_at) >= $3 \
-             AND COALESCE(r.payment_date_time, r.received_at) < $4 \
-             ORDER BY r.id LIMIT $5",
-        )
-        .bind(ente_id)
-        .bind(after)
-        .bind(micros(from))
-        .bind(micros(to))
-        .bind(limit)
-        .fetch_all(self.read())
-        .await?;
+             WHERE r.ente_id = $1 AND r.status = 'applied' \
+             AND {PAID_AT} >= $2 AND ({PAID_AT} > $2 OR r.id > $3) AND {PAID_AT} < $4 \
+             ORDER BY {PAID_AT}, r.id LIMIT $5",
+            xml = if with_xml { "r.raw_xml" } else { "''" },
+        );
+        let rows = sqlx::query(&sql)
+            .bind(ente_id)
+            .bind(after_at)
+            .bind(after_id)
+            .bind(micros(to))
+            .bind(limit)
+            .fetch_all(self.read())
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(PaidLine {
