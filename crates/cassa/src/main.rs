@@ -64,6 +64,8 @@ enum Command {
     BenchNotices(bench::notices::BenchNoticesArgs),
     /// Measure the import of a MyPay file, end to end, against a bulk load.
     BenchImport(bench::import::BenchImportArgs),
+    /// Measure the export of paid debts (MyPay flusso pagati), end to end.
+    BenchExport(bench::export::BenchExportArgs),
 }
 
 /// Imports, exports and page renders allocate many small strings: mimalloc
@@ -105,6 +107,7 @@ fn main() -> ExitCode {
             Command::Bench(args) => bench::run(&config, args).await,
             Command::BenchNotices(args) => bench::notices::run(&config, args).await,
             Command::BenchImport(args) => bench::import::run(&config, args).await,
+            Command::BenchExport(args) => bench::export::run(&config, args).await,
         }
     });
     match result {

@@ -21,7 +21,14 @@ const TRANSFER: &str = "INSERT INTO transfer (option_id, id_transfer, amount, or
      remittance_information, category, iban, status, inserted_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, 'IT60X0542811101000000123456', 'T_UNREPORTED', $7, $7)";
 
-pub async fn measure(url: &str, ente_id: i64, positions: usize) -> anyhow::Result<Duration> {
+/// Loads `positions` positions, each with one option and `transfers` (1
+/// or 2) transfers.
+pub async fn measure(
+    url: &str,
+    ente_id: i64,
+    positions: usize,
+    transfers: usize,
+) -> anyhow::Result<Duration> {
     let mut conn = AnyConnection::connect(url).await?;
     let segregation = SegregationCode::new(2)?;
     let now = Timestamp::now().as_microsecond();
@@ -46,10 +53,13 @@ pub async fn measure(url: &str, ente_id: i64, positions: usize) -> anyhow::Resul
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-        for (id, amount, cf, text, category) in [
+        for &(id, amount, cf, text, category) in [
             (1, 11_450, "01199250158", "TARI 2026", "9/0101101IM/"),
             (2, 600, "08911820960", "TEFA 2026", "9/0201102IM/"),
-        ] {
+        ]
+        .iter()
+        .take(transfers)
+        {
             sqlx::query(TRANSFER)
                 .bind(option_id)
                 .bind(id)

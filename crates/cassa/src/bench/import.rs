@@ -1,10 +1,11 @@
 //! `cassa bench-import`: a MyPay 1_4 file of N new debts (IUVs generated
 //! by cassa) imported end to end through the worker, as `cassa serve` runs
 //! it (both passes, the checks, one transaction, the `_IUV.csv` report);
-//! then the same number of positions loaded with the baseline of
-//! `cassa bench` (one prepared statement per table, one transaction) into
-//! a fresh database. Prints time, rows per second, peak memory and the
-//! ratio as `key=value` lines.
+//! then the rows it stores (position, option, transfer) loaded into a
+//! fresh database with the database's own bulk path: on SQLite one
+//! prepared statement per table in one transaction, on PostgreSQL `COPY`.
+//! Prints time, rows per second, peak memory and the ratio as `key=value`
+//! lines.
 
 use std::io::{BufWriter, Write};
 
@@ -17,7 +18,7 @@ use cassa_store::{Backend, NewTipoDovuto, StoreOptions};
 use jiff::Timestamp;
 
 use super::notices::run_job;
-use super::{Scratch, direct, http};
+use super::{Scratch, copy, direct, http};
 use crate::config::Config;
 
 #[derive(clap::Args)]
@@ -29,6 +30,9 @@ pub struct BenchImportArgs {
     /// and dropped) instead of SQLite.
     #[arg(long, env = "CASSA_BENCH_POSTGRES_URL")]
     postgres_url: Option<String>,
+    /// Only the import, without the baseline load (for profiling).
+    #[arg(long)]
+    no_baseline: bool,
 }
 
 const DEBTORS: [(&str, &str); 4] = [
@@ -130,15 +134,6 @@ pub async fn run(config: &Config, args: BenchImportArgs) -> anyhow::Result<()> {
     store.close().await;
     scratch.drop_database().await?;
 
-    // The baseline, into a fresh database.
-    let baseline_db = Scratch::new(backend, args.postgres_url.as_deref()).await?;
-    let baseline_store = baseline_db.store(StoreOptions::default()).await?;
-    let baseline_ente = http::bench_ente_with(&baseline_store, None).await?;
-    baseline_store.close().await;
-    eprintln!("{}: baseline load...", backend.name());
-    let baseline = direct::measure(&baseline_db.url, baseline_ente.id, args.rows).await?;
-    baseline_db.drop_database().await?;
-
     let mib = |kib: u64| kib as f64 / 1024.0;
     println!("backend={}", backend.name());
     println!("rows={}", args.rows);
@@ -157,6 +152,24 @@ pub async fn run(config: &Config, args: BenchImportArgs) -> anyhow::Result<()> {
             " (includes setup)"
         }
     );
+    if args.no_baseline {
+        return Ok(());
+    }
+
+    // The baseline, into a fresh database.
+    let baseline_db = Scratch::new(backend, args.postgres_url.as_deref()).await?;
+    let baseline_store = baseline_db.store(StoreOptions::default()).await?;
+    let baseline_ente = http::bench_ente_with(&baseline_store, None).await?;
+    baseline_store.close().await;
+    eprintln!("{}: baseline load...", backend.name());
+    let baseline = match backend {
+        Backend::Sqlite => {
+            direct::measure(&baseline_db.url, baseline_ente.id, args.rows, 1).await?
+        }
+        Backend::Postgres => copy::measure(&baseline_db.url, baseline_ente.id, args.rows).await?,
+    };
+    baseline_db.drop_database().await?;
+
     println!("baseline_seconds={:.2}", baseline.as_secs_f64());
     println!(
         "import_to_baseline_ratio={:.2}",

@@ -3,7 +3,9 @@
 //! Server and clients share the machine, as they would in a load test on
 //! one box; the figures are printed as `key=value` lines.
 
+mod copy;
 mod direct;
+pub mod export;
 mod http;
 pub mod import;
 pub mod notices;
@@ -140,7 +142,7 @@ pub async fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
         let store = scratch.store(options(&scratch.url)).await?;
         let ente = http::bench_ente(&store).await?;
         store.close().await;
-        let direct = direct::measure(&scratch.url, ente.id, args.positions).await?;
+        let direct = direct::measure(&scratch.url, ente.id, args.positions, 2).await?;
         scratch.drop_database().await?;
 
         let http_rate = per_second(args.positions, http.elapsed);

@@ -126,7 +126,7 @@ pub async fn run(config: &Config, args: BenchNoticesArgs) -> anyhow::Result<()> 
         backend.name(),
         args.notices
     );
-    direct::measure(&scratch.url, ente.id, args.notices).await?;
+    direct::measure(&scratch.url, ente.id, args.notices, 2).await?;
     let mut conn = sqlx::AnyConnection::connect(&scratch.url).await?;
     sqlx::query("UPDATE debt_position SET status = 'PUBLISHED', published_at = inserted_at")
         .execute(&mut conn)
