@@ -80,6 +80,16 @@ impl FileStore {
     }
 }
 
+impl FileStore {
+    /// Deletes every file of `job_id` (nothing to delete is fine).
+    pub fn remove_job_files(&self, job_id: i64) -> io::Result<()> {
+        match std::fs::remove_dir_all(self.root.join("jobs").join(job_id.to_string())) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A file name that stays in its directory: letters, digits, `.`, `_`, `-`.
 pub fn plain_name(name: &str) -> bool {
     !name.is_empty()

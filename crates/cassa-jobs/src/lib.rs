@@ -13,6 +13,7 @@ pub mod files;
 pub mod import_dovuti;
 pub mod mailer;
 pub mod printouts;
+pub mod retention;
 mod worker;
 
 pub use files::FileStore;

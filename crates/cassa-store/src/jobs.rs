@@ -72,10 +72,12 @@ pub struct Job {
     pub finished_at: Option<Timestamp>,
     /// Which worker holds it while running.
     pub worker: Option<String>,
+    /// When its files were deleted for age, if they were.
+    pub files_expired_at: Option<Timestamp>,
 }
 
 const COLUMNS: &str = "id, ente_id, kind, params, state, progress_done, progress_total, \
-    attempts, error, result, created_by, created_at, started_at, finished_at, worker";
+    attempts, error, result, created_by, created_at, started_at, finished_at, worker, files_expired_at";
 
 fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
     let state: String = row.try_get("state")?;
@@ -96,6 +98,7 @@ fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
         started_at: opt_timestamp(row.try_get("started_at")?)?,
         finished_at: opt_timestamp(row.try_get("finished_at")?)?,
         worker: row.try_get("worker")?,
+        files_expired_at: opt_timestamp(row.try_get("files_expired_at")?)?,
     })
 }
 
@@ -123,6 +126,38 @@ impl Store {
         let job = insert_job(&mut tx, &new, now).await?;
         tx.commit().await?;
         Ok(job)
+    }
+
+    /// Up to `limit` finished jobs of `kind` that ended before `before` and
+    /// still have their files, oldest first.
+    pub async fn jobs_with_files_to_expire(
+        &self,
+        kind: &str,
+        before: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<Job>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM job WHERE kind = $1 AND state IN ('done', 'failed') \
+             AND finished_at < $2 AND files_expired_at IS NULL ORDER BY finished_at LIMIT $3"
+        ))
+        .bind(kind)
+        .bind(micros(before))
+        .bind(limit)
+        .fetch_all(self.read())
+        .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// Records that job `id`'s files were deleted at `now`.
+    pub async fn mark_job_files_expired(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE job SET files_expired_at = $1 WHERE id = $2")
+            .bind(micros(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A job of `ente_id` (another ente's job is not found).

@@ -1,4 +1,5 @@
-//! `cassa serve`: the web application, plus the periodic status sweep.
+//! `cassa serve`: the web application, plus the periodic sweep (position
+//! statuses, export retention).
 
 use std::time::Duration;
 
@@ -73,8 +74,9 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         config.pagopa_broker_id, config.pagopa_station_id, config.checkout_url
     ));
 
-    let sweeper = tokio::spawn(sweep_statuses(
+    let sweeper = tokio::spawn(sweep(
         store.clone(),
+        config.files(),
         Duration::from_secs(config.status_sweep_seconds),
     ));
     let mailer = config.mailer(store.clone())?;
@@ -116,8 +118,9 @@ pub fn announce(text: &str) {
 }
 
 /// Moves PUBLISHED positions whose validity date has come to VALID and
-/// VALID ones past their due date to EXPIRED (when they ask to).
-async fn sweep_statuses(store: Store, every: Duration) {
+/// VALID ones past their due date to EXPIRED (when they ask to), and
+/// deletes export files past their 30 days.
+async fn sweep(store: Store, files: cassa_jobs::FileStore, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;
@@ -125,6 +128,13 @@ async fn sweep_statuses(store: Store, every: Duration) {
             Ok((0, 0)) => {}
             Ok((valid, expired)) => tracing::info!(valid, expired, "position statuses updated"),
             Err(e) => tracing::error!(error = %e, "status sweep failed; retrying at the next tick"),
+        }
+        match cassa_jobs::retention::expire_exports(&store, &files, Timestamp::now()).await {
+            Ok(0) => {}
+            Ok(jobs) => tracing::info!(jobs, "old export files deleted"),
+            Err(e) => {
+                tracing::error!(error = %e, "export retention failed; retrying at the next tick")
+            }
         }
     }
 }

@@ -513,4 +513,34 @@ async fn what_was_imported_and_paid_comes_back_in_the_export(backend: Backend) {
         std::fs::read_to_string(f.files.job_file(job.id, &result.file_name).unwrap()).unwrap();
     assert_eq!(text.lines().count(), 3);
     assert!(text.lines().nth(2).unwrap().starts_with("EXP-2;"));
+
+    // Kept 30 days after the job ended, then deleted; the job stays.
+    use cassa_jobs::retention::{EXPORT_RETENTION, expire_exports};
+    let ended = job.finished_at.unwrap();
+    let day = jiff::SignedDuration::from_hours(24);
+    let path = f.files.job_file(job.id, &result.file_name).unwrap();
+    assert_eq!(
+        expire_exports(&f.store, &f.files, ended + EXPORT_RETENTION - day)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(path.exists());
+    assert_eq!(
+        expire_exports(&f.store, &f.files, ended + EXPORT_RETENTION + day)
+            .await
+            .unwrap(),
+        2,
+        "both exports"
+    );
+    assert!(!path.exists());
+    let job = f.store.job(f.ente.id, job.id).await.unwrap().unwrap();
+    assert!(job.files_expired_at.is_some());
+    assert_eq!(
+        expire_exports(&f.store, &f.files, ended + EXPORT_RETENTION + day)
+            .await
+            .unwrap(),
+        0,
+        "each once"
+    );
 }

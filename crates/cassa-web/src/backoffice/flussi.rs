@@ -76,6 +76,9 @@ async fn page(
                     state: j.state.code(),
                     percent: if j.state == JobState::Done { 100 } else { 0 },
                     summary: match (&j.state, &result) {
+                        (JobState::Done, Some(r)) if j.files_expired_at.is_some() => {
+                            format!("{} {}, {}", r.rows, t.export_rows, t.export_expired)
+                        }
                         (JobState::Done, Some(r)) => format!(
                             "{} {}, {} KB",
                             r.rows,
@@ -89,7 +92,10 @@ async fn page(
                         ),
                         _ => t.import_running.to_owned(),
                     },
-                    files: result.map(|r| r.files).unwrap_or_default(),
+                    files: match j.files_expired_at {
+                        Some(_) => Vec::new(),
+                        None => result.map(|r| r.files).unwrap_or_default(),
+                    },
                     at: j
                         .created_at
                         .to_zoned(cassa_core::italy::time_zone())
