@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use cassa_jobs::export_pagati::{ExportFormat, ExportRequest, ExportResult, KIND};
 use cassa_jobs::{FileStore, Worker};
-use cassa_store::{Backend, StoreOptions};
 use jiff::civil::date;
 use sqlx::{AnyConnection, Connection, Executor};
 
@@ -103,18 +102,7 @@ async fn seed(url: &str, ente_id: i64, rows: usize) -> anyhow::Result<()> {
 }
 
 pub async fn run(config: &Config, args: BenchExportArgs) -> anyhow::Result<()> {
-    let backend = if args.postgres_url.is_some() {
-        Backend::Postgres
-    } else {
-        Backend::Sqlite
-    };
-    let scratch = Scratch::new(backend, args.postgres_url.as_deref()).await?;
-    let store = scratch
-        .store(StoreOptions {
-            max_connections: config.max_connections(&scratch.url),
-            ..StoreOptions::default()
-        })
-        .await?;
+    let (backend, scratch, store) = Scratch::open(config, args.postgres_url.as_deref()).await?;
     let ente = http::bench_ente_with(&store, None).await?;
     eprintln!("{}: seeding {} paid debts...", backend.name(), args.rows);
     let seeding = Instant::now();

@@ -61,18 +61,7 @@ fn write_file(path: &std::path::Path, rows: usize) -> std::io::Result<()> {
 }
 
 pub async fn run(config: &Config, args: BenchImportArgs) -> anyhow::Result<()> {
-    let backend = if args.postgres_url.is_some() {
-        Backend::Postgres
-    } else {
-        Backend::Sqlite
-    };
-    let scratch = Scratch::new(backend, args.postgres_url.as_deref()).await?;
-    let store = scratch
-        .store(StoreOptions {
-            max_connections: config.max_connections(&scratch.url),
-            ..StoreOptions::default()
-        })
-        .await?;
+    let (backend, scratch, store) = Scratch::open(config, args.postgres_url.as_deref()).await?;
     let ente = http::bench_ente_with(&store, None).await?;
     store
         .create_tipo_dovuto(

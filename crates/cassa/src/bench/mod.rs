@@ -78,6 +78,27 @@ impl Scratch {
         }
     }
 
+    /// A scratch database on the PostgreSQL server at `postgres_url` when
+    /// given, else on SQLite, with a store opened as `cassa serve` opens it.
+    async fn open(
+        config: &Config,
+        postgres_url: Option<&str>,
+    ) -> anyhow::Result<(Backend, Scratch, Store)> {
+        let backend = if postgres_url.is_some() {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let scratch = Scratch::new(backend, postgres_url).await?;
+        let store = scratch
+            .store(StoreOptions {
+                max_connections: config.max_connections(&scratch.url),
+                ..StoreOptions::default()
+            })
+            .await?;
+        Ok((backend, scratch, store))
+    }
+
     async fn store(&self, options: StoreOptions) -> anyhow::Result<Store> {
         let store = Store::connect(&self.url, options).await?;
         store.migrate().await?;

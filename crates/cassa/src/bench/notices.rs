@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use cassa_jobs::bulk_notices::{BulkFormat, BulkNotices, BulkNoticesResult, KIND};
 use cassa_jobs::{FileStore, Worker};
-use cassa_store::{Backend, JobState, NewJob, StoreOptions};
+use cassa_store::{JobState, NewJob};
 use jiff::Timestamp;
 use sqlx::Connection;
 
@@ -104,18 +104,7 @@ pub(super) async fn run_job(
 }
 
 pub async fn run(config: &Config, args: BenchNoticesArgs) -> anyhow::Result<()> {
-    let backend = if args.postgres_url.is_some() {
-        Backend::Postgres
-    } else {
-        Backend::Sqlite
-    };
-    let scratch = Scratch::new(backend, args.postgres_url.as_deref()).await?;
-    let store = scratch
-        .store(StoreOptions {
-            max_connections: config.max_connections(&scratch.url),
-            ..StoreOptions::default()
-        })
-        .await?;
+    let (backend, scratch, store) = Scratch::open(config, args.postgres_url.as_deref()).await?;
     let postal = args
         .postal
         .then(|| cassa_core::Iban::italian("07601", "01600", "000012345678"))
