@@ -45,6 +45,19 @@ fn may_import(office: &Office, scope: &EnteScope) -> bool {
     scope.can(office, None, Action::ManageDebts)
 }
 
+/// The page again, with `why` the form was refused.
+async fn refused(state: &AppState, office: Office, scope: &EnteScope, why: String) -> Response {
+    let message = Some(("danger", why));
+    page(
+        state,
+        office,
+        scope,
+        message,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
 async fn page(
     state: &AppState,
     office: Office,
@@ -215,26 +228,16 @@ pub async fn upload(
         Some((Ok(upload), name)) => (upload, name),
         Some((Err(UploadError::Io(e)), _)) => return internal_error(&office, e),
         Some((Err(e), _)) => {
-            let message = Some(("danger", format!("{}: {e}", t.import_bad_file)));
-            return page(
+            return refused(
                 &state,
                 office,
                 &scope,
-                message,
-                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{}: {e}", t.import_bad_file),
             )
             .await;
         }
         None => {
-            let message = Some(("danger", t.import_no_file.to_owned()));
-            return page(
-                &state,
-                office,
-                &scope,
-                message,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+            return refused(&state, office, &scope, t.import_no_file.to_owned()).await;
         }
     };
     let actor = format!("operator:{}", office.operator.username);
@@ -350,27 +353,11 @@ pub async fn export(
             with_receipts: form.receipts.is_some(),
         },
         _ => {
-            let message = Some(("danger", t.export_dates.to_owned()));
-            return page(
-                &state,
-                office,
-                &scope,
-                message,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+            return refused(&state, office, &scope, t.export_dates.to_owned()).await;
         }
     };
     if let Err(why) = request.check() {
-        let message = Some(("danger", format!("{}: {why}", t.export_dates)));
-        return page(
-            &state,
-            office,
-            &scope,
-            message,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refused(&state, office, &scope, format!("{}: {why}", t.export_dates)).await;
     }
     let actor = format!("operator:{}", office.operator.username);
     match crate::api::queue_export(&state, scope.ente.id, &actor, &request).await {
