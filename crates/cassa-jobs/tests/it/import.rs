@@ -5,7 +5,7 @@ use std::io::Write;
 
 use cassa_core::tracciati::mypay::Version;
 use cassa_jobs::import_dovuti::{ImportRequest, ImportResult, KIND};
-use cassa_store::{Job, JobState, NewJob};
+use cassa_store::{Job, JobState};
 use cassa_testkit::positions::{now, tipo_dovuto};
 use cassa_testkit::{Backend, backend_tests};
 
@@ -65,21 +65,7 @@ impl Fixture {
             upload: token,
         })
         .unwrap();
-        let job = self
-            .store
-            .enqueue_job(
-                NewJob {
-                    ente_id: self.ente.id,
-                    kind: KIND,
-                    params: &params,
-                    created_by: "test",
-                },
-                now(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(self.worker.run_next().await.unwrap(), Some(job.id));
-        let job = self.store.job(self.ente.id, job.id).await.unwrap().unwrap();
+        let job = self.run_job(KIND, &params).await;
         assert_eq!(job.state, JobState::Done, "{:?}", job.error);
         let result = serde_json::from_str(job.result.as_deref().unwrap()).unwrap();
         (job, result)
@@ -435,21 +421,7 @@ async fn what_was_imported_and_paid_comes_back_in_the_export(backend: Backend) {
     let f = &f;
     let run = |request: ExportRequest| async move {
         let params = serde_json::to_string(&request).unwrap();
-        let job = f
-            .store
-            .enqueue_job(
-                NewJob {
-                    ente_id: f.ente.id,
-                    kind: cassa_jobs::export_pagati::KIND,
-                    params: &params,
-                    created_by: "test",
-                },
-                now(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(f.worker.run_next().await.unwrap(), Some(job.id));
-        let job = f.store.job(f.ente.id, job.id).await.unwrap().unwrap();
+        let job = f.run_job(cassa_jobs::export_pagati::KIND, &params).await;
         assert_eq!(job.state, JobState::Done, "{:?}", job.error);
         let result: ExportResult = serde_json::from_str(job.result.as_deref().unwrap()).unwrap();
         (job, result)

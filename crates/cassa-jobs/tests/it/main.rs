@@ -78,14 +78,19 @@ impl Fixture {
     }
 
     async fn run(&self, request: &BulkNotices) -> Job {
-        let params = serde_json::to_string(request).unwrap();
+        self.run_job(KIND, &serde_json::to_string(request).unwrap())
+            .await
+    }
+
+    /// Queues a job of `kind` for the ente, runs it, answers it as it ended.
+    async fn run_job(&self, kind: &str, params: &str) -> Job {
         let job = self
             .store
             .enqueue_job(
                 NewJob {
                     ente_id: self.ente.id,
-                    kind: KIND,
-                    params: &params,
+                    kind,
+                    params,
                     created_by: "test",
                 },
                 now(),
