@@ -237,15 +237,7 @@ async fn a_second_factor_is_asked_once_turned_on(backend: Backend) {
 
 async fn debts_are_searched_created_cancelled_and_printed(backend: Backend) {
     let app = TestApp::start(backend).await;
-    app.store
-        .create_tipo_dovuto(
-            app.ente.id,
-            &cassa_testkit::positions::tipo_dovuto("MENSA"),
-            "test",
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
+    app.add_tipo_dovuto("MENSA").await;
     operator(&app.store, "maria", on(app.ente.id, Role::Operator)).await;
     let client = logged_in(&app, "maria").await;
     let base = format!("{}/backoffice/enti/{MILANO}/dovuti", app.base);
@@ -380,16 +372,7 @@ async fn debts_are_searched_created_cancelled_and_printed(backend: Backend) {
 async fn no_route_shows_another_entes_debts(backend: Backend) {
     let app = TestApp::start(backend).await;
     let (regione, _) = create_ente(&app.store, REGIONE, "Regione Lombardia", 1).await;
-    let mensa = app
-        .store
-        .create_tipo_dovuto(
-            app.ente.id,
-            &cassa_testkit::positions::tipo_dovuto("MENSA"),
-            "test",
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
+    let mensa = app.add_tipo_dovuto("MENSA").await;
     app.call(
         Method::POST,
         &format!("{}?toPublish=true", app.positions()),

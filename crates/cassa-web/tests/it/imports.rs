@@ -72,15 +72,7 @@ async fn wait_done(app: &TestApp, location: &str) -> serde_json::Value {
 
 async fn a_file_is_imported_once_through_the_api_and_the_back_office(backend: Backend) {
     let app = TestApp::start(backend).await;
-    app.store
-        .create_tipo_dovuto(
-            app.ente.id,
-            &cassa_testkit::positions::tipo_dovuto("MENSA"),
-            "test",
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
+    app.add_tipo_dovuto("MENSA").await;
     let imports = format!("/organizations/{MILANO}/jobs/imports");
     let body = file(&[("M-1", "12.00"), ("M-2", "13.00")]);
     let reply = send(&app, &imports, "c_f205-MENSA1-1_4.csv", body.clone()).await;

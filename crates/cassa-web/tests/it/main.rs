@@ -76,6 +76,19 @@ impl TestApp {
         TestApp::start_with(backend, None).await.0
     }
 
+    /// Gives the ente the test kit's tipo dovuto `code`.
+    pub async fn add_tipo_dovuto(&self, code: &str) -> cassa_store::TipoDovuto {
+        self.store
+            .create_tipo_dovuto(
+                self.ente.id,
+                &cassa_testkit::positions::tipo_dovuto(code),
+                "test",
+                jiff::Timestamp::now(),
+            )
+            .await
+            .unwrap()
+    }
+
     /// The app with pagopa-sim beside it as pagoPA Checkout and the node;
     /// answers the simulator's base URL too. Payments left pending get
     /// their receipts after `pending_delay`.

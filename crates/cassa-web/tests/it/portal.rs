@@ -383,16 +383,7 @@ fn captcha(html: &str) -> (String, String) {
 
 async fn a_spontaneous_payment_becomes_a_debt_in_the_cart(backend: Backend) {
     let app = TestApp::start(backend).await;
-    let tipo = app
-        .store
-        .create_tipo_dovuto(
-            app.ente.id,
-            &cassa_testkit::positions::tipo_dovuto("MENSA"),
-            "test",
-            jiff::Timestamp::now(),
-        )
-        .await
-        .unwrap();
+    let tipo = app.add_tipo_dovuto("MENSA").await;
     let url = format!("{}/enti/{}/paga/MENSA", app.base, app.ente.fiscal_code);
     let client = browser();
     let html = page(&client, &url).await;
