@@ -46,9 +46,10 @@ pub use payments::{
     StoredReceipt,
 };
 pub use positions::{
-    Actor, Applied, CreateError, DovutiFilter, DovutiSort, DovutoRow, ImportRowError,
-    ImportSession, ListFilter, ListOrder, Origin, PositionChangeError, PositionPage, PositionWrite,
-    PrintSelection, SortKey, StoredOption, StoredPosition, StoredTransfer,
+    Actor, Applied, AppliedOption, CreateError, DovutiFilter, DovutiSort, DovutoRow,
+    ImportRowError, ImportSession, ListFilter, ListOrder, Origin, PositionChangeError,
+    PositionPage, PositionWrite, PrintSelection, SortKey, StoredOption, StoredPosition,
+    StoredTransfer,
 };
 pub use statistics::Statistics;
 pub use tipi_dovuto::{NewTipoDovuto, TipoDovuto, TipoDovutoError};

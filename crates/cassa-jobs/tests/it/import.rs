@@ -56,7 +56,7 @@ fn row(iud: &str, code: &str, amount: &str, tipo: &str, taxonomy: &str, action: 
 }
 
 impl Fixture {
-    async fn import(&self, file_name: &str, bytes: &[u8]) -> (Job, ImportResult) {
+    pub(crate) async fn import(&self, file_name: &str, bytes: &[u8]) -> (Job, ImportResult) {
         let (token, mut part) = self.files.create_upload(file_name).unwrap();
         part.write_all(bytes).unwrap();
         part.commit().unwrap();
@@ -71,11 +71,11 @@ impl Fixture {
         (job, result)
     }
 
-    fn report(&self, job: &Job, name: &str) -> String {
+    pub(crate) fn report(&self, job: &Job, name: &str) -> String {
         std::fs::read_to_string(self.files.job_file(job.id, name).unwrap()).unwrap()
     }
 
-    async fn tari(&self) {
+    pub(crate) async fn tari(&self) {
         self.store
             .create_tipo_dovuto(self.ente.id, &tipo_dovuto("TARI"), "test", now())
             .await
@@ -83,7 +83,7 @@ impl Fixture {
     }
 }
 
-fn zipped(name: &str, csv: &str) -> Vec<u8> {
+pub(crate) fn zipped(name: &str, csv: &str) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut out);
     zip.start_file(name, zip::write::SimpleFileOptions::default())

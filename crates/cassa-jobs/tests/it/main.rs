@@ -3,6 +3,7 @@
 //! their QR codes decoded back.
 
 mod import;
+mod import_p4pa;
 
 use std::io::Read;
 use std::path::PathBuf;

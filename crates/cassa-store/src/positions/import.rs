@@ -19,20 +19,31 @@ use crate::audit::{self, NewAuditEvent};
 use crate::sql::{many_parameters, placeholders};
 use crate::{Ente, Store, StoreError};
 
-/// What one applied row gave: its IUPD and the notice of its first option.
+/// What one applied position gave: its IUPD and each option's notice, in
+/// the draft's order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
     pub iupd: String,
+    pub options: Vec<AppliedOption>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedOption {
     pub iuv: String,
     pub notice_number: String,
 }
 
 fn applied(position: &StoredPosition) -> Applied {
-    let first = position.options.first();
     Applied {
         iupd: position.iupd.clone(),
-        iuv: first.map(|o| o.iuv.clone()).unwrap_or_default(),
-        notice_number: first.map(|o| o.notice_number.clone()).unwrap_or_default(),
+        options: position
+            .options
+            .iter()
+            .map(|o| AppliedOption {
+                iuv: o.iuv.clone(),
+                notice_number: o.notice_number.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -126,11 +137,12 @@ impl ImportSession {
         Ok(self.bases.drain(..n).collect())
     }
 
-    /// Inserts new published positions (checked by the caller, and again
-    /// here), in multi-row statements.
+    /// Inserts new positions (checked by the caller, and again here), in
+    /// multi-row statements: published, or kept as drafts.
     pub async fn insert(
         &mut self,
         drafts: &[(DebtPositionDraft, Option<i64>)],
+        publish: bool,
     ) -> Result<Vec<Applied>, ImportRowError> {
         let mut positions = Vec::with_capacity(drafts.len());
         for (draft, tipo_dovuto_id) in drafts {
@@ -157,12 +169,12 @@ impl ImportSession {
                 ente: &self.ente,
                 tipo_dovuto_id: *tipo_dovuto_id,
                 draft,
-                to_publish: true,
+                to_publish: publish,
                 origin: Origin::Import,
                 actor: self.actor(),
                 now: self.now,
             };
-            let status = status_on_save(true, draft.validity_date, self.now);
+            let status = status_on_save(publish, draft.validity_date, self.now);
             positions.push(new_position(&w, status, &iuvs));
         }
         if let Err(e) = insert_positions(&mut self.tx, &mut positions).await {
@@ -192,11 +204,12 @@ impl ImportSession {
         Ok(positions.iter().map(applied).collect())
     }
 
-    /// Replaces a position (action M), published.
+    /// Replaces a position (action M), published or as a draft.
     pub async fn modify(
         &mut self,
         draft: &DebtPositionDraft,
         tipo_dovuto_id: Option<i64>,
+        publish: bool,
     ) -> Result<Applied, ImportRowError> {
         let violations = check_position(draft, Mode::Update, self.now);
         if !violations.is_empty() {
@@ -208,7 +221,7 @@ impl ImportSession {
             ente: &ente,
             tipo_dovuto_id,
             draft,
-            to_publish: true,
+            to_publish: publish,
             origin: Origin::Import,
             actor: Actor {
                 name: &actor,

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::StoreError;
 
-pub use import::{Applied, ImportRowError, ImportSession};
+pub use import::{Applied, AppliedOption, ImportRowError, ImportSession};
 pub use printable::PrintSelection;
 pub use read::{ListFilter, ListOrder, PositionPage, SortKey};
 pub use search::{DovutiFilter, DovutiSort, DovutoRow};

@@ -34,7 +34,7 @@ async fn an_import_applies_whole_or_not_at_all(backend: Backend) {
         .await
         .unwrap();
     dropped
-        .insert(&[(draft("NEW-0", &[&[500]]), None)])
+        .insert(&[(draft("NEW-0", &[&[500]]), None)], true)
         .await
         .unwrap();
     dropped.annul("OLD-1").await.unwrap();
@@ -55,22 +55,27 @@ async fn an_import_applies_whole_or_not_at_all(backend: Backend) {
         .await
         .unwrap();
     let applied = session
-        .insert(&[
-            (draft("NEW-1", &[&[700]]), None),
-            (draft("NEW-2", &[&[800]]), None),
-        ])
+        .insert(
+            &[
+                (draft("NEW-1", &[&[700]]), None),
+                (draft("NEW-2", &[&[800]]), None),
+            ],
+            true,
+        )
         .await
         .unwrap();
     assert_eq!(applied.len(), 2);
-    assert_eq!(applied[0].notice_number.len(), 18);
+    assert_eq!(applied[0].options[0].notice_number.len(), 18);
     let changed = session
-        .modify(&draft("OLD-2", &[&[2_500]]), None)
+        .modify(&draft("OLD-2", &[&[2_500]]), None, true)
         .await
         .unwrap();
     assert_eq!(changed.iupd, "OLD-2");
     session.annul("OLD-1").await.unwrap();
     // More IUVs than reserved are refused, not invented.
-    let out = session.insert(&[(draft("NEW-3", &[&[900]]), None)]).await;
+    let out = session
+        .insert(&[(draft("NEW-3", &[&[900]]), None)], true)
+        .await;
     assert!(matches!(out, Err(ImportRowError::OutOfIuvs(1))), "{out:?}");
     session.commit().await.unwrap();
 
@@ -111,7 +116,9 @@ async fn an_import_applies_whole_or_not_at_all(backend: Backend) {
         .begin_import(&f.ente, 1, "import:test", now())
         .await
         .unwrap();
-    let out = conflict.insert(&[(draft("NEW-1", &[&[1]]), None)]).await;
+    let out = conflict
+        .insert(&[(draft("NEW-1", &[&[1]]), None)], true)
+        .await;
     assert!(matches!(out, Err(ImportRowError::Conflict)), "{out:?}");
     drop(conflict);
     assert_eq!(
@@ -150,7 +157,7 @@ async fn a_large_batch_keeps_every_character(backend: Backend) {
         .begin_import(&f.ente, drafts.len(), "import:test", now())
         .await
         .unwrap();
-    let applied = session.insert(&drafts).await.unwrap();
+    let applied = session.insert(&drafts, true).await.unwrap();
     session.commit().await.unwrap();
     assert_eq!(applied.len(), drafts.len());
     for (n, (d, _)) in drafts.iter().enumerate().step_by(97) {
@@ -159,6 +166,6 @@ async fn a_large_batch_keeps_every_character(backend: Backend) {
         assert_eq!(stored.region, d.debtor.region, "row {n}");
         assert_eq!(stored.options[0].amount.get(), 107 + n as i64);
         assert_eq!(stored.options[0].transfers.len(), 2);
-        assert_eq!(stored.options[0].iuv, applied[n].iuv);
+        assert_eq!(stored.options[0].iuv, applied[n].options[0].iuv);
     }
 }

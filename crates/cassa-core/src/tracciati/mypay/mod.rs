@@ -8,8 +8,10 @@ mod row;
 #[cfg(test)]
 mod tests;
 
-pub use draft::{Creditor, draft_of};
-pub use row::{Action, FieldError, Row, Secondary, read_row};
+pub use crate::tracciati::cells::{Action, FieldError, Secondary};
+pub use crate::tracciati::creditor::Creditor;
+pub use draft::draft_of;
+pub use row::{Row, read_row};
 
 /// The versions of the MyPay file, by the suffix of its name (`1_4`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

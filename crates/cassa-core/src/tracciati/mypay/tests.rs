@@ -115,7 +115,7 @@ fn a_good_row_reads() {
     assert_eq!(row.due_date, Date::constant(2026, 12, 31));
     assert!(row.generate_iuv && row.iuv.is_none() && row.secondary.is_none());
     assert_eq!(row.action, Action::Insert);
-    assert_eq!(row.province.as_deref(), Some("MI"));
+    assert_eq!(row.payer.province.as_deref(), Some("MI"));
 }
 
 #[test]

@@ -1,0 +1,410 @@
+//! Importing a debt file, checked whole first, then applied whole, or not
+//! at all. Two families are read, told apart by the header row: MyPay's
+//! 1_0 to 1_4 (`mypay`: one row, one position) and P4PA's 2.0 / 2.0-eng
+//! (`p4pa`: rows sharing an IUPD make one position with its options and
+//! installments). Either comes as a `.csv` or a `.zip` holding one.
+//!
+//! 1. The header is checked column by column.
+//! 2. Every row is read (cassa-core's rules), its tipo dovuto must be one
+//!    of the ente's, its taxonomy code in the official catalogue, its IUD
+//!    unique in the file; then, against the database, an insert's position
+//!    must be new and a change's or cancellation's must exist.
+//! 3. With any refused row nothing is applied: `<name>_SCARTI.csv` holds
+//!    the refused rows as they were plus `cod_rifiuto;de_rifiuto`, and
+//!    `esito.csv` says for each refused row which column and why.
+//! 4. Otherwise the file is read again and applied in one transaction
+//!    (cassa-store's import session); `<name>_IUV.csv` gives each IUD its
+//!    IUV and notice number.
+//!
+//! The file is read again rather than held: memory stays bounded by what
+//! one row (or one position's rows) and the list of keys need.
+
+mod mypay;
+mod p4pa;
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use cassa_core::tracciati::{Action, Creditor};
+use cassa_core::{Iban, PartitaIva};
+use cassa_store::{Ente, Job, TipoDovuto};
+use serde::{Deserialize, Serialize};
+
+use crate::csv_cell;
+use crate::files::PartFile;
+use crate::worker::{JobContext, JobFailure};
+
+pub const KIND: &str = "import_dovuti";
+/// Rows inserted per statement batch.
+const CHUNK: usize = 500;
+
+/// What the API (or the back office) queues.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportRequest {
+    pub file_name: String,
+    /// Where the upload waits (see `FileStore::create_upload`).
+    pub upload: String,
+}
+
+/// What the job answers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportResult {
+    pub applied: bool,
+    pub version: Option<String>,
+    pub rows: u64,
+    pub refused: u64,
+    pub inserted: u64,
+    pub modified: u64,
+    pub annulled: u64,
+    /// Why the whole file was refused (a bad header, say), if it was.
+    pub file_error: Option<String>,
+    /// The files the job left, for download.
+    pub files: Vec<String>,
+}
+
+/// A row (MyPay) or position (P4PA) that passed the checks that need no
+/// database: its first line, its key (IUD or IUPD) and what it asks.
+struct Good {
+    line: u64,
+    key: String,
+    action: Action,
+}
+
+/// One refused row.
+struct Refusal {
+    line: u64,
+    iud: String,
+    column: String,
+    code: String,
+    reason: String,
+}
+
+/// The CSV rows of the upload: the file itself or, for a ZIP, its one
+/// `.csv`, extracted beside it once (reading a ZIP entry is not seekable,
+/// and the file is read twice).
+fn open_rows(path: &Path) -> Result<csv::Reader<BufReader<File>>, String> {
+    let mut file = File::open(path).map_err(|e| format!("il file non si può leggere: {e}"))?;
+    let mut magic = [0u8; 4];
+    let zipped = file.read_exact(&mut magic).is_ok() && magic == *b"PK\x03\x04";
+    drop(file);
+    let csv_path = if zipped {
+        let extracted = path.with_extension("extracted.csv");
+        if !extracted.exists() {
+            let mut archive = zip::ZipArchive::new(File::open(path).map_err(|e| e.to_string())?)
+                .map_err(|e| format!("archivio ZIP non valido: {e}"))?;
+            let index = (0..archive.len())
+                .find(|&i| {
+                    archive
+                        .name_for_index(i)
+                        .is_some_and(|n| n.is_ok_and(|n| n.to_ascii_lowercase().ends_with(".csv")))
+                })
+                .ok_or("l'archivio ZIP non contiene un file .csv")?;
+            let mut entry = archive
+                .by_index(index)
+                .map_err(|e| format!("archivio ZIP non valido: {e}"))?;
+            let part = path.with_extension("extracted.part");
+            let mut out = File::create(&part).map_err(|e| e.to_string())?;
+            std::io::copy(&mut entry, &mut out)
+                .map_err(|e| format!("archivio ZIP non valido: {e}"))?;
+            std::fs::rename(&part, &extracted).map_err(|e| e.to_string())?;
+        }
+        extracted
+    } else {
+        path.to_owned()
+    };
+    let reader = BufReader::new(File::open(&csv_path).map_err(|e| e.to_string())?);
+    Ok(csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader))
+}
+
+/// A record's cells as text; a cell that is not UTF-8 is an error.
+fn cells(record: &csv::ByteRecord) -> Result<Vec<String>, usize> {
+    record
+        .iter()
+        .enumerate()
+        .map(|(i, c)| String::from_utf8(c.to_vec()).map_err(|_| i))
+        .collect()
+}
+
+/// The header row, with the checks every format shares: it exists, it is
+/// UTF-8 and it is split by `;`.
+fn read_header(path: &Path) -> Result<Vec<String>, String> {
+    let mut rows = open_rows(path)?;
+    let header = match rows.byte_records().next() {
+        Some(Ok(h)) => h,
+        Some(Err(e)) => return Err(format!("intestazione illeggibile: {e}")),
+        None => return Err("il file è vuoto".into()),
+    };
+    let header = cells(&header).map_err(|_| "l'intestazione non è in UTF-8".to_owned())?;
+    if header.len() == 1 && header[0].contains([',', '\t']) {
+        return Err("il separatore delle colonne deve essere il punto e virgola (;)".into());
+    }
+    Ok(header)
+}
+
+/// A data record's cells, or why it is refused (unreadable, not UTF-8).
+fn record_cells(
+    record: Result<csv::ByteRecord, csv::Error>,
+    line: u64,
+    header: &[String],
+) -> Result<Vec<String>, Refusal> {
+    let record = record.map_err(|e| Refusal {
+        line,
+        iud: String::new(),
+        column: "riga".into(),
+        code: "CSV".into(),
+        reason: format!("riga illeggibile: {e}"),
+    })?;
+    cells(&record).map_err(|col| Refusal {
+        line,
+        iud: String::new(),
+        column: header.get(col).cloned().unwrap_or_default(),
+        code: "CODIFICA".into(),
+        reason: "il testo non è in UTF-8".into(),
+    })
+}
+
+/// Against the database: an insert's key must be new, a change's or a
+/// cancellation's must exist.
+async fn check_existence(
+    ctx: &JobContext,
+    ente_id: i64,
+    good: &[Good],
+    column: &str,
+    refused: &mut Vec<Refusal>,
+) -> Result<(), JobFailure> {
+    let keys: Vec<&str> = good.iter().map(|g| g.key.as_str()).collect();
+    let existing = ctx.store().existing_iupds(ente_id, &keys).await?;
+    drop(keys);
+    for g in good {
+        let why = match (g.action, existing.contains(&g.key)) {
+            (Action::Insert, true) => Some((
+                "ESISTENTE",
+                format!("{column} già presente: usare l'azione M per modificarlo"),
+            )),
+            (Action::Modify | Action::Annul, false) => {
+                Some(("INESISTENTE", format!("nessun dovuto con questo {column}")))
+            }
+            _ => None,
+        };
+        if let Some((code, reason)) = why {
+            refused.push(Refusal {
+                line: g.line,
+                iud: g.key.clone(),
+                column: column.into(),
+                code: code.into(),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The answer for a file with refused rows: the report files, nothing applied.
+fn refused_result(
+    ctx: &JobContext,
+    job_id: i64,
+    file: &Upload,
+    version: &str,
+    rows: u64,
+    mut refused: Vec<Refusal>,
+) -> Result<String, JobFailure> {
+    refused.sort_by_key(|r| r.line);
+    let files = write_refusals(ctx, job_id, file, &refused)?;
+    let result = ImportResult {
+        version: Some(version.into()),
+        rows,
+        refused: refused.iter().map(|r| r.line).collect::<HashSet<_>>().len() as u64,
+        files,
+        ..ImportResult::default()
+    };
+    Ok(serde_json::to_string(&result).expect("a result serializes"))
+}
+
+fn file_refused(file_error: String) -> String {
+    let result = ImportResult {
+        file_error: Some(file_error),
+        ..ImportResult::default()
+    };
+    serde_json::to_string(&result).expect("a result serializes")
+}
+
+pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
+    let request: ImportRequest = serde_json::from_str(&job.params)
+        .map_err(|e| JobFailure::Failed(format!("invalid request: {e}")))?;
+    let path: PathBuf = ctx
+        .files()
+        .upload_file(&request.upload, &request.file_name)
+        .ok_or_else(|| JobFailure::Failed("invalid upload".into()))?;
+    let ente = ctx
+        .store()
+        .ente_by_id(job.ente_id)
+        .await?
+        .ok_or_else(|| JobFailure::Failed("the ente is gone".into()))?;
+    let creditors = creditors(&ente, ctx.store().tipi_dovuto(ente.id).await?);
+    let base = request
+        .file_name
+        .trim_end_matches(".zip")
+        .trim_end_matches(".csv")
+        .to_owned();
+    let header = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || read_header(&path))
+            .await
+            .map_err(|e| JobFailure::Failed(format!("the check stopped: {e}")))?
+    };
+    let header = match header {
+        Ok(header) => header,
+        Err(file_error) => return Ok(file_refused(file_error)),
+    };
+    let file = Upload {
+        path,
+        name: request.file_name,
+        base,
+        header,
+    };
+    let names: Vec<&str> = file.header.iter().map(String::as_str).collect();
+    if cassa_core::tracciati::p4pa::is_p4pa_header(&names) {
+        p4pa::run(ctx, job, &ente, creditors, file).await
+    } else {
+        mypay::run(ctx, job, &ente, creditors, file).await
+    }
+}
+
+/// The uploaded file: where it is, its name, the name its reports take,
+/// and its header row.
+#[derive(Clone)]
+struct Upload {
+    path: PathBuf,
+    name: String,
+    base: String,
+    header: Vec<String>,
+}
+
+/// The ente's active tipi dovuto by code, each with its account resolved
+/// once.
+type Creditors = HashMap<String, Tipo>;
+
+/// A tipo dovuto as an import needs it.
+#[derive(Clone)]
+struct Tipo {
+    id: i64,
+    taxonomy: Option<cassa_core::taxonomy::TaxonomyCode>,
+    /// `None`: neither it nor the ente has a usable IBAN.
+    creditor: Option<Creditor>,
+}
+
+fn creditors(ente: &Ente, tipi: Vec<TipoDovuto>) -> Creditors {
+    tipi.into_iter()
+        .filter(|t| t.active)
+        .map(|t| {
+            let tipo = Tipo {
+                id: t.id,
+                taxonomy: cassa_core::taxonomy::TaxonomyCode::parse(&t.taxonomy_code).ok(),
+                creditor: creditor_of(ente, &t),
+            };
+            (t.code.clone(), tipo)
+        })
+        .collect()
+}
+
+fn creditor_of(ente: &Ente, tipo: &TipoDovuto) -> Option<Creditor> {
+    let iban = tipo.iban.as_deref().or(ente.iban.as_deref())?;
+    Some(Creditor {
+        fiscal_code: PartitaIva::parse(&ente.fiscal_code).ok()?,
+        company_name: ente.name.clone(),
+        office_name: ente.office_name.clone(),
+        segregation: ente.segregation_code,
+        iban: Iban::parse(iban).ok()?,
+        postal_iban: tipo
+            .postal_iban
+            .as_deref()
+            .or(ente.postal_iban.as_deref())
+            .and_then(|i| Iban::parse(i).ok()),
+    })
+}
+
+/// A report file: `;`-separated like the files enti send, quoted where
+/// needed, and cells that look like formulas defused.
+struct Report(csv::Writer<PartFile>);
+
+impl Report {
+    fn create(ctx: &JobContext, job_id: i64, name: &str) -> Result<Report, JobFailure> {
+        let file = ctx.files().create(job_id, name).map_err(io_failure)?;
+        // Flexible: a refused row keeps the cells it had, however many.
+        Ok(Report(
+            csv::WriterBuilder::new()
+                .delimiter(b';')
+                .flexible(true)
+                .from_writer(file),
+        ))
+    }
+
+    fn line(&mut self, cells: &[&str]) -> Result<(), JobFailure> {
+        self.0
+            .write_record(cells.iter().map(|c| csv_cell(c)))
+            .map_err(io_failure)
+    }
+
+    fn commit(self) -> Result<(), JobFailure> {
+        self.0
+            .into_inner()
+            .map_err(|e| io_failure(e.error()))?
+            .commit()
+            .map_err(io_failure)?;
+        Ok(())
+    }
+}
+
+fn io_failure(e: impl std::fmt::Display) -> JobFailure {
+    JobFailure::Failed(format!("file: {e}"))
+}
+
+/// The report files of a refused import: the refused rows as they were
+/// (`_SCARTI.csv`) and the reasons (`esito.csv`).
+fn write_refusals(
+    ctx: &JobContext,
+    job_id: i64,
+    file: &Upload,
+    refused: &[Refusal],
+) -> Result<Vec<String>, JobFailure> {
+    let scarti_name = format!("{}_SCARTI.csv", file.base);
+    let mut scarti = Report::create(ctx, job_id, &scarti_name)?;
+    let mut head: Vec<&str> = file.header.iter().map(String::as_str).collect();
+    head.extend(["cod_rifiuto", "de_rifiuto"]);
+    scarti.line(&head)?;
+    let by_line: HashMap<u64, &Refusal> = refused.iter().map(|r| (r.line, r)).collect();
+    if let Ok(mut rows) = open_rows(&file.path) {
+        for (i, record) in rows.byte_records().enumerate().skip(1) {
+            let line = i as u64 + 1;
+            let Some(refusal) = by_line.get(&line) else {
+                continue;
+            };
+            let values: Vec<String> = match record {
+                Ok(r) => r
+                    .iter()
+                    .map(|c| String::from_utf8_lossy(c).into_owned())
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            let mut out: Vec<&str> = values.iter().map(String::as_str).collect();
+            out.extend([refusal.code.as_str(), refusal.reason.as_str()]);
+            scarti.line(&out)?;
+        }
+    }
+    scarti.commit()?;
+    let mut esito = Report::create(ctx, job_id, "esito.csv")?;
+    esito.line(&["riga", "IUD", "colonna", "codice", "motivo"])?;
+    for r in refused {
+        esito.line(&[&r.line.to_string(), &r.iud, &r.column, &r.code, &r.reason])?;
+    }
+    esito.commit()?;
+    Ok(vec![scarti_name, "esito.csv".into()])
+}

@@ -1,0 +1,333 @@
+//! MyPay files (1_0 to 1_4): one row is one position, IUPD = IUD. The
+//! version comes from the file name (`<codIPA>-<IUF>-1_4.zip`) or from the
+//! column count.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use cassa_core::debt::DebtPositionDraft;
+use cassa_core::taxonomy::Catalogue;
+use cassa_core::tracciati::mypay::{self, Action, Version};
+use cassa_store::{Ente, ImportRowError, Job};
+use jiff::Timestamp;
+
+use super::{
+    CHUNK, Creditors, Good, ImportResult, Refusal, Report, Upload, check_existence, open_rows,
+    record_cells, refused_result,
+};
+use crate::worker::{JobContext, JobFailure};
+
+/// A row that passed the checks: what it asks and, unless it cancels,
+/// the position it describes.
+struct Checked {
+    iud: String,
+    action: Action,
+    tipo_dovuto_id: i64,
+    draft: Option<DebtPositionDraft>,
+}
+
+/// The checks of a row that need no database. The GPD rules run in pass 1
+/// only: in pass 2 the import session checks them again as it writes.
+struct Checker<'a> {
+    version: Version,
+    creditors: &'a Creditors,
+    /// The IUDs met so far; pass 2 goes without, pass 1 having refused
+    /// any repeated IUD.
+    seen: Option<HashSet<String>>,
+    rules: bool,
+}
+
+impl Checker<'_> {
+    fn check(&mut self, values: &[&str]) -> Result<Checked, Vec<mypay::FieldError>> {
+        let row = mypay::read_row(self.version, values)?;
+        let fail = |column: &'static str, code: &'static str, reason: String| {
+            vec![mypay::FieldError {
+                column,
+                code,
+                reason,
+            }]
+        };
+        if let Some(seen) = &mut self.seen
+            && !seen.insert(row.iud.clone())
+        {
+            return Err(fail("IUD", "DUPLICATO", "IUD ripetuto nel file".into()));
+        }
+        let Some(tipo) = self.creditors.get(&row.tipo_dovuto) else {
+            return Err(fail(
+                "tipoDovuto",
+                "SCONOSCIUTO",
+                format!("l'ente non ha il tipo dovuto {}", row.tipo_dovuto),
+            ));
+        };
+        if Catalogue::official().get(&row.taxonomy).is_none() {
+            return Err(fail(
+                "datiSpecificiRiscossione",
+                "TASSONOMIA",
+                format!("{} non è nel catalogo ufficiale", row.taxonomy),
+            ));
+        }
+        let Some(creditor) = &tipo.creditor else {
+            return Err(fail(
+                "tipoDovuto",
+                "CONTO",
+                "né il tipo dovuto né l'ente hanno un IBAN".into(),
+            ));
+        };
+        let draft = if row.action == Action::Annul {
+            None
+        } else {
+            let draft = mypay::draft_of(&row, creditor).map_err(|e| vec![e])?;
+            if self.rules {
+                let problems = cassa_core::debt::check_position(
+                    &draft,
+                    cassa_core::debt::Mode::Create,
+                    Timestamp::now(),
+                );
+                if let Some(p) = problems.first() {
+                    return Err(fail(
+                        "riga",
+                        "REGOLA",
+                        format!("{}: {}", p.field, p.message),
+                    ));
+                }
+            }
+            Some(draft)
+        };
+        Ok(Checked {
+            iud: row.iud,
+            action: row.action,
+            tipo_dovuto_id: tipo.id,
+            draft,
+        })
+    }
+}
+
+/// Pass 1, off the async threads: the header and every row's own checks.
+/// Answers the version, the good rows, the refusals, and how many IUVs
+/// the good inserts need.
+#[allow(clippy::type_complexity)]
+fn first_pass(
+    path: &Path,
+    file_name: &str,
+    header: &[String],
+    creditors: &Creditors,
+) -> Result<(Version, Vec<Good>, Vec<Refusal>, usize), String> {
+    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let version = mypay::check_header(&header_refs, Version::from_file_name(file_name))
+        .map_err(|e| e.to_string())?;
+    let mut checker = Checker {
+        version,
+        creditors,
+        seen: Some(HashSet::new()),
+        rules: true,
+    };
+    let (mut good, mut refused, mut new_iuvs) = (Vec::new(), Vec::new(), 0usize);
+    for (i, record) in open_rows(path)?.byte_records().enumerate().skip(1) {
+        let line = i as u64 + 1;
+        let values = match record_cells(record, line, header) {
+            Ok(values) => values,
+            Err(refusal) => {
+                refused.push(refusal);
+                continue;
+            }
+        };
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        match checker.check(&refs) {
+            Ok(checked) => {
+                new_iuvs += checked
+                    .draft
+                    .iter()
+                    .filter(|_| checked.action == Action::Insert)
+                    .flat_map(|d| &d.options)
+                    .filter(|o| o.iuv.is_none())
+                    .count();
+                good.push(Good {
+                    line,
+                    key: checked.iud,
+                    action: checked.action,
+                });
+            }
+            Err(errors) => {
+                let iud = refs.first().copied().unwrap_or_default().to_owned();
+                for e in errors {
+                    refused.push(Refusal {
+                        line,
+                        iud: iud.clone(),
+                        column: e.column.to_owned(),
+                        code: e.code.to_owned(),
+                        reason: e.reason,
+                    });
+                }
+            }
+        }
+    }
+    Ok((version, good, refused, new_iuvs))
+}
+
+pub(super) async fn run(
+    ctx: &JobContext,
+    job: &Job,
+    ente: &Ente,
+    creditors: Creditors,
+    file: Upload,
+) -> Result<String, JobFailure> {
+    let started = std::time::Instant::now();
+    let pass = {
+        let (path, name, header, creditors) = (
+            file.path.clone(),
+            file.name.clone(),
+            file.header.clone(),
+            creditors.clone(),
+        );
+        tokio::task::spawn_blocking(move || first_pass(&path, &name, &header, &creditors))
+            .await
+            .map_err(|e| JobFailure::Failed(format!("the check stopped: {e}")))?
+    };
+    let (version, good, mut refused, new_iuvs) = match pass {
+        Ok(pass) => pass,
+        Err(file_error) => return Ok(super::file_refused(file_error)),
+    };
+    let rows = (good.len() + refused.iter().map(|r| r.line).collect::<HashSet<_>>().len()) as u64;
+    tracing::info!(
+        job = job.id,
+        rows,
+        seconds = started.elapsed().as_secs_f64(),
+        "import: file checked"
+    );
+    ctx.progress(good.len() as u64, rows.max(1)).await?;
+    check_existence(ctx, ente.id, &good, "IUD", &mut refused).await?;
+    if !refused.is_empty() {
+        return refused_result(ctx, job.id, &file, version.code(), rows, refused);
+    }
+    drop(good);
+    apply(ctx, job, ente, creditors, &file, version, new_iuvs, rows).await
+}
+
+/// Pass 2: the file again, applied in one transaction.
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    ctx: &JobContext,
+    job: &Job,
+    ente: &Ente,
+    creditors: Creditors,
+    file: &Upload,
+    version: Version,
+    new_iuvs: usize,
+    rows: u64,
+) -> Result<String, JobFailure> {
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Checked>(CHUNK * 2);
+    let reader = {
+        let path = file.path.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), String> {
+            let mut records = open_rows(&path)?.into_byte_records().skip(1);
+            let mut checker = Checker {
+                version,
+                creditors: &creditors,
+                seen: None,
+                rules: false,
+            };
+            for record in records.by_ref() {
+                let record = record.map_err(|e| e.to_string())?;
+                let values = super::cells(&record).map_err(|_| "codifica".to_owned())?;
+                let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+                let checked = checker
+                    .check(&refs)
+                    .map_err(|_| "il file è cambiato durante l'importazione".to_owned())?;
+                if sender.blocking_send(checked).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    };
+    let actor = format!("import:{}", job.id);
+    let mut session = ctx
+        .store()
+        .begin_import(ente, new_iuvs, &actor, Timestamp::now())
+        .await?;
+    let (mut inserted, mut modified, mut annulled) = (0u64, 0u64, 0u64);
+    // Written as rows are applied, kept only if the transaction commits.
+    let iuv_name = format!("{}_IUV.csv", file.base);
+    let mut iuv_file = Report::create(ctx, job.id, &iuv_name)?;
+    iuv_file.line(&["IUD", "codIuv", "numeroAvviso"])?;
+    let mut batch: Vec<(DebtPositionDraft, Option<i64>)> = Vec::new();
+    let fail = |iud: &str, e: ImportRowError| {
+        JobFailure::Failed(format!("IUD {iud}: {e}; nothing was applied"))
+    };
+    let mut write_applied = |a: &cassa_store::Applied| -> Result<(), JobFailure> {
+        let first = a.options.first();
+        iuv_file.line(&[
+            &a.iupd,
+            first.map_or("", |o| o.iuv.as_str()),
+            first.map_or("", |o| o.notice_number.as_str()),
+        ])
+    };
+    while let Some(checked) = receiver.recv().await {
+        let tipo = Some(checked.tipo_dovuto_id);
+        match (checked.action, checked.draft) {
+            (Action::Insert, Some(draft)) => {
+                batch.push((draft, tipo));
+                if batch.len() >= CHUNK {
+                    for a in session
+                        .insert(&batch, true)
+                        .await
+                        .map_err(|e| fail(&batch[0].0.iupd, e))?
+                    {
+                        write_applied(&a)?;
+                    }
+                    inserted += batch.len() as u64;
+                    batch.clear();
+                }
+            }
+            (Action::Modify, Some(draft)) => {
+                let a = session
+                    .modify(&draft, tipo, true)
+                    .await
+                    .map_err(|e| fail(&checked.iud, e))?;
+                write_applied(&a)?;
+                modified += 1;
+            }
+            _ => {
+                session
+                    .annul(&checked.iud)
+                    .await
+                    .map_err(|e| fail(&checked.iud, e))?;
+                annulled += 1;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        for a in session
+            .insert(&batch, true)
+            .await
+            .map_err(|e| fail(&batch[0].0.iupd, e))?
+        {
+            write_applied(&a)?;
+        }
+        inserted += batch.len() as u64;
+    }
+    reader
+        .await
+        .map_err(|e| JobFailure::Failed(format!("the reader stopped: {e}")))?
+        .map_err(|e| JobFailure::Failed(format!("{e}; nothing was applied")))?;
+    session.commit().await?;
+    iuv_file.commit()?;
+    tracing::info!(
+        job = job.id,
+        inserted,
+        modified,
+        annulled,
+        "import: applied"
+    );
+    let result = ImportResult {
+        applied: true,
+        version: Some(version.code().into()),
+        rows,
+        inserted,
+        modified,
+        annulled,
+        files: vec![iuv_name],
+        ..ImportResult::default()
+    };
+    Ok(serde_json::to_string(&result).expect("a result serializes"))
+}
