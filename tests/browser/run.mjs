@@ -299,6 +299,16 @@ try {
   }
   check((await text(page, "main table")).includes("Applicato: 3 inseriti"), "the demo file's three debts are imported");
   await look(page, "backoffice-flussi-import");
+  // The demo's P4PA file: one debt, payable at once or in three installments.
+  await page.setInputFiles("#file", DEMO_LINES["backoffice.import_file_p4pa"]);
+  await page.check("#notices");
+  await page.click("form[enctype] button[type=submit]");
+  for (let i = 0; i < 50 && !(await text(page, "main table")).includes("Applicato: 1 inseriti"); i++) {
+    await page.waitForTimeout(200);
+    await page.reload();
+  }
+  check((await text(page, "main table")).includes("Applicato: 1 inseriti"), "the P4PA file's debt is imported");
+  check((await page.locator("main table a[href$='_AVVISI_PDF.zip']").count()) === 1, "its notices are offered as a ZIP of PDFs");
   const today = new Date().toISOString().slice(0, 10);
   await page.fill("#from", today);
   await page.fill("#to", today);

@@ -129,7 +129,7 @@ fn add_jobs(doc: &mut Value) {
             "progress": { "type": "object", "properties": {
                 "done": { "type": "integer" }, "total": { "type": "integer" }, "percent": { "type": "integer" } } },
             "request": { "type": "object", "description": "A BulkNoticesRequest, or for an import { fileName, upload }" },
-            "result": { "type": "object", "nullable": true, "description": "bulk_notices: fileName, bytes, printed, skipped, pdfFiles. import_dovuti: applied, version, rows, refused, inserted, modified, annulled, fileError, files (the reports, at files/{name})",
+            "result": { "type": "object", "nullable": true, "description": "bulk_notices: fileName, bytes, printed, skipped, pdfFiles. import_dovuti: applied, version, rows, refused, inserted, modified, annulled, notices, fileError, files (the reports, at files/{name})",
                 "properties": {
                 "fileName": { "type": "string" }, "bytes": { "type": "integer" },
                 "printed": { "type": "integer" }, "skipped": { "type": "integer" }, "pdfFiles": { "type": "integer" },
@@ -162,9 +162,11 @@ fn add_jobs(doc: &mut Value) {
     }});
     doc["paths"][format!("{base}/imports")] = json!({ "post": {
         "tags": ["Jobs API"], "operationId": "startImport",
-        "summary": "cassa extension: import a MyPay debt file (1_0 to 1_4)",
-        "description": "The body is the file itself (.csv, or .zip holding one; at most 512 MB), named by fileName as MyPay names it (<codIPA>-<IUF>-<versione>). The whole file is checked, then applied in one transaction, or not at all: the job's result lists the reports (<name>_SCARTI.csv and esito.csv, or <name>_IUV.csv). The same file sent again is refused with 409 and changes nothing.",
-        "parameters": [organization, { "name": "fileName", "in": "query", "required": true, "schema": { "type": "string" } }],
+        "summary": "cassa extension: import a MyPay (1_0 to 1_4) or P4PA (2_0, 2_0-eng) debt file",
+        "description": "The body is the file itself (.csv, or .zip holding one; at most 512 MB), named by fileName as MyPay names it (<codIPA>-<IUF>-<versione>). The whole file is checked, then applied in one transaction, or not at all: the job's result lists the reports (<name>_SCARTI.csv and esito.csv, or <name>_IUV.csv and, when asked, <name>_AVVISI_PDF.zip). The same file sent again is refused with 409 and changes nothing.",
+        "parameters": [organization, { "name": "fileName", "in": "query", "required": true, "schema": { "type": "string" } },
+            { "name": "notices", "in": "query", "required": false, "schema": { "type": "boolean", "default": false },
+              "description": "Also print the notices of the positions applied, in <name>_AVVISI_PDF.zip (listed among the result's files)" }],
         "requestBody": { "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
         "responses": {
             "202": { "description": "Queued", "content": job },

@@ -97,6 +97,10 @@ pub fn print(loaded: &Loaded, config: &Config) {
         Ok(path) => out.push_str(&format!("backoffice.import_file={}\n", path.display())),
         Err(e) => tracing::warn!(error = %e, "the demo import file could not be written"),
     }
+    match write_p4pa_sample(config) {
+        Ok(path) => out.push_str(&format!("backoffice.import_file_p4pa={}\n", path.display())),
+        Err(e) => tracing::warn!(error = %e, "the demo P4PA file could not be written"),
+    }
     crate::serve::announce(&out);
 }
 
@@ -153,6 +157,49 @@ fn write_import_sample(config: &Config) -> std::io::Result<std::path::PathBuf> {
         cells.extend(std::iter::repeat_n(String::new(), 12));
         cells.push("I".into());
         lines.push(cells.join(";"));
+    }
+    std::fs::write(&path, lines.join("\r\n") + "\r\n")?;
+    Ok(path)
+}
+
+/// A P4PA 2.0 file for the Comune di Milano: a TARI debt payable at once
+/// or in three installments, `<data_dir>/demo/c_f205-DEMO0002-2_0.csv`.
+fn write_p4pa_sample(config: &Config) -> std::io::Result<std::path::PathBuf> {
+    let dir = config.data_dir.join("demo");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("c_f205-DEMO0002-2_0.csv");
+    let year = jiff::Timestamp::now()
+        .to_zoned(cassa_core::italy::time_zone())
+        .year()
+        + 1;
+    let mut lines = vec![
+        "IUPD;descrizionePosizioneDebitoria;indiceOpzionePagamento;tipoOpzionePagamento;\
+         descrizioneOpzionePagamento;iud;codIUV;tipoIdentificativoUnivoco;codiceIdentificativoUnivoco;\
+         anagraficaPagatore;indirizzoPagatore;capPagatore;localitaPagatore;provinciaPagatore;\
+         nazionePagatore;mailPagatore;dataEsecuzionePagamento;importoDovuto;tipoDovuto;\
+         causaleVersamento;datiSpecificiRiscossione;flgGeneraIuv;flagPagamentoPu;azione;draft"
+            .to_owned(),
+    ];
+    let options = [
+        (
+            "1",
+            "SINGLE_INSTALLMENT",
+            "Unica soluzione",
+            "U",
+            "03-31",
+            "360.00",
+        ),
+        ("2", "INSTALLMENTS", "Tre rate", "R1", "03-31", "120.00"),
+        ("2", "INSTALLMENTS", "Tre rate", "R2", "06-30", "120.00"),
+        ("2", "INSTALLMENTS", "Tre rate", "R3", "09-30", "120.00"),
+    ];
+    for (index, kind, label, suffix, day, amount) in options {
+        lines.push(format!(
+            "TARI-{year}-P4PA-0001;TARI {year} utenza domestica;{index};{kind};{label};\
+             TARI-{year}-P4PA-0001-{suffix};;F;RSSMRA85T10A562S;Mario Rossi;Via Roma 1;20100;\
+             Milano;MI;IT;;{year}-{day};{amount};TARI;TARI {year} {label};9/0101101IM/;true;true;I;\
+             false"
+        ));
     }
     std::fs::write(&path, lines.join("\r\n") + "\r\n")?;
     Ok(path)

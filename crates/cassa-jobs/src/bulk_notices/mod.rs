@@ -170,6 +170,23 @@ pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailur
                 .id,
         ),
     };
+    let file_name = format!("avvisi-{}-{}.zip", ente.fiscal_code, job.id);
+    let result = render(ctx, job.id, &ente, &request, tipo_dovuto_id, file_name).await?;
+    serde_json::to_string(&result).map_err(|e| JobFailure::Failed(e.to_string()))
+}
+
+/// Writes the ZIP of the notices `request` selects as `file_name`, a file
+/// of job `job_id` (a bulk printing job, or an import that was asked for
+/// its notices).
+pub(crate) async fn render(
+    ctx: &JobContext,
+    job_id: i64,
+    ente: &cassa_store::Ente,
+    request: &BulkNotices,
+    tipo_dovuto_id: Option<i64>,
+    file_name: String,
+) -> Result<BulkNoticesResult, JobFailure> {
+    let store = ctx.store();
     let printing = store.ente_printing(ente.id).await?;
     let mut selection = request.selection(tipo_dovuto_id);
     let total = if request.iupds.is_empty() {
@@ -180,10 +197,9 @@ pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailur
     ctx.progress(0, total).await?;
 
     let now = Timestamp::now();
-    let file_name = format!("avvisi-{}-{}.zip", ente.fiscal_code, job.id);
     let file = ctx
         .files()
-        .create(job.id, &file_name)
+        .create(job_id, &file_name)
         .map_err(|e| JobFailure::Failed(format!("cannot write {file_name}: {e}")))?;
     let per_book = request.notices_per_file.unwrap_or(NOTICES_PER_BOOK);
     let mut writer = ArchiveWriter::start(file, request.format, per_book, now, file_name);
@@ -198,7 +214,7 @@ pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailur
             let Some(last) = page.last() else { break };
             after_id = last.id;
             page.iter()
-                .map(|p| entry(p, &ente, &printing, now))
+                .map(|p| entry(p, ente, &printing, now))
                 .collect()
         } else {
             let Some(iupds) = named.next() else { break };
@@ -209,7 +225,7 @@ pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailur
             iupds
                 .iter()
                 .map(|iupd| match found.iter().find(|p| &p.iupd == iupd) {
-                    Some(p) => entry(p, &ente, &printing, now),
+                    Some(p) => entry(p, ente, &printing, now),
                     None => Entry::missing(iupd),
                 })
                 .collect::<Vec<_>>()
@@ -219,8 +235,7 @@ pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailur
         let written = writer.send(entries).await?;
         ctx.progress(written, total.max(read)).await?;
     }
-    let result = writer.finish().await?;
-    serde_json::to_string(&result).map_err(|e| JobFailure::Failed(e.to_string()))
+    writer.finish().await
 }
 
 fn entry(

@@ -47,6 +47,9 @@ pub struct ImportRequest {
     pub file_name: String,
     /// Where the upload waits (see `FileStore::create_upload`).
     pub upload: String,
+    /// Also print the notices of what was applied, in `<name>_AVVISI_PDF.zip`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notices: bool,
 }
 
 /// What the job answers.
@@ -60,6 +63,9 @@ pub struct ImportResult {
     pub inserted: u64,
     pub modified: u64,
     pub annulled: u64,
+    /// Notices printed into `<name>_AVVISI_PDF.zip`, when asked for.
+    #[serde(default)]
+    pub notices: u64,
     /// Why the whole file was refused (a bad header, say), if it was.
     pub file_error: Option<String>,
     /// The files the job left, for download.
@@ -215,7 +221,7 @@ fn refused_result(
     version: &str,
     rows: u64,
     mut refused: Vec<Refusal>,
-) -> Result<String, JobFailure> {
+) -> Result<Outcome, JobFailure> {
     refused.sort_by_key(|r| r.line);
     let files = write_refusals(ctx, job_id, file, &refused)?;
     let result = ImportResult {
@@ -225,15 +231,30 @@ fn refused_result(
         files,
         ..ImportResult::default()
     };
-    Ok(serde_json::to_string(&result).expect("a result serializes"))
+    Ok(Outcome::of(result))
 }
 
-fn file_refused(file_error: String) -> String {
-    let result = ImportResult {
+fn file_refused(file_error: String) -> Outcome {
+    Outcome::of(ImportResult {
         file_error: Some(file_error),
         ..ImportResult::default()
-    };
-    serde_json::to_string(&result).expect("a result serializes")
+    })
+}
+
+/// What a format's import gave: the result and, when the notices were
+/// asked for, the positions applied.
+struct Outcome {
+    result: ImportResult,
+    printable: Vec<String>,
+}
+
+impl Outcome {
+    fn of(result: ImportResult) -> Outcome {
+        Outcome {
+            result,
+            printable: Vec::new(),
+        }
+    }
 }
 
 pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
@@ -262,20 +283,37 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
     };
     let header = match header {
         Ok(header) => header,
-        Err(file_error) => return Ok(file_refused(file_error)),
+        Err(file_error) => return Ok(serialized(&file_refused(file_error).result)),
     };
     let file = Upload {
         path,
         name: request.file_name,
         base,
         header,
+        with_notices: request.notices,
     };
     let names: Vec<&str> = file.header.iter().map(String::as_str).collect();
-    if cassa_core::tracciati::p4pa::is_p4pa_header(&names) {
-        p4pa::run(ctx, job, &ente, creditors, file).await
+    let mut outcome = if cassa_core::tracciati::p4pa::is_p4pa_header(&names) {
+        p4pa::run(ctx, job, &ente, creditors, file.clone()).await?
     } else {
-        mypay::run(ctx, job, &ente, creditors, file).await
+        mypay::run(ctx, job, &ente, creditors, file.clone()).await?
+    };
+    if file.with_notices && outcome.result.applied {
+        let name = format!("{}_AVVISI_PDF.zip", file.base);
+        let request = crate::bulk_notices::BulkNotices {
+            iupds: std::mem::take(&mut outcome.printable),
+            ..Default::default()
+        };
+        let printed =
+            crate::bulk_notices::render(ctx, job.id, &ente, &request, None, name.clone()).await?;
+        outcome.result.notices = printed.printed;
+        outcome.result.files.push(name);
     }
+    Ok(serialized(&outcome.result))
+}
+
+fn serialized(result: &ImportResult) -> String {
+    serde_json::to_string(result).expect("a result serializes")
 }
 
 /// The uploaded file: where it is, its name, the name its reports take,
@@ -286,6 +324,8 @@ struct Upload {
     name: String,
     base: String,
     header: Vec<String>,
+    /// The notices of what is applied are to be printed.
+    with_notices: bool,
 }
 
 /// The ente's active tipi dovuto by code, each with its account resolved

@@ -12,8 +12,8 @@ use cassa_store::{Ente, ImportRowError, Job};
 use jiff::Timestamp;
 
 use super::{
-    CHUNK, Creditors, Good, ImportResult, Refusal, Report, Upload, check_existence, open_rows,
-    record_cells, refused_result,
+    CHUNK, Creditors, Good, ImportResult, Outcome, Refusal, Report, Upload, check_existence,
+    open_rows, record_cells, refused_result,
 };
 use crate::worker::{JobContext, JobFailure};
 
@@ -170,7 +170,7 @@ pub(super) async fn run(
     ente: &Ente,
     creditors: Creditors,
     file: Upload,
-) -> Result<String, JobFailure> {
+) -> Result<Outcome, JobFailure> {
     let started = std::time::Instant::now();
     let pass = {
         let (path, name, header, creditors) = (
@@ -214,7 +214,7 @@ async fn apply(
     version: Version,
     new_iuvs: usize,
     rows: u64,
-) -> Result<String, JobFailure> {
+) -> Result<Outcome, JobFailure> {
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Checked>(CHUNK * 2);
     let reader = {
         let path = file.path.clone();
@@ -254,7 +254,11 @@ async fn apply(
     let fail = |iud: &str, e: ImportRowError| {
         JobFailure::Failed(format!("IUD {iud}: {e}; nothing was applied"))
     };
+    let mut printable = Vec::new();
     let mut write_applied = |a: &cassa_store::Applied| -> Result<(), JobFailure> {
+        if file.with_notices {
+            printable.push(a.iupd.clone());
+        }
         let first = a.options.first();
         iuv_file.line(&[
             &a.iupd,
@@ -329,5 +333,5 @@ async fn apply(
         files: vec![iuv_name],
         ..ImportResult::default()
     };
-    Ok(serde_json::to_string(&result).expect("a result serializes"))
+    Ok(Outcome { result, printable })
 }

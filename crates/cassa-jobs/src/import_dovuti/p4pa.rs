@@ -18,8 +18,8 @@ use cassa_store::{Ente, ImportRowError, Job};
 use jiff::Timestamp;
 
 use super::{
-    CHUNK, Creditors, Good, ImportResult, Refusal, Report, Upload, check_existence, open_rows,
-    record_cells, refused_result,
+    CHUNK, Creditors, Good, ImportResult, Outcome, Refusal, Report, Upload, check_existence,
+    open_rows, record_cells, refused_result,
 };
 use crate::worker::{JobContext, JobFailure};
 
@@ -280,7 +280,7 @@ pub(super) async fn run(
     ente: &Ente,
     creditors: Creditors,
     file: Upload,
-) -> Result<String, JobFailure> {
+) -> Result<Outcome, JobFailure> {
     let started = std::time::Instant::now();
     let checked = {
         let (file, creditors) = (file.clone(), creditors.clone());
@@ -325,7 +325,7 @@ async fn apply(
     file: &Upload,
     scan: Scan,
     new_iuvs: usize,
-) -> Result<String, JobFailure> {
+) -> Result<Outcome, JobFailure> {
     let header = scan.header.clone();
     let rows = scan.rows;
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<(Position, i64)>(CHUNK);
@@ -367,15 +367,22 @@ async fn apply(
     let mut batches: [Vec<(cassa_core::debt::DebtPositionDraft, Option<i64>)>; 2] =
         [Vec::new(), Vec::new()];
     let mut iuds: [Vec<Vec<String>>; 2] = [Vec::new(), Vec::new()];
-    let mut written =
-        |applied: Vec<cassa_store::Applied>, iuds: Vec<Vec<String>>| -> Result<(), JobFailure> {
-            for (a, iuds) in applied.iter().zip(iuds) {
-                for (o, iud) in a.options.iter().zip(iuds) {
-                    iuv_file.line(&[&a.iupd, &iud, &o.iuv, &o.notice_number])?;
-                }
+    let mut printable = Vec::new();
+    // Drafts have no notice to print yet.
+    let mut written = |applied: Vec<cassa_store::Applied>,
+                       iuds: Vec<Vec<String>>,
+                       published: bool|
+     -> Result<(), JobFailure> {
+        for (a, iuds) in applied.iter().zip(iuds) {
+            if file.with_notices && published {
+                printable.push(a.iupd.clone());
             }
-            Ok(())
-        };
+            for (o, iud) in a.options.iter().zip(iuds) {
+                iuv_file.line(&[&a.iupd, &iud, &o.iuv, &o.notice_number])?;
+            }
+        }
+        Ok(())
+    };
     loop {
         let next = receiver.recv().await;
         for (k, publish) in [(0usize, true), (1, false)] {
@@ -386,7 +393,7 @@ async fn apply(
                     .map_err(|e| fail(&batches[k][0].0.iupd, e))?;
                 inserted += batches[k].len() as u64;
                 batches[k].clear();
-                written(applied, std::mem::take(&mut iuds[k]))?;
+                written(applied, std::mem::take(&mut iuds[k]), publish)?;
             }
         }
         let Some((position, tipo)) = next else { break };
@@ -402,7 +409,7 @@ async fn apply(
                     .modify(&position.draft, Some(tipo), publish)
                     .await
                     .map_err(|e| fail(&position.draft.iupd, e))?;
-                written(vec![a], vec![position.iuds])?;
+                written(vec![a], vec![position.iuds], publish)?;
                 modified += 1;
             }
             Action::Annul => {
@@ -437,5 +444,5 @@ async fn apply(
         files: vec![iuv_name],
         ..ImportResult::default()
     };
-    Ok(serde_json::to_string(&result).expect("a result serializes"))
+    Ok(Outcome { result, printable })
 }

@@ -57,12 +57,22 @@ fn row(iud: &str, code: &str, amount: &str, tipo: &str, taxonomy: &str, action: 
 
 impl Fixture {
     pub(crate) async fn import(&self, file_name: &str, bytes: &[u8]) -> (Job, ImportResult) {
+        self.import_with_notices(file_name, bytes, false).await
+    }
+
+    pub(crate) async fn import_with_notices(
+        &self,
+        file_name: &str,
+        bytes: &[u8],
+        notices: bool,
+    ) -> (Job, ImportResult) {
         let (token, mut part) = self.files.create_upload(file_name).unwrap();
         part.write_all(bytes).unwrap();
         part.commit().unwrap();
         let params = serde_json::to_string(&ImportRequest {
             file_name: file_name.into(),
             upload: token,
+            notices,
         })
         .unwrap();
         let job = self.run_job(KIND, &params).await;

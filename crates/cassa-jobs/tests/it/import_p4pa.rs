@@ -114,7 +114,7 @@ async fn positions_with_plans_are_imported_changed_and_cancelled(backend: Backen
     .join("\r\n");
     let name = "c_f205-IUF0100-2_0.zip";
     let (job, result) = f
-        .import(name, &zipped("c_f205-IUF0100-2_0.csv", &csv))
+        .import_with_notices(name, &zipped("c_f205-IUF0100-2_0.csv", &csv), true)
         .await;
     assert!(result.applied, "{result:?}");
     assert_eq!(result.version.as_deref(), Some("2_0"));
@@ -164,6 +164,22 @@ async fn positions_with_plans_are_imported_changed_and_cancelled(backend: Backen
         [3_000, 2_000],
         "the ente keeps what beneficiary 2 does not"
     );
+    // The notices of the published positions, as MyPay hands them back.
+    assert_eq!(result.notices, 2, "{result:?}");
+    let notices = "c_f205-IUF0100-2_0_AVVISI_PDF.zip";
+    assert!(result.files.iter().any(|n| n == notices), "{result:?}");
+    let zip = std::fs::File::open(f.files.job_file(job.id, notices).unwrap()).unwrap();
+    let mut zip = zip::ZipArchive::new(zip).unwrap();
+    let mut index = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("indice.csv").unwrap(), &mut index).unwrap();
+    assert!(
+        index.contains("P-1") && index.contains("P-2") && !index.contains("SOLO-1"),
+        "{index}"
+    );
+    let pdfs = (0..zip.len())
+        .filter(|&i| zip.by_index(i).unwrap().name().unwrap().ends_with(".pdf"))
+        .count();
+    assert_eq!(pdfs, 2);
     let solo = f
         .store
         .position(f.ente.id, "SOLO-1")

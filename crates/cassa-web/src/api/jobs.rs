@@ -130,10 +130,13 @@ pub async fn start_bulk_notices(
 pub struct ImportQuery {
     #[serde(default)]
     file_name: String,
+    /// Also print the notices of what the file applies.
+    #[serde(default)]
+    notices: bool,
 }
 
 /// `POST /organizations/{cf}/jobs/imports?fileName=…`: the body is a MyPay
-/// debt file (`.csv`, or a `.zip` holding one), streamed to disk; answers
+/// or P4PA debt file (`.csv`, or a `.zip` holding one), streamed to disk; answers
 /// 202 with the import job, or 409 naming the import of the same file.
 pub async fn start_import(
     State(state): State<AppState>,
@@ -159,6 +162,7 @@ pub async fn start_import(
         &access.actor,
         &query.file_name,
         &upload,
+        query.notices,
     )
     .await?
     {
@@ -228,10 +232,12 @@ pub async fn queue_import(
     actor: &str,
     file_name: &str,
     upload: &crate::uploads::Upload,
+    notices: bool,
 ) -> Result<cassa_store::QueuedImport, cassa_store::StoreError> {
     let params = serde_json::to_string(&cassa_jobs::import_dovuti::ImportRequest {
         file_name: file_name.to_owned(),
         upload: upload.token.clone(),
+        notices,
     })
     .expect("a request serializes");
     state

@@ -1,4 +1,4 @@
-//! Gestione Flussi: an operator uploads a MyPay debt file, follows its
+//! Gestione Flussi: an operator uploads a MyPay or P4PA debt file, follows its
 //! import (a background job) and downloads what it left: the refused rows
 //! and why, or the IUV given to each IUD. Uploading the same file again
 //! changes nothing and says so.
@@ -207,17 +207,17 @@ pub async fn upload(
         return forbidden(&office);
     }
     let t = office.t;
-    let mut token_ok = false;
+    let (mut token_ok, mut notices) = (false, false);
     let mut uploaded = None;
     while let Ok(Some(field)) = form.next_field().await {
         match field.name() {
             Some("csrf") => token_ok = field.text().await.is_ok_and(|v| office.accepts(&v)),
             // The token comes first in the form: no file is stored without it.
-            Some("file") if token_ok => {
+            Some("file") if token_ok && uploaded.is_none() => {
                 let name = field.file_name().unwrap_or_default().to_owned();
                 uploaded = Some((receive(&state, &name, field).await, name));
-                break;
             }
+            Some("notices") => notices = true,
             _ => {}
         }
     }
@@ -241,7 +241,7 @@ pub async fn upload(
         }
     };
     let actor = format!("operator:{}", office.operator.username);
-    match crate::api::queue_import(&state, scope.ente.id, &actor, &name, &upload).await {
+    match crate::api::queue_import(&state, scope.ente.id, &actor, &name, &upload, notices).await {
         Ok(QueuedImport::Queued(_)) => Redirect::to(&format!(
             "/backoffice/enti/{}/flussi?esito=caricato",
             scope.ente.fiscal_code

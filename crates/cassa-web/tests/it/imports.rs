@@ -75,7 +75,14 @@ async fn a_file_is_imported_once_through_the_api_and_the_back_office(backend: Ba
     app.add_tipo_dovuto("MENSA").await;
     let imports = format!("/organizations/{MILANO}/jobs/imports");
     let body = file(&[("M-1", "12.00"), ("M-2", "13.00")]);
-    let reply = send(&app, &imports, "c_f205-MENSA1-1_4.csv", body.clone()).await;
+    // With its notices printed, as MyPay's _AVVISI_PDF.zip.
+    let reply = send(
+        &app,
+        &imports,
+        "c_f205-MENSA1-1_4.csv&notices=true",
+        body.clone(),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
     let location = reply.headers["location"].to_str().unwrap().to_owned();
     let job = wait_done(&app, &location).await;
@@ -90,6 +97,16 @@ async fn a_file_is_imported_once_through_the_api_and_the_back_office(backend: Ba
         .await;
     assert_eq!(report.status, StatusCode::OK);
     assert!(report.body.as_str().unwrap().contains("M-2;"));
+    assert_eq!(job["result"]["notices"], 2, "{job}");
+    let notices = app
+        .call_raw(
+            Method::GET,
+            &format!("{location}/files/c_f205-MENSA1-1_4_AVVISI_PDF.zip"),
+            Some(&app.key),
+            None,
+        )
+        .await;
+    assert_eq!(notices.status, StatusCode::OK);
     let unlisted = app
         .call(Method::GET, &format!("{location}/files/other.csv"), None)
         .await;

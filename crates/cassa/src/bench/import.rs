@@ -106,6 +106,7 @@ pub async fn run(config: &Config, args: BenchImportArgs) -> anyhow::Result<()> {
     let params = serde_json::to_string(&ImportRequest {
         file_name: name.into(),
         upload: token,
+        notices: false,
     })?;
     let worker = Worker::new(store.clone(), files.clone());
     eprintln!("{}: importing...", backend.name());
