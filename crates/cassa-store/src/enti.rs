@@ -27,6 +27,8 @@ pub struct NewEnte {
     pub website: Option<String>,
     pub address: Option<String>,
     pub membership_mode: MembershipMode,
+    /// pagoPA stations besides the platform's own (`80050050154_02`).
+    pub station_ids: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -47,6 +49,8 @@ pub struct Ente {
     pub address: Option<String>,
     #[serde(serialize_with = "membership_code")]
     pub membership_mode: MembershipMode,
+    /// pagoPA stations besides the platform's own.
+    pub station_ids: Vec<String>,
     pub active: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -73,7 +77,7 @@ impl From<sqlx::Error> for EnteError {
 }
 
 pub(crate) const COLUMNS: &str = "id, fiscal_code, name, ipa_code, segregation_code, cbill, iban, postal_iban, \
-    office_name, email, pec, phone, website, address, membership_mode, active, created_at, updated_at";
+    office_name, email, pec, phone, website, address, membership_mode, station_ids, active, created_at, updated_at";
 
 pub(crate) fn ente_from_row(row: &AnyRow) -> Result<Ente, StoreError> {
     let seg: i64 = row.try_get("segregation_code")?;
@@ -98,6 +102,11 @@ pub(crate) fn ente_from_row(row: &AnyRow) -> Result<Ente, StoreError> {
         address: row.try_get("address")?,
         membership_mode: MembershipMode::parse(&mode)
             .ok_or_else(|| StoreError::Corrupt(format!("membership mode {mode}")))?,
+        station_ids: row
+            .try_get::<String, _>("station_ids")?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
         active: row.try_get::<i64, _>("active")? != 0,
         created_at: timestamp(row.try_get("created_at")?)?,
         updated_at: timestamp(row.try_get("updated_at")?)?,
@@ -115,8 +124,9 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO ente (fiscal_code, name, ipa_code, segregation_code, cbill, iban, postal_iban, \
-             office_name, email, pec, phone, website, address, membership_mode, active, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) RETURNING {COLUMNS}"
+             office_name, email, pec, phone, website, address, membership_mode, station_ids, active, created_at, \
+             updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING {COLUMNS}"
         ))
         .bind(new.fiscal_code.as_str())
         .bind(&new.name)
@@ -132,6 +142,7 @@ impl Store {
         .bind(new.website.as_deref())
         .bind(new.address.as_deref())
         .bind(new.membership_mode.code())
+        .bind(new.station_ids.join(" "))
         .bind(flag(true))
         .bind(micros(now))
         .fetch_one(&mut *tx)
@@ -224,7 +235,8 @@ impl Store {
         let row = sqlx::query(&format!(
             "UPDATE ente SET name = $1, ipa_code = $2, cbill = $3, iban = $4, postal_iban = $5, \
              office_name = $6, email = $7, pec = $8, phone = $9, website = $10, address = $11, \
-             membership_mode = $12, active = $13, updated_at = $14 WHERE id = $15 RETURNING {COLUMNS}"
+             membership_mode = $12, station_ids = $13, active = $14, updated_at = $15 WHERE id = $16 \
+             RETURNING {COLUMNS}"
         ))
         .bind(&changes.name)
         .bind(changes.ipa_code.as_deref())
@@ -238,6 +250,7 @@ impl Store {
         .bind(changes.website.as_deref())
         .bind(changes.address.as_deref())
         .bind(changes.membership_mode.code())
+        .bind(changes.station_ids.join(" "))
         .bind(flag(active))
         .bind(micros(now))
         .bind(before.id)

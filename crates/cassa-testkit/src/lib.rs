@@ -203,5 +203,6 @@ pub fn new_ente(fiscal_code: &str, name: &str, segregation: u8) -> cassa_store::
         website: None,
         address: None,
         membership_mode: cassa_core::ente::MembershipMode::IniziatoPressoEnte,
+        station_ids: Vec::new(),
     }
 }

@@ -76,6 +76,10 @@ pub struct EnteArgs {
     /// Membership mode: base, flussi or ente.
     #[arg(long, default_value = "base")]
     mode: String,
+    /// pagoPA stations the ente is reached through besides cassa's own
+    /// (comma-separated, e.g. 80050050154_02).
+    #[arg(long, default_value = "")]
+    stations: String,
 }
 
 #[derive(Subcommand)]
@@ -221,6 +225,8 @@ fn new_ente(args: EnteArgs) -> anyhow::Result<NewEnte> {
         website: args.website,
         address: args.address,
         membership_mode,
+        station_ids: cassa_core::ente::parse_station_ids(&args.stations)
+            .map_err(|e| anyhow!("--stations: {e}"))?,
     })
 }
 

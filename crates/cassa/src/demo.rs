@@ -642,6 +642,7 @@ pub async fn load(store: &Store) -> anyhow::Result<Loaded> {
                     website: Some(spec.website.into()),
                     address: Some(spec.address.into()),
                     membership_mode: MembershipMode::IniziatoPressoEnte,
+                    station_ids: Vec::new(),
                 },
                 ACTOR,
                 now,

@@ -1,6 +1,6 @@
 //! Enti, for platform admins: onboard an ente (codice fiscale, name, IPA
 //! code, segregation code, CBILL, IBAN and postal IBAN, contacts, modalità
-//! di adesione), change it, suspend it. Every route here sits behind
+//! di adesione, pagoPA stations), change it, suspend it. Every route here sits behind
 //! `require_platform_admin`.
 
 use std::collections::HashMap;
@@ -95,6 +95,7 @@ impl EnteForm {
                 "membership_mode",
                 Some(ente.membership_mode.code().to_owned()),
             ),
+            ("station_ids", Some(ente.station_ids.join(" "))),
         ];
         let mut values: HashMap<String, String> = pairs
             .into_iter()
@@ -242,18 +243,30 @@ fn read(
     if !website.is_empty() && !web_url {
         errors.insert("website", t.field_url.to_owned());
     }
+    let station_ids = cassa_core::ente::parse_station_ids(&get("station_ids"));
+    if let Err(why) = &station_ids {
+        errors.insert("station_ids", why.clone());
+    }
     let mode = MembershipMode::parse(&get("membership_mode"));
     if mode.is_none() {
         errors.insert("membership_mode", t.field_required.to_owned());
     }
     let active = existing.is_none() || form.values.contains_key("active");
-    let parsed = match (fiscal_code, segregation, iban, postal_iban, mode) {
+    let parsed = match (
+        fiscal_code,
+        segregation,
+        iban,
+        postal_iban,
+        mode,
+        station_ids,
+    ) {
         (
             Ok(fiscal_code),
             Some(segregation_code),
             Ok(iban),
             Ok(postal_iban),
             Some(membership_mode),
+            Ok(station_ids),
         ) if errors.is_empty() => Some((
             NewEnte {
                 fiscal_code,
@@ -270,6 +283,7 @@ fn read(
                 website: optional("website"),
                 address: optional("address"),
                 membership_mode,
+                station_ids,
             },
             active,
         )),

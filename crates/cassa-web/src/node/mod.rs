@@ -236,13 +236,6 @@ async fn accept(
             &why,
         )));
     }
-    if id_station != station.station_id {
-        let why = format!(
-            "idStation {id_station} is not this station ({})",
-            station.station_id
-        );
-        return Err(Ko(ko(operation, FaultCode::StazioneIntErrata, id_pa, &why)));
-    }
     let ente = match state.store.ente_by_fiscal_code(id_pa).await {
         Ok(Some(ente)) if ente.active => ente,
         Ok(_) => {
@@ -251,6 +244,14 @@ async fn accept(
         }
         Err(e) => return Err(system_error(operation, id_pa, e)),
     };
+    // The platform's station, or one the node knew the ente by before.
+    if id_station != station.station_id && !ente.station_ids.iter().any(|s| s == id_station) {
+        let why = format!(
+            "idStation {id_station} is not this station ({}) nor one of the ente's",
+            station.station_id
+        );
+        return Err(Ko(ko(operation, FaultCode::StazioneIntErrata, id_pa, &why)));
+    }
     if notice_fiscal_code != id_pa {
         let why = format!("the notice's fiscal code {notice_fiscal_code} is not idPA {id_pa}");
         return Err(Ko(ko(operation, FaultCode::IdDominioErrato, id_pa, &why)));

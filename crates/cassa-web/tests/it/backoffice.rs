@@ -718,25 +718,24 @@ async fn a_platform_admin_onboards_and_suspends_an_ente(backend: Backend) {
             ("membership_mode", "flussi".to_owned()),
         ]
     };
-    let refused = post(
-        &admin,
-        &format!("{url}/nuovo"),
-        &fields("00000000001", "123", "IT00X"),
-    )
-    .await;
+    let mut bad = fields("00000000001", "123", "IT00X");
+    bad.push(("station_ids", "80050050154_1".to_owned()));
+    let refused = post(&admin, &format!("{url}/nuovo"), &bad).await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = refused.text().await.unwrap();
-    for field in ["fiscal_code-error", "segregation_code-error", "iban-error"] {
+    for field in [
+        "fiscal_code-error",
+        "segregation_code-error",
+        "iban-error",
+        "station_ids-error",
+    ] {
         assert!(html.contains(field), "{field}");
     }
     assert!(html.contains("value=\"Comune di Bergamo\""));
     let iban = cassa_core::Iban::italian("03069", "11100", "100000046039").unwrap();
-    let created = post(
-        &admin,
-        &format!("{url}/nuovo"),
-        &fields("80034390163", "04", iban.as_str()),
-    )
-    .await;
+    let mut good = fields("80034390163", "04", iban.as_str());
+    good.push(("station_ids", "80034390163_01, 80050050154_03".to_owned()));
+    let created = post(&admin, &format!("{url}/nuovo"), &good).await;
     assert_eq!(
         created.status(),
         StatusCode::SEE_OTHER,
@@ -766,6 +765,7 @@ async fn a_platform_admin_onboards_and_suspends_an_ente(backend: Backend) {
         (stored.cbill.as_deref(), stored.segregation_code.get()),
         (Some("ABC12"), 4)
     );
+    assert_eq!(stored.station_ids, ["80034390163_01", "80050050154_03"]);
 
     // Suspended: off the portal, the change audited.
     let mut suspend = fields("80034390163", "04", iban.as_str());

@@ -268,6 +268,24 @@ async fn faults_follow_the_table(backend: Backend) {
         assert!(fault.description.is_some_and(|d| !d.is_empty()));
     }
 
+    // A station the node knew the ente by before is accepted for that ente.
+    let mut changes =
+        cassa_testkit::new_ente(MILANO, &app.ente.name, app.ente.segregation_code.get());
+    changes.iban = app
+        .ente
+        .iban
+        .as_deref()
+        .map(|i| cassa_core::Iban::parse(i).unwrap());
+    changes.station_ids = vec!["80050050154_99".into()];
+    app.store
+        .update_ente(MILANO, &changes, true, "test", jiff::Timestamp::now())
+        .await
+        .unwrap();
+    let mut r = verify_request(&notices[0]);
+    r.id_station = "80050050154_99".into();
+    let answer: VerifyResponse = call(&app, Operation::VerifyPaymentNotice, &r).await;
+    assert_eq!(answer.outcome, "OK", "{:?}", answer.fault);
+
     // A draft is unknown to the node; an invalidated position is cancelled.
     let draft = app
         .call(

@@ -49,6 +49,7 @@ pub async fn bench_ente_with(
                 website: None,
                 address: None,
                 membership_mode: MembershipMode::IniziatoPressoEnte,
+                station_ids: Vec::new(),
             },
             "bench",
             Timestamp::now(),
