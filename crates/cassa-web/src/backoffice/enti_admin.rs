@@ -62,6 +62,8 @@ pub async fn list(
 pub struct EnteForm {
     pub values: HashMap<String, String>,
     pub errors: HashMap<&'static str, String>,
+    /// An existing ente's print settings (logo, Poste's authorisation).
+    pub printing: Option<super::ente_logo::PrintingForm>,
 }
 
 impl EnteForm {
@@ -73,7 +75,7 @@ impl EnteForm {
         self.errors.get(key).map(String::as_str)
     }
 
-    fn of(ente: &Ente) -> EnteForm {
+    pub(super) fn of(ente: &Ente) -> EnteForm {
         let pairs = [
             ("fiscal_code", Some(ente.fiscal_code.clone())),
             ("name", Some(ente.name.clone())),
@@ -107,6 +109,7 @@ impl EnteForm {
         EnteForm {
             values,
             errors: HashMap::new(),
+            printing: None,
         }
     }
 }
@@ -121,7 +124,7 @@ struct EditPage {
     error: Option<&'static str>,
 }
 
-fn edit_page(
+pub(super) fn edit_page(
     office: Office,
     editing: Option<String>,
     form: EnteForm,
@@ -156,12 +159,23 @@ pub async fn edit_form(
     State(state): State<AppState>,
     Extension(office): Extension<Office>,
     Path(cf): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
 ) -> Response {
-    match state.store.ente_by_fiscal_code(&cf).await {
-        Ok(Some(ente)) => edit_page(office, Some(cf), EnteForm::of(&ente), None, StatusCode::OK),
-        Ok(None) => not_found(&office),
-        Err(e) => internal_error(&office, e),
+    let ente = match state.store.ente_by_fiscal_code(&cf).await {
+        Ok(Some(ente)) => ente,
+        Ok(None) => return not_found(&office),
+        Err(e) => return internal_error(&office, e),
+    };
+    let mut form = EnteForm::of(&ente);
+    match state.store.ente_printing(ente.id).await {
+        Ok(printing) => {
+            let mut shown = super::ente_logo::PrintingForm::of(&printing);
+            shown.saved = q.get("esito").is_some_and(|e| e == "stampa");
+            form.printing = Some(shown);
+        }
+        Err(e) => return internal_error(&office, e),
     }
+    edit_page(office, Some(cf), form, None, StatusCode::OK)
 }
 
 /// Reads and checks the form; `existing`: the ente being changed (its
@@ -179,6 +193,7 @@ fn read(
             .map(|(k, v)| (k, v.trim().to_owned()))
             .collect(),
         errors: HashMap::new(),
+        printing: None,
     };
     if let Some(ente) = existing {
         form.values
@@ -341,8 +356,11 @@ pub async fn update(
         Ok(None) => return not_found(&office),
         Err(e) => return internal_error(&office, e),
     };
-    let (form, parsed) = read(&office, posted, Some(&existing));
+    let (mut form, parsed) = read(&office, posted, Some(&existing));
     let Some((changes, active)) = parsed else {
+        if let Ok(printing) = state.store.ente_printing(existing.id).await {
+            form.printing = Some(super::ente_logo::PrintingForm::of(&printing));
+        }
         let error = Some(office.t.form_errors);
         return edit_page(
             office,

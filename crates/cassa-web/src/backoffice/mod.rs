@@ -9,6 +9,7 @@ mod account;
 mod audit;
 mod auth;
 mod dovuti;
+mod ente_logo;
 mod enti_admin;
 mod flussi;
 pub mod i18n;
@@ -66,6 +67,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/enti/{cf}",
             get(enti_admin::edit_form).post(enti_admin::update),
         )
+        .route("/enti/{cf}/stampa", post(ente_logo::save))
+        .route("/enti/{cf}/logo.png", get(ente_logo::logo))
         .route_layer(middleware::from_fn(enti_admin::require_platform_admin));
     let signed_in = Router::new()
         .route("/backoffice", get(home))

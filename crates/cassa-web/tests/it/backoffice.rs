@@ -767,6 +767,59 @@ async fn a_platform_admin_onboards_and_suspends_an_ente(backend: Backend) {
     );
     assert_eq!(stored.station_ids, ["80034390163_01", "80050050154_03"]);
 
+    // The logo and Poste's authorisation, on the ente's page.
+    let edit = format!("{url}/80034390163");
+    let printing = |logo: &[u8], authorization: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part(
+                "logo",
+                reqwest::multipart::Part::bytes(logo.to_vec()).file_name("logo.png"),
+            )
+            .text("postal_authorization", authorization.to_owned())
+    };
+    let gif = admin
+        .post(format!("{edit}/stampa"))
+        .multipart(printing(b"GIF89a", "Aut. n. 1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gif.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = gif.text().await.unwrap();
+    assert!(
+        html.contains("logo-error") && html.contains("not a PNG"),
+        "{html}"
+    );
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(0..=255u8);
+    let saved = admin
+        .post(format!("{edit}/stampa"))
+        .multipart(printing(&png, "Aut. n. 123456 del 01/01/2026"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let shown = page(&admin, &format!("{edit}?esito=stampa")).await;
+    assert!(shown.contains("Impostazioni di stampa salvate") && shown.contains("logo.png"));
+    let served = admin.get(format!("{edit}/logo.png")).send().await.unwrap();
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.bytes().await.unwrap().as_ref(), png.as_slice());
+    let printed = app.store.ente_printing(stored.id).await.unwrap();
+    assert_eq!(
+        printed.postal_authorization.as_deref(),
+        Some("Aut. n. 123456 del 01/01/2026")
+    );
+    // An empty file keeps the logo.
+    let kept = admin
+        .post(format!("{edit}/stampa"))
+        .multipart(printing(b"", "Aut. n. 2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.status(), StatusCode::SEE_OTHER);
+    let served = admin.get(format!("{edit}/logo.png")).send().await.unwrap();
+    assert_eq!(served.bytes().await.unwrap().as_ref(), png.as_slice());
+
     // Suspended: off the portal, the change audited.
     let mut suspend = fields("80034390163", "04", iban.as_str());
     suspend.retain(|(k, _)| *k != "fiscal_code" && *k != "segregation_code");
@@ -805,6 +858,24 @@ async fn a_platform_admin_onboards_and_suspends_an_ente(backend: Backend) {
     )
     .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let logo = maria
+        .get(format!("{url}/80034390163/logo.png"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logo.status(), StatusCode::FORBIDDEN);
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("postal_authorization", "Aut. falsa");
+    let r = maria
+        .post(format!("{url}/80034390163/stampa"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let unchanged = app.store.ente_printing(stored.id).await.unwrap();
+    assert_eq!(unchanged.postal_authorization.as_deref(), Some("Aut. n. 2"));
 }
 
 async fn an_ente_admin_gives_and_takes_roles(backend: Backend) {
