@@ -196,6 +196,11 @@ pub(super) async fn run(
     );
     ctx.progress(good.len() as u64, rows.max(1)).await?;
     check_existence(ctx, ente.id, &good, "IUD", &mut refused).await?;
+    tracing::info!(
+        job = job.id,
+        seconds = started.elapsed().as_secs_f64(),
+        "import: IUDs looked up"
+    );
     if !refused.is_empty() {
         return refused_result(ctx, job.id, &file, version.code(), rows, refused);
     }

@@ -77,11 +77,17 @@ fn check_row(
         .taxonomy
         .iter()
         .map(|t| ("datiSpecificiRiscossione", *t));
+    const OTHERS: [&str; 4] = [
+        "codiceTassonomiaEnte_2",
+        "codiceTassonomiaEnte_3",
+        "codiceTassonomiaEnte_4",
+        "codiceTassonomiaEnte_5",
+    ];
     let others = row
         .others
         .iter()
-        .filter_map(|o| o.taxonomy)
-        .map(|t| ("codiceTassonomiaEnte_2", t));
+        .zip(OTHERS)
+        .filter_map(|(o, column)| o.taxonomy.map(|t| (column, t)));
     for (column, code) in codes.chain(others) {
         if Catalogue::official().get(&code).is_none() {
             return Err(fail(
@@ -257,7 +263,8 @@ fn check_positions(
         });
         match position {
             Ok(p) => {
-                if p.action == Action::Insert {
+                // A change may add options: reserve as if all were new.
+                if p.action != Action::Annul {
                     new_iuvs += p.draft.options.iter().filter(|o| o.iuv.is_none()).count();
                 }
                 good.push(Good {
@@ -304,7 +311,8 @@ pub(super) async fn run(
         seconds = started.elapsed().as_secs_f64(),
         "import: file checked"
     );
-    ctx.progress(scan.rows - scan.refused.len() as u64, scan.rows.max(1))
+    let refused_lines = scan.refused.iter().map(|r| r.line).collect::<HashSet<_>>();
+    ctx.progress(scan.rows - refused_lines.len() as u64, scan.rows.max(1))
         .await?;
     let column = scan.header.name_in_file("IUPD");
     check_existence(ctx, ente.id, &good, column, &mut scan.refused).await?;

@@ -213,11 +213,54 @@ async fn positions_with_plans_are_imported_changed_and_cancelled(backend: Backen
             "50.00",
             "false;;;;;;;;A;false",
         ),
+        // The draft gains a plan of two installments and is published.
+        row(
+            "SOLO-1",
+            "SOLO-1",
+            "1",
+            "SINGLE_INSTALLMENT",
+            "2030-05-31",
+            "10.00",
+            "false;;;;;;;;M;false",
+        ),
+        row(
+            "SOLO-1",
+            "SOLO-1-R1",
+            "2",
+            "INSTALLMENTS",
+            "2030-05-31",
+            "5.00",
+            "false;;;;;;;;M;false",
+        ),
+        row(
+            "SOLO-1",
+            "SOLO-1-R2",
+            "2",
+            "INSTALLMENTS",
+            "2030-06-30",
+            "5.00",
+            "false;;;;;;;;M;false",
+        ),
     ]
     .join("\n");
-    let (_, result) = f.import("c_f205-IUF0101-2_0-eng.csv", csv.as_bytes()).await;
+    let (job, result) = f.import("c_f205-IUF0101-2_0-eng.csv", csv.as_bytes()).await;
     assert!(result.applied, "{result:?}");
-    assert_eq!((result.modified, result.annulled), (1, 1));
+    assert_eq!((result.modified, result.annulled), (2, 1));
+    let solo_after = f
+        .store
+        .position(f.ente.id, "SOLO-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(solo_after.status.code(), "VALID");
+    assert_eq!(solo_after.options.len(), 3);
+    assert_eq!(solo_after.options[0].iuv, solo.options[0].iuv);
+    let iuvs = f.report(&job, "c_f205-IUF0101-2_0-eng_IUV.csv");
+    assert!(iuvs.starts_with("iupdOrg;iud;iuv;numeroAvviso"), "{iuvs}");
+    assert!(
+        iuvs.contains(&format!("SOLO-1;SOLO-1-R2;{};", solo_after.options[2].iuv)),
+        "{iuvs}"
+    );
     let p1_after = f.store.position(f.ente.id, "P-1").await.unwrap().unwrap();
     assert_eq!(p1_after.options.len(), 1);
     assert_eq!(p1_after.options[0].amount.get(), 28_000);

@@ -49,6 +49,23 @@ fn supplied_iuvs(draft: &DebtPositionDraft) -> Vec<&str> {
         .collect()
 }
 
+/// How many fresh IUVs `assign_iuvs` takes for `draft` given `reuse`.
+pub(crate) fn fresh_iuvs_needed(draft: &DebtPositionDraft, reuse: &[Option<String>]) -> usize {
+    let supplied: HashSet<&str> = supplied_iuvs(draft).into_iter().collect();
+    draft
+        .options
+        .iter()
+        .enumerate()
+        .filter(|(i, option)| {
+            option.iuv.is_none()
+                && reuse
+                    .get(*i)
+                    .and_then(Option::as_deref)
+                    .is_none_or(|old| supplied.contains(old))
+        })
+        .count()
+}
+
 /// The IUVs of the draft's options: the supplied ones, else `reuse[i]`,
 /// else freshly generated from `bases`.
 fn assign_iuvs(
