@@ -301,7 +301,7 @@ try {
   await look(page, "backoffice-flussi-import");
   // The demo's P4PA file: one debt, payable at once or in three installments.
   await page.setInputFiles("#file", DEMO_LINES["backoffice.import_file_p4pa"]);
-  await page.check("#notices");
+  await page.click("label[for=notices]");
   await page.click("form[enctype] button[type=submit]");
   for (let i = 0; i < 50 && !(await text(page, "main table")).includes("Applicato: 1 inseriti"); i++) {
     await page.waitForTimeout(200);
@@ -314,11 +314,11 @@ try {
   await page.fill("#to", today);
   await page.click("label[for=receipts]");
   await page.click("text=Prepara il flusso");
-  let zipLink = page.locator("main table a[href$='.zip']");
+  let zipLink = page.locator("main table a[href*='_ESTRAZIONE_DOVUTI_']");
   for (let i = 0; i < 50 && (await zipLink.count()) === 0; i++) {
     await page.waitForTimeout(200);
     await page.reload();
-    zipLink = page.locator("main table a[href$='.zip']");
+    zipLink = page.locator("main table a[href*='_ESTRAZIONE_DOVUTI_']");
   }
   const [exported] = await Promise.all([page.waitForEvent("download"), zipLink.first().click()]);
   await exported.saveAs(`${ARTIFACTS}/flusso-pagati.zip`);
