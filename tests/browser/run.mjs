@@ -309,6 +309,7 @@ try {
   }
   check((await text(page, "main table")).includes("Applicato: 1 inseriti"), "the P4PA file's debt is imported");
   check((await page.locator("main table a[href$='_AVVISI_PDF.zip']").count()) === 1, "its notices are offered as a ZIP of PDFs");
+  check((await text(page, "main table")).includes("1 avvisi stampati"), "the outcome counts the notices printed");
   const today = new Date().toISOString().slice(0, 10);
   await page.fill("#from", today);
   await page.fill("#to", today);

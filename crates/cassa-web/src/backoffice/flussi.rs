@@ -41,6 +41,15 @@ struct FlussiPage {
     message: Option<(&'static str, String)>,
 }
 
+fn state_label(t: &super::i18n::BoTexts, state: JobState) -> &'static str {
+    match state {
+        JobState::Queued => t.job_queued,
+        JobState::Running => t.job_running,
+        JobState::Done => t.job_done,
+        JobState::Failed => t.job_failed,
+    }
+}
+
 fn may_import(office: &Office, scope: &EnteScope) -> bool {
     scope.can(office, None, Action::ManageDebts)
 }
@@ -86,7 +95,7 @@ async fn page(
                         .as_ref()
                         .map(|r| r.file_name.clone())
                         .unwrap_or_default(),
-                    state: j.state.code(),
+                    state: state_label(t, j.state),
                     percent: if j.state == JobState::Done { 100 } else { 0 },
                     summary: match (&j.state, &result) {
                         (JobState::Done, Some(r)) if j.files_expired_at.is_some() => {
@@ -122,16 +131,22 @@ async fn page(
                 .as_deref()
                 .and_then(|r| serde_json::from_str(r).ok());
             let summary = match (&j.state, &result) {
-                (JobState::Done, Some(r)) if r.applied => format!(
-                    "{}: {} {}, {} {}, {} {}",
-                    t.import_applied,
-                    r.inserted,
-                    t.import_inserted,
-                    r.modified,
-                    t.import_modified,
-                    r.annulled,
-                    t.import_annulled
-                ),
+                (JobState::Done, Some(r)) if r.applied => {
+                    let mut summary = format!(
+                        "{}: {} {}, {} {}, {} {}",
+                        t.import_applied,
+                        r.inserted,
+                        t.import_inserted,
+                        r.modified,
+                        t.import_modified,
+                        r.annulled,
+                        t.import_annulled
+                    );
+                    if r.notices > 0 {
+                        summary.push_str(&format!(", {} {}", r.notices, t.import_notices_printed));
+                    }
+                    summary
+                }
                 (JobState::Done, Some(r)) => match &r.file_error {
                     Some(e) => format!("{}: {e}", t.import_refused),
                     None => format!(
@@ -150,7 +165,7 @@ async fn page(
                 id: j.id,
                 export: false,
                 file_name: request.map(|r| r.file_name).unwrap_or_default(),
-                state: j.state.code(),
+                state: state_label(t, j.state),
                 percent: match (j.state, j.progress_total) {
                     (JobState::Done, _) => 100,
                     (_, 0) => 0,
