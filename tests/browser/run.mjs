@@ -274,6 +274,10 @@ try {
   check(new URL(page.url()).pathname === "/backoffice", "the admin is in");
   check((await text(page, "main table")).includes("Comune di Milano"), "the admin sees every ente");
   await look(page, "backoffice-enti");
+  await page.goto(`${BASE}/backoffice/admin/enti/01199250158`);
+  check((await text(page, "main")).includes("Logo e stampa degli avvisi"), "the ente's page offers its print settings");
+  await look(page, "backoffice-ente-modifica");
+  await page.goto(`${BASE}/backoffice`);
   await page.click("text=Gestione Dovuti Comune di Milano");
   await page.fill("#cf", REFUSED.debtor);
   await page.click("form[role=search] button[type=submit]");
