@@ -4,10 +4,14 @@
 //!
 //! The shape mirrors pagoPA's GPD so that its API maps one to one.
 
+mod installments;
 mod lifecycle;
 mod payability;
 mod rules;
 
+pub use installments::{
+    Installment, InstallmentMode, InstallmentRefusal, check_installments, payable_now,
+};
 pub use lifecycle::{Lifecycle, OptionLifecycle, Refusal, status_on_save};
 pub use payability::{NotPayable, check_payable};
 pub use rules::{Mode, Violation, ViolationKind, check_position};
