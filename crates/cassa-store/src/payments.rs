@@ -5,7 +5,7 @@
 //! applied is kept as an anomaly for the operators, never dropped.
 
 use cassa_core::Cents;
-use cassa_core::debt::{NotPayable, OptionStatus, check_payable};
+use cassa_core::debt::{InstallmentMode, Lifecycle, NotPayable, OptionStatus, check_payable};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -174,6 +174,28 @@ async fn find_notice(
     Ok(Some(NoticeMatch { position, index }))
 }
 
+/// What the payment rules need of a position: with an installment plan,
+/// also how its tipo dovuto lets the installments be paid.
+async fn payable_lifecycle(
+    conn: &mut AnyConnection,
+    position: &StoredPosition,
+) -> Result<Lifecycle, StoreError> {
+    let mut lifecycle = position.lifecycle();
+    let has_plan = position.options.iter().any(|o| o.is_partial_payment);
+    if let (true, Some(tipo)) = (has_plan, position.tipo_dovuto_id) {
+        let code: Option<String> =
+            sqlx::query_scalar("SELECT installment_mode FROM tipo_dovuto WHERE id = $1")
+                .bind(tipo)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if let Some(code) = code {
+            lifecycle.installments = InstallmentMode::parse(&code)
+                .ok_or_else(|| StoreError::Corrupt(format!("installment mode {code}")))?;
+        }
+    }
+    Ok(lifecycle)
+}
+
 async fn open_activation(
     conn: &mut AnyConnection,
     option_id: i64,
@@ -214,11 +236,14 @@ impl Store {
             return Ok(Err(PayRefusal::UnknownNotice));
         };
         let in_progress = open_activation(&mut conn, found.option().id, now).await?;
-        Ok(
-            check_payable(&found.position.lifecycle(), found.index, in_progress, now)
-                .map(|()| found)
-                .map_err(PayRefusal::NotPayable),
+        Ok(check_payable(
+            &payable_lifecycle(&mut conn, &found.position).await?,
+            found.index,
+            in_progress,
+            now,
         )
+        .map(|()| found)
+        .map_err(PayRefusal::NotPayable))
     }
 
     /// Opens an activation if the option may be paid (paGetPayment): in one
@@ -365,9 +390,8 @@ async fn activate_in(
         return Ok(Err(PayRefusal::UnknownNotice));
     };
     let in_progress = open_activation(conn, found.option().id, r.now).await?;
-    if let Err(refusal) =
-        check_payable(&found.position.lifecycle(), found.index, in_progress, r.now)
-    {
+    let lifecycle = payable_lifecycle(conn, &found.position).await?;
+    if let Err(refusal) = check_payable(&lifecycle, found.index, in_progress, r.now) {
         return Ok(Err(PayRefusal::NotPayable(refusal)));
     }
     if !r.stamps_allowed && found.option().transfers.iter().any(|t| t.stamp.is_some()) {

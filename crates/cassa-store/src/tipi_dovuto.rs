@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 use crate::audit::{self, NewAuditEvent};
 use crate::sql::{flag, is_unique_violation, micros, timestamp};
 use crate::{Store, StoreError};
+use cassa_core::debt::InstallmentMode;
 
 #[derive(Clone, Debug)]
 pub struct NewTipoDovuto {
@@ -28,6 +29,8 @@ pub struct NewTipoDovuto {
     pub capitolo: Option<String>,
     pub accertamento: Option<String>,
     pub ufficio: Option<String>,
+    /// How its installment plans may be paid.
+    pub installment_mode: InstallmentMode,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -49,6 +52,8 @@ pub struct TipoDovuto {
     pub capitolo: Option<String>,
     pub accertamento: Option<String>,
     pub ufficio: Option<String>,
+    #[serde(serialize_with = "mode_code")]
+    pub installment_mode: InstallmentMode,
     pub active: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -70,9 +75,13 @@ impl From<sqlx::Error> for TipoDovutoError {
     }
 }
 
+fn mode_code<S: serde::Serializer>(m: &InstallmentMode, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(m.code())
+}
+
 const COLUMNS: &str = "id, ente_id, code, name, description, taxonomy_code, iban, postal_iban, amount_rule, \
     fixed_amount, min_amount, max_amount, spontaneous, form_fields, tags, external_url, capitolo, \
-    accertamento, ufficio, active, created_at, updated_at";
+    accertamento, ufficio, installment_mode, active, created_at, updated_at";
 
 fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
     let text: String = row.try_get(column)?;
@@ -107,6 +116,11 @@ fn tipo_from_row(row: &AnyRow) -> Result<TipoDovuto, StoreError> {
         capitolo: row.try_get("capitolo")?,
         accertamento: row.try_get("accertamento")?,
         ufficio: row.try_get("ufficio")?,
+        installment_mode: {
+            let code: String = row.try_get("installment_mode")?;
+            InstallmentMode::parse(&code)
+                .ok_or_else(|| StoreError::Corrupt(format!("installment mode {code}")))?
+        },
         active: row.try_get::<i64, _>("active")? != 0,
         created_at: timestamp(row.try_get("created_at")?)?,
         updated_at: timestamp(row.try_get("updated_at")?)?,
@@ -135,8 +149,9 @@ impl Store {
         let inserted = sqlx::query(&format!(
             "INSERT INTO tipo_dovuto (ente_id, code, name, description, taxonomy_code, iban, postal_iban, \
              amount_rule, fixed_amount, min_amount, max_amount, spontaneous, form_fields, tags, external_url, \
-             capitolo, accertamento, ufficio, active, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) \
+             capitolo, accertamento, ufficio, installment_mode, active, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+             $21, $21) \
              RETURNING {COLUMNS}"
         ))
         .bind(ente_id)
@@ -157,6 +172,7 @@ impl Store {
         .bind(new.capitolo.as_deref())
         .bind(new.accertamento.as_deref())
         .bind(new.ufficio.as_deref())
+        .bind(new.installment_mode.code())
         .bind(flag(true))
         .bind(micros(now))
         .fetch_one(&mut *tx)
@@ -217,7 +233,8 @@ impl Store {
             "UPDATE tipo_dovuto SET name = $1, description = $2, taxonomy_code = $3, iban = $4, \
              postal_iban = $5, amount_rule = $6, fixed_amount = $7, min_amount = $8, max_amount = $9, \
              spontaneous = $10, form_fields = $11, tags = $12, external_url = $13, capitolo = $14, \
-             accertamento = $15, ufficio = $16, active = $17, updated_at = $18 WHERE id = $19 RETURNING {COLUMNS}"
+             accertamento = $15, ufficio = $16, installment_mode = $17, active = $18, updated_at = $19 \
+             WHERE id = $20 RETURNING {COLUMNS}"
         ))
         .bind(&changes.name)
         .bind(changes.description.as_deref())
@@ -235,6 +252,7 @@ impl Store {
         .bind(changes.capitolo.as_deref())
         .bind(changes.accertamento.as_deref())
         .bind(changes.ufficio.as_deref())
+        .bind(changes.installment_mode.code())
         .bind(flag(active))
         .bind(micros(now))
         .bind(before.id)

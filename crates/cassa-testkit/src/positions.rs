@@ -100,5 +100,6 @@ pub fn tipo_dovuto(code: &str) -> NewTipoDovuto {
         capitolo: Some("1234".into()),
         accertamento: None,
         ufficio: None,
+        installment_mode: cassa_core::debt::InstallmentMode::Together,
     }
 }

@@ -665,6 +665,7 @@ pub async fn load(store: &Store) -> anyhow::Result<Loaded> {
                 capitolo: None,
                 accertamento: None,
                 ufficio: None,
+                installment_mode: cassa_core::debt::InstallmentMode::Together,
             };
             tipi.push(store.create_tipo_dovuto(ente.id, &new, ACTOR, now).await?);
         }

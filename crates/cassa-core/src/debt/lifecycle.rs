@@ -11,6 +11,8 @@
 
 use jiff::Timestamp;
 
+use super::InstallmentMode;
+
 use super::{OptionStatus, PositionStatus};
 
 /// Why an operation is refused in the position's current state.
@@ -36,6 +38,9 @@ pub enum Refusal {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct OptionLifecycle {
     pub due_date: Timestamp,
+    /// After this the option can no longer be paid (an installment plan's
+    /// end of validity, Caso 2).
+    pub retention_date: Option<Timestamp>,
     pub is_partial_payment: bool,
     pub status: OptionStatus,
 }
@@ -47,6 +52,8 @@ pub struct Lifecycle {
     pub validity_date: Option<Timestamp>,
     pub switch_to_expired: bool,
     pub options: Vec<OptionLifecycle>,
+    /// How the installments may be paid (the tipo dovuto's choice).
+    pub installments: InstallmentMode,
 }
 
 /// The status a position takes when saved: DRAFT, or when published at
@@ -182,6 +189,7 @@ mod tests {
     fn option(due_in_days: i64, partial: bool, status: OptionStatus) -> OptionLifecycle {
         OptionLifecycle {
             due_date: now() + days(due_in_days),
+            retention_date: None,
             is_partial_payment: partial,
             status,
         }
@@ -193,6 +201,7 @@ mod tests {
             validity_date: None,
             switch_to_expired: false,
             options: vec![option(30, false, OptionStatus::Unpaid)],
+            installments: InstallmentMode::Together,
         }
     }
 

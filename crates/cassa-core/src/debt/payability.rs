@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 
 use super::PositionStatus;
+use super::installments::{Installment, InstallmentRefusal, check_installments};
 use super::lifecycle::Lifecycle;
 
 /// Why an option cannot be paid.
@@ -26,6 +27,9 @@ pub enum NotPayable {
     /// Another payment of it is being made right now (PAA_PAGAMENTO_IN_CORSO).
     #[error("a payment of this option is in progress")]
     InProgress,
+    /// An installment out of its turn or past the plan's end of validity.
+    #[error(transparent)]
+    Installment(#[from] InstallmentRefusal),
 }
 
 /// Decides whether option `index` of `position` can be paid at `now`.
@@ -58,6 +62,29 @@ pub fn check_payable(
     if position.switch_to_expired && option.due_date < now {
         return Err(NotPayable::Expired);
     }
+    if option.is_partial_payment {
+        // The plan's installments by due date, and this one's place in it.
+        let mut plan: Vec<usize> = (0..position.options.len())
+            .filter(|&i| position.options[i].is_partial_payment)
+            .collect();
+        plan.sort_by_key(|&i| (position.options[i].due_date, i));
+        let installments: Vec<Installment> = plan
+            .iter()
+            .map(|&i| Installment {
+                due_date: position.options[i].due_date,
+                valid_from: None,
+                paid: position.options[i].status.is_paid(),
+            })
+            .collect();
+        let at = plan.iter().position(|&i| i == index).expect("in the plan");
+        check_installments(
+            &installments,
+            &[at],
+            position.installments,
+            option.retention_date,
+            now,
+        )?;
+    }
     if in_progress {
         return Err(NotPayable::InProgress);
     }
@@ -67,6 +94,7 @@ pub fn check_payable(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::debt::InstallmentMode;
     use crate::debt::OptionStatus::{Paid, Unpaid};
     use crate::debt::lifecycle::OptionLifecycle;
     use crate::debt::test_support::days;
@@ -81,6 +109,7 @@ mod tests {
         let options = (0..4)
             .map(|i| OptionLifecycle {
                 due_date: now() + days(30 * (i as i64 + 1)),
+                retention_date: None,
                 is_partial_payment: i > 0,
                 status: if paid.contains(&i) { Paid } else { Unpaid },
             })
@@ -94,6 +123,7 @@ mod tests {
             validity_date: None,
             switch_to_expired: false,
             options,
+            installments: InstallmentMode::Together,
         }
     }
 
@@ -168,6 +198,42 @@ mod tests {
         p.switch_to_expired = true;
         assert_eq!(check_payable(&p, 0, false, late), Err(NotPayable::Expired));
         assert_eq!(check_payable(&p, 1, false, late), Ok(()));
+    }
+
+    #[test]
+    fn installments_follow_the_tipo_dovuto_s_scenario() {
+        // Caso 1: the second installment only once the first is paid.
+        let mut p = plan(&[]);
+        p.installments = InstallmentMode::InOrder;
+        assert!(matches!(
+            check_payable(&p, 2, false, now()),
+            Err(NotPayable::Installment(
+                InstallmentRefusal::OutOfOrder { .. }
+            ))
+        ));
+        assert_eq!(check_payable(&p, 1, false, now()), Ok(()));
+        let mut p = plan(&[1]);
+        p.status = PositionStatus::PartiallyPaid;
+        p.installments = InstallmentMode::InOrder;
+        assert_eq!(check_payable(&p, 2, false, now()), Ok(()));
+        // Caso 2: any installment, until the plan's end of validity.
+        let mut p = plan(&[]);
+        let until = now() + days(10);
+        for o in p.options.iter_mut().skip(1) {
+            o.retention_date = Some(until);
+        }
+        assert_eq!(check_payable(&p, 3, false, now()), Ok(()));
+        assert_eq!(
+            check_payable(&p, 3, false, now() + days(11)),
+            Err(NotPayable::Installment(InstallmentRefusal::PastValidity(
+                until
+            )))
+        );
+        assert_eq!(
+            check_payable(&p, 0, false, now() + days(11)),
+            Ok(()),
+            "the single payment has its own dates"
+        );
     }
 
     proptest! {

@@ -149,10 +149,13 @@ impl StoredPosition {
                 .iter()
                 .map(|o| OptionLifecycle {
                     due_date: o.due_date,
+                    retention_date: o.retention_date,
                     is_partial_payment: o.is_partial_payment,
                     status: o.status,
                 })
                 .collect(),
+            // The tipo dovuto's choice, where a payment is checked.
+            installments: cassa_core::debt::InstallmentMode::Together,
         }
     }
 

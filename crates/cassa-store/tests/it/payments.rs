@@ -1,7 +1,9 @@
 //! Payments through the node: verify, activation, receipts.
 
 use cassa_core::Cents;
-use cassa_core::debt::{NotPayable, OptionStatus, PositionStatus};
+use cassa_core::debt::{
+    InstallmentMode, InstallmentRefusal, NotPayable, OptionStatus, PositionStatus,
+};
 use cassa_store::{
     ActivationRequest, NewReceipt, PayRefusal, ReceiptOutcome, ReceiptStatus, StoredPosition,
 };
@@ -16,6 +18,7 @@ backend_tests!(
     receipts_apply_once_and_anomalies_are_kept,
     concurrent_receipts_pay_once,
     installments_exclude_the_single_payment,
+    installments_follow_the_tipo_dovuto_s_scenario,
 );
 
 /// A published position: the single payment then two installments.
@@ -347,4 +350,94 @@ async fn installments_exclude_the_single_payment(backend: Backend) {
     f.store.record_receipt(&second).await.unwrap();
     let position = f.store.position(f.ente.id, "P1").await.unwrap().unwrap();
     assert_eq!(position.status, PositionStatus::Paid);
+}
+
+/// Caso 1 for a tipo dovuto: the second installment only after the first;
+/// Caso 2 (the default): any installment, until the plan's end of validity.
+async fn installments_follow_the_tipo_dovuto_s_scenario(backend: Backend) {
+    let f = fixture(backend).await;
+    let mut new = crate::tipo_dovuto("RATE");
+    new.installment_mode = InstallmentMode::InOrder;
+    let tipo = f
+        .store
+        .create_tipo_dovuto(f.ente.id, &new, "test", now())
+        .await
+        .unwrap();
+    assert_eq!(tipo.installment_mode, InstallmentMode::InOrder);
+    let mut d = draft("ORD", &[&[30_000], &[15_000], &[15_000]]);
+    d.options[0].is_partial_payment = false;
+    let mut w = write(&f.ente, &d, true);
+    w.tipo_dovuto_id = Some(tipo.id);
+    let p = f.store.create_position(w).await.unwrap();
+    let second = f
+        .store
+        .verify_notice(f.ente.id, &p.options[2].notice_number, now())
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            second,
+            Err(PayRefusal::NotPayable(NotPayable::Installment(
+                InstallmentRefusal::OutOfOrder { .. }
+            )))
+        ),
+        "{second:?}"
+    );
+    let refused = f
+        .store
+        .activate_notice(&activation(&f, &p.options[2].notice_number, now()))
+        .await
+        .unwrap();
+    assert!(refused.is_err(), "no activation out of order");
+    let first = &p.options[1].notice_number;
+    assert!(
+        f.store
+            .verify_notice(f.ente.id, first, now())
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    let r = receipt(&f, "R-ORD-1", first, 15_000);
+    f.store.record_receipt(&r).await.unwrap();
+    assert!(
+        f.store
+            .verify_notice(f.ente.id, &p.options[2].notice_number, now())
+            .await
+            .unwrap()
+            .is_ok(),
+        "the second once the first is paid"
+    );
+
+    // Caso 2: every installment, until the end of validity (retention date).
+    let mut d = draft("TOG", &[&[30_000], &[15_000], &[15_000]]);
+    d.options[0].is_partial_payment = false;
+    // After the last due date, as GPD wants of a retention date.
+    let until = now() + SignedDuration::from_hours(24 * 90);
+    for o in d.options.iter_mut().skip(1) {
+        o.retention_date = Some(until);
+    }
+    let p = f
+        .store
+        .create_position(write(&f.ente, &d, true))
+        .await
+        .unwrap();
+    let last = &p.options[2].notice_number;
+    assert!(
+        f.store
+            .verify_notice(f.ente.id, last, now())
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    let late = f
+        .store
+        .verify_notice(f.ente.id, last, until + SignedDuration::from_hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        late.unwrap_err(),
+        PayRefusal::NotPayable(NotPayable::Installment(InstallmentRefusal::PastValidity(
+            until
+        )))
+    );
 }

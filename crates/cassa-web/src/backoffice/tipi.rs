@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use cassa_core::access::Action;
+use cassa_core::debt::InstallmentMode;
 use cassa_core::spontaneous::{FieldKind, FormField, check_pattern, fields_of};
 use cassa_core::taxonomy::Catalogue;
 use cassa_core::tipo_dovuto::AmountRule;
@@ -128,6 +129,8 @@ pub struct TipoForm {
     pub capitolo: String,
     pub accertamento: String,
     pub ufficio: String,
+    /// `together` or `in_order` (an `InstallmentMode` code).
+    pub installments: String,
     pub active: bool,
     pub fields: Vec<FieldRow>,
     pub errors: HashMap<&'static str, String>,
@@ -163,6 +166,7 @@ impl TipoForm {
             capitolo: tipo.capitolo.clone().unwrap_or_default(),
             accertamento: tipo.accertamento.clone().unwrap_or_default(),
             ufficio: tipo.ufficio.clone().unwrap_or_default(),
+            installments: tipo.installment_mode.code().to_owned(),
             active: tipo.active,
             fields: fields_of(&tipo.form_fields)
                 .into_iter()
@@ -248,6 +252,7 @@ pub async fn new_form(
     let form = TipoForm {
         rule: "free".into(),
         spontaneous: true,
+        installments: InstallmentMode::Together.code().to_owned(),
         active: true,
         ..TipoForm::default()
     };
@@ -318,6 +323,7 @@ fn read(
         capitolo: text(posted, "capitolo"),
         accertamento: text(posted, "accertamento"),
         ufficio: text(posted, "ufficio"),
+        installments: text(posted, "installments"),
         active: new || posted.contains_key("active"),
         fields: Vec::new(),
         errors: HashMap::new(),
@@ -443,30 +449,42 @@ fn read(
         }
         form.fields.push(row);
     }
-    let parsed = match (taxonomy, iban, postal_iban, rule) {
-        (Some(taxonomy_code), Ok(iban), Ok(postal_iban), Ok(amount_rule))
-            if form.errors.is_empty() && !row_errors =>
-        {
-            Some((
-                NewTipoDovuto {
-                    code: form.code.clone(),
-                    name: form.name.clone(),
-                    description: optional(&form.description),
-                    taxonomy_code,
-                    iban,
-                    postal_iban,
-                    amount_rule,
-                    spontaneous: form.spontaneous,
-                    form_fields: serde_json::to_value(&fields).unwrap_or_default(),
-                    tags,
-                    external_url: optional(&form.external_url),
-                    capitolo: optional(&form.capitolo),
-                    accertamento: optional(&form.accertamento),
-                    ufficio: optional(&form.ufficio),
-                },
-                form.active,
-            ))
-        }
+    // A form from before the choice existed keeps the default.
+    let installment_mode = match form.installments.as_str() {
+        "" => Some(InstallmentMode::Together),
+        code => InstallmentMode::parse(code),
+    };
+    if installment_mode.is_none() {
+        form.errors
+            .insert("installments", t.field_required.to_owned());
+    }
+    let parsed = match (taxonomy, iban, postal_iban, rule, installment_mode) {
+        (
+            Some(taxonomy_code),
+            Ok(iban),
+            Ok(postal_iban),
+            Ok(amount_rule),
+            Some(installment_mode),
+        ) if form.errors.is_empty() && !row_errors => Some((
+            NewTipoDovuto {
+                code: form.code.clone(),
+                name: form.name.clone(),
+                description: optional(&form.description),
+                taxonomy_code,
+                iban,
+                postal_iban,
+                amount_rule,
+                spontaneous: form.spontaneous,
+                form_fields: serde_json::to_value(&fields).unwrap_or_default(),
+                tags,
+                external_url: optional(&form.external_url),
+                capitolo: optional(&form.capitolo),
+                accertamento: optional(&form.accertamento),
+                ufficio: optional(&form.ufficio),
+                installment_mode,
+            },
+            form.active,
+        )),
         _ => None,
     };
     (form, parsed)

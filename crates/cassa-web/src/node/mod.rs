@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use cassa_core::Cents;
-use cassa_core::debt::NotPayable;
+use cassa_core::debt::{InstallmentRefusal, NotPayable};
 use cassa_pagopa::node::model::{
     GetPaymentRequest, GetPaymentResponse, SendRtRequest, SendRtResponse, VerifyRequest,
     VerifyResponse,
@@ -294,6 +294,14 @@ fn refusal(operation: Operation, id_pa: &str, notice: &str, refusal: PayRefusal)
         PayRefusal::NotPayable(NotPayable::InProgress) => (
             FaultCode::PagamentoInCorso,
             "a payment of this notice is in progress",
+        ),
+        PayRefusal::NotPayable(NotPayable::Installment(InstallmentRefusal::PastValidity(_))) => (
+            FaultCode::PagamentoScaduto,
+            "the installment plan is past its end of validity",
+        ),
+        PayRefusal::NotPayable(NotPayable::Installment(_)) => (
+            FaultCode::PagamentoSconosciuto,
+            "this installment cannot be paid yet: an earlier one is unpaid or its period has not started",
         ),
         PayRefusal::StampNeedsV2 => (
             FaultCode::Semantica,

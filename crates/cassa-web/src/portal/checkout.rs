@@ -12,7 +12,7 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cassa_core::DebtorId;
-use cassa_core::debt::{NotPayable, OptionStatus};
+use cassa_core::debt::{InstallmentRefusal, NotPayable, OptionStatus};
 use cassa_core::spontaneous::plausible_email;
 use cassa_store::{Cart, Checkout, CheckoutRefusal, CheckoutState, ItemProblem};
 use jiff::Timestamp;
@@ -272,6 +272,10 @@ fn problem_text(page: &PageContext, problem: &ItemProblem) -> String {
         ItemProblem::NotPayable(NotPayable::Expired) => t.problem_expired.to_owned(),
         ItemProblem::NotPayable(NotPayable::InProgress) => t.problem_in_progress.to_owned(),
         ItemProblem::NotPayable(NotPayable::Unknown) => t.problem_unknown.to_owned(),
+        ItemProblem::NotPayable(NotPayable::Installment(InstallmentRefusal::PastValidity(_))) => {
+            t.problem_expired.to_owned()
+        }
+        ItemProblem::NotPayable(NotPayable::Installment(_)) => t.problem_installment.to_owned(),
         ItemProblem::AmountChanged { now, .. } => format!(
             "{} {}: {}",
             t.problem_amount,

@@ -513,6 +513,7 @@ async fn an_ente_admin_configures_a_tipo_dovuto_the_portal_shows_at_once(backend
             ("fixed".into(), "60,00".into()),
             ("spontaneous".into(), "on".into()),
             ("tags".into(), "ZTL, auto, permessi".into()),
+            ("installments".into(), "in_order".into()),
             ("f0_name".into(), "targa".into()),
             ("f0_label".into(), "Targa del veicolo".into()),
             ("f0_type".into(), "text".into()),
@@ -558,6 +559,16 @@ async fn an_ente_admin_configures_a_tipo_dovuto_the_portal_shows_at_once(backend
         StatusCode::SEE_OTHER,
         "{}",
         created.text().await.unwrap()
+    );
+    let stored = app
+        .store
+        .tipo_dovuto_by_code(app.ente.id, "ZTL")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.installment_mode,
+        cassa_core::debt::InstallmentMode::InOrder
     );
     let again = post(
         &client,

@@ -81,6 +81,7 @@ pub async fn run(config: &Config, args: BenchImportArgs) -> anyhow::Result<()> {
                 capitolo: None,
                 accertamento: None,
                 ufficio: None,
+                installment_mode: cassa_core::debt::InstallmentMode::Together,
             },
             "bench",
             Timestamp::now(),
