@@ -51,7 +51,7 @@ pub async fn save(
     };
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut logo: Option<Vec<u8>> = None;
-    let mut token_ok = false;
+    let (mut token_ok, mut unreadable) = (false, false);
     while let Ok(Some(field)) = form.next_field().await {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
@@ -60,7 +60,11 @@ pub async fn save(
             "logo" if token_ok => match field.bytes().await {
                 Ok(bytes) if !bytes.is_empty() => logo = Some(bytes.to_vec()),
                 Ok(_) => {}
-                Err(e) => return internal_error(&office, e),
+                // Past the request's size limit, most likely.
+                Err(_) => {
+                    unreadable = true;
+                    break;
+                }
             },
             _ if token_ok => {
                 fields.insert(name, field.text().await.unwrap_or_default());
@@ -79,6 +83,14 @@ pub async fn save(
         .get("postal_authorization")
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty());
+    if unreadable {
+        let mut shown = PrintingForm::of(&current);
+        shown.logo_error = Some(format!(
+            "{}: {}",
+            office.t.logo_refused, office.t.logo_field
+        ));
+        return refused(office, cf, &ente, shown);
+    }
     let printing = EntePrinting {
         logo_png: match logo {
             Some(png) => Some(png),
@@ -108,7 +120,12 @@ pub async fn save(
         }
         _ => shown.authorization_error = Some(office.t.postal_authorization_help.to_owned()),
     }
-    let mut page = EnteForm::of(&ente);
+    refused(office, cf, &ente, shown)
+}
+
+/// The ente's page again, the print form showing why it was refused.
+fn refused(office: Office, cf: String, ente: &cassa_store::Ente, shown: PrintingForm) -> Response {
+    let mut page = EnteForm::of(ente);
     page.printing = Some(shown);
     let error = Some(office.t.form_errors);
     edit_page(
