@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use sqlx::{Any, Row, Transaction};
 
 use super::rows::{insert_positions, new_position};
-use super::write::{PositionWrite, change_status_in, fresh_iuvs_needed, update_in};
+use super::write::{PositionWrite, change_status_in, update_in};
 use super::{Actor, Origin, PositionChangeError, StoredPosition};
 use crate::audit::{self, NewAuditEvent};
 use crate::sql::{many_parameters, placeholders};
@@ -215,20 +215,6 @@ impl ImportSession {
         if !violations.is_empty() {
             return Err(PositionChangeError::Invalid(violations).into());
         }
-        let before: Vec<Option<String>> = sqlx::query(
-            "SELECT o.iuv FROM payment_option o JOIN debt_position p ON p.id = o.position_id \
-             WHERE p.ente_id = $1 AND p.iupd = $2 ORDER BY o.seq",
-        )
-        .bind(self.ente.id)
-        .bind(&draft.iupd)
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(StoreError::from)?
-        .iter()
-        .map(|row| row.try_get::<String, _>(0).map(Some))
-        .collect::<Result<_, _>>()
-        .map_err(StoreError::from)?;
-        let needed = fresh_iuvs_needed(draft, &before);
         let ente = self.ente.clone();
         let actor = self.actor.clone();
         let w = PositionWrite {
@@ -244,10 +230,13 @@ impl ImportSession {
             now: self.now,
         };
         // A changed option keeps its IUV (the one in its place before); an
-        // added one without an IUV takes a fresh one from the reserve.
-        let fresh = self.take_bases(needed)?;
-        match update_in(&mut self.tx, &w, &fresh, self.lock).await {
-            Ok(after) => Ok(applied(&after)),
+        // added one without an IUV takes the next fresh one of the reserve.
+        match update_in(&mut self.tx, &w, self.bases.make_contiguous(), self.lock).await {
+            Ok((after, used)) => {
+                self.bases.drain(..used);
+                Ok(applied(&after))
+            }
+            Err(PositionChangeError::OutOfIuvs(n)) => Err(ImportRowError::OutOfIuvs(n)),
             Err(PositionChangeError::Store(StoreError::Db(e)))
                 if crate::sql::is_unique_violation(&e) =>
             {

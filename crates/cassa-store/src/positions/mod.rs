@@ -193,6 +193,9 @@ pub enum PositionChangeError {
     Invalid(Vec<Violation>),
     #[error("the IUV {0} is already used by another payment option of the ente")]
     DuplicateIuv(String),
+    /// Fewer fresh IUV bases were reserved than the change needs.
+    #[error("{0} fresh IUVs are needed, fewer were reserved")]
+    OutOfIuvs(usize),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

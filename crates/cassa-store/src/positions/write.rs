@@ -50,7 +50,7 @@ fn supplied_iuvs(draft: &DebtPositionDraft) -> Vec<&str> {
 }
 
 /// How many fresh IUVs `assign_iuvs` takes for `draft` given `reuse`.
-pub(crate) fn fresh_iuvs_needed(draft: &DebtPositionDraft, reuse: &[Option<String>]) -> usize {
+fn fresh_iuvs_needed(draft: &DebtPositionDraft, reuse: &[Option<String>]) -> usize {
     let supplied: HashSet<&str> = supplied_iuvs(draft).into_iter().collect();
     draft
         .options
@@ -209,7 +209,7 @@ impl Store {
             .allocate_iuv_bases(w.ente.id, w.draft.options.len() - supplied.len())
             .await?;
         let mut tx = self.begin_write().await?;
-        let after = match update_in(&mut tx, &w, &bases, self.for_update()).await {
+        let (after, _) = match update_in(&mut tx, &w, &bases, self.for_update()).await {
             Err(PositionChangeError::Store(StoreError::Db(e))) if is_unique_violation(&e) => {
                 drop(tx);
                 let (_, taken) = self.conflicts(w.ente.id, None, &supplied).await?;
@@ -405,13 +405,14 @@ impl Store {
 
 /// The work of `update_position` inside the caller's transaction: reads the
 /// position locked, checks the lifecycle, replaces it, audits it. `bases`:
-/// fresh IUV bases for options that need one.
+/// fresh IUV bases for options that need one, taken from the front; answers
+/// the position and how many bases it took.
 pub(crate) async fn update_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     w: &PositionWrite<'_>,
     bases: &[u64],
     lock: &str,
-) -> Result<StoredPosition, PositionChangeError> {
+) -> Result<(StoredPosition, usize), PositionChangeError> {
     let before = load_position(tx, w.ente.id, &w.draft.iupd, lock)
         .await?
         .ok_or_else(|| PositionChangeError::NotFound(w.draft.iupd.clone()))?;
@@ -421,6 +422,10 @@ pub(crate) async fn update_in(
         .map_err(PositionChangeError::Refused)?;
 
     let reuse: Vec<Option<String>> = before.options.iter().map(|o| Some(o.iuv.clone())).collect();
+    let fresh = fresh_iuvs_needed(w.draft, &reuse);
+    if bases.len() < fresh {
+        return Err(PositionChangeError::OutOfIuvs(fresh));
+    }
     let iuvs = assign_iuvs(w.ente, w.draft, &reuse, bases);
     let kept: HashMap<String, Timestamp> = before
         .options
@@ -503,7 +508,7 @@ pub(crate) async fn update_in(
         },
     )
     .await?;
-    Ok(after)
+    Ok((after, fresh))
 }
 
 /// Publishes or cancels (`action`: `publish` or `invalidate`) a position

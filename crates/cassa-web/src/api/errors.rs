@@ -151,6 +151,7 @@ impl ApiError {
                 Self::duplicate(ente, format!("the IUV {iuv} is already used"))
             }
             PositionChangeError::Store(e) => Self::internal(e),
+            e @ PositionChangeError::OutOfIuvs(_) => Self::internal(e),
         }
     }
 }
