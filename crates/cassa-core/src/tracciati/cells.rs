@@ -69,6 +69,25 @@ pub(crate) struct PayerColumns {
     pub email: &'static str,
 }
 
+impl PayerColumns {
+    /// The payer's columns as MyPay and P4PA name them, which differ only
+    /// in the e-mail's.
+    pub const fn italian(email: &'static str) -> PayerColumns {
+        PayerColumns {
+            kind: "tipoIdentificativoUnivoco",
+            id: "codiceIdentificativoUnivoco",
+            name: "anagraficaPagatore",
+            street: "indirizzoPagatore",
+            civic: "civicoPagatore",
+            postal_code: "capPagatore",
+            city: "localitaPagatore",
+            province: "provinciaPagatore",
+            country: "nazionePagatore",
+            email,
+        }
+    }
+}
+
 /// The columns that describe one further beneficiary.
 pub(crate) struct SecondaryColumns {
     pub fiscal_code: &'static str,

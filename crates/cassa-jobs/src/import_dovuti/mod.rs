@@ -139,6 +139,21 @@ fn cells(record: &csv::ByteRecord) -> Result<Vec<String>, usize> {
         .collect()
 }
 
+/// A row's broken rules as refusals of line `line`.
+fn refusals(
+    line: u64,
+    iud: &str,
+    errors: Vec<cassa_core::tracciati::FieldError>,
+) -> impl Iterator<Item = Refusal> {
+    errors.into_iter().map(move |e| Refusal {
+        line,
+        iud: iud.to_owned(),
+        column: e.column.to_owned(),
+        code: e.code.to_owned(),
+        reason: e.reason,
+    })
+}
+
 /// The header row, with the checks every format shares: it exists, it is
 /// UTF-8 and it is split by `;`.
 fn read_header(path: &Path) -> Result<Vec<String>, String> {
@@ -210,6 +225,54 @@ async fn check_existence(
             });
         }
     }
+    Ok(())
+}
+
+/// What an apply pass did.
+#[derive(Default)]
+struct Counts {
+    inserted: u64,
+    modified: u64,
+    annulled: u64,
+}
+
+impl ImportResult {
+    fn applied(version: &str, rows: u64, counts: &Counts, iuv_file: String) -> ImportResult {
+        ImportResult {
+            applied: true,
+            version: Some(version.into()),
+            rows,
+            inserted: counts.inserted,
+            modified: counts.modified,
+            annulled: counts.annulled,
+            files: vec![iuv_file],
+            ..ImportResult::default()
+        }
+    }
+}
+
+/// The end of an apply pass: the reader must have read the file through;
+/// then the transaction commits, and the IUV file is kept with it.
+async fn finish(
+    job_id: i64,
+    session: cassa_store::ImportSession,
+    reader: tokio::task::JoinHandle<Result<(), String>>,
+    iuv_file: Report,
+    counts: &Counts,
+) -> Result<(), JobFailure> {
+    reader
+        .await
+        .map_err(|e| JobFailure::Failed(format!("the reader stopped: {e}")))?
+        .map_err(|e| JobFailure::Failed(format!("{e}; nothing was applied")))?;
+    session.commit().await?;
+    iuv_file.commit()?;
+    tracing::info!(
+        job = job_id,
+        inserted = counts.inserted,
+        modified = counts.modified,
+        annulled = counts.annulled,
+        "import: applied"
+    );
     Ok(())
 }
 

@@ -12,8 +12,8 @@ use cassa_store::{Ente, ImportRowError, Job};
 use jiff::Timestamp;
 
 use super::{
-    CHUNK, Creditors, Good, ImportResult, Outcome, Refusal, Report, Upload, check_existence,
-    open_rows, record_cells, refused_result,
+    CHUNK, Counts, Creditors, Good, ImportResult, Outcome, Refusal, Report, Upload,
+    check_existence, finish, open_rows, record_cells, refusals, refused_result,
 };
 use crate::worker::{JobContext, JobFailure};
 
@@ -148,16 +148,8 @@ fn first_pass(
                 });
             }
             Err(errors) => {
-                let iud = refs.first().copied().unwrap_or_default().to_owned();
-                for e in errors {
-                    refused.push(Refusal {
-                        line,
-                        iud: iud.clone(),
-                        column: e.column.to_owned(),
-                        code: e.code.to_owned(),
-                        reason: e.reason,
-                    });
-                }
+                let iud = refs.first().copied().unwrap_or_default();
+                refused.extend(refusals(line, iud, errors));
             }
         }
     }
@@ -250,7 +242,6 @@ async fn apply(
         .store()
         .begin_import(ente, new_iuvs, &actor, Timestamp::now())
         .await?;
-    let (mut inserted, mut modified, mut annulled) = (0u64, 0u64, 0u64);
     // Written as rows are applied, kept only if the transaction commits.
     let iuv_name = format!("{}_IUV.csv", file.base);
     let mut iuv_file = Report::create(ctx, job.id, &iuv_name)?;
@@ -271,72 +262,42 @@ async fn apply(
             first.map_or("", |o| o.notice_number.as_str()),
         ])
     };
-    while let Some(checked) = receiver.recv().await {
+    let mut counts = Counts::default();
+    loop {
+        let next = receiver.recv().await;
+        if !batch.is_empty() && (next.is_none() || batch.len() >= CHUNK) {
+            for a in session
+                .insert(&batch, true)
+                .await
+                .map_err(|e| fail(&batch[0].0.iupd, e))?
+            {
+                write_applied(&a)?;
+            }
+            counts.inserted += batch.len() as u64;
+            batch.clear();
+        }
+        let Some(checked) = next else { break };
         let tipo = Some(checked.tipo_dovuto_id);
         match (checked.action, checked.draft) {
-            (Action::Insert, Some(draft)) => {
-                batch.push((draft, tipo));
-                if batch.len() >= CHUNK {
-                    for a in session
-                        .insert(&batch, true)
-                        .await
-                        .map_err(|e| fail(&batch[0].0.iupd, e))?
-                    {
-                        write_applied(&a)?;
-                    }
-                    inserted += batch.len() as u64;
-                    batch.clear();
-                }
-            }
+            (Action::Insert, Some(draft)) => batch.push((draft, tipo)),
             (Action::Modify, Some(draft)) => {
                 let a = session
                     .modify(&draft, tipo, true)
                     .await
                     .map_err(|e| fail(&checked.iud, e))?;
                 write_applied(&a)?;
-                modified += 1;
+                counts.modified += 1;
             }
             _ => {
                 session
                     .annul(&checked.iud)
                     .await
                     .map_err(|e| fail(&checked.iud, e))?;
-                annulled += 1;
+                counts.annulled += 1;
             }
         }
     }
-    if !batch.is_empty() {
-        for a in session
-            .insert(&batch, true)
-            .await
-            .map_err(|e| fail(&batch[0].0.iupd, e))?
-        {
-            write_applied(&a)?;
-        }
-        inserted += batch.len() as u64;
-    }
-    reader
-        .await
-        .map_err(|e| JobFailure::Failed(format!("the reader stopped: {e}")))?
-        .map_err(|e| JobFailure::Failed(format!("{e}; nothing was applied")))?;
-    session.commit().await?;
-    iuv_file.commit()?;
-    tracing::info!(
-        job = job.id,
-        inserted,
-        modified,
-        annulled,
-        "import: applied"
-    );
-    let result = ImportResult {
-        applied: true,
-        version: Some(version.code().into()),
-        rows,
-        inserted,
-        modified,
-        annulled,
-        files: vec![iuv_name],
-        ..ImportResult::default()
-    };
+    finish(job.id, session, reader, iuv_file, &counts).await?;
+    let result = ImportResult::applied(version.code(), rows, &counts, iuv_name);
     Ok(Outcome { result, printable })
 }

@@ -18,8 +18,8 @@ use cassa_store::{Ente, ImportRowError, Job};
 use jiff::Timestamp;
 
 use super::{
-    CHUNK, Creditors, Good, ImportResult, Outcome, Refusal, Report, Upload, check_existence,
-    open_rows, record_cells, refused_result,
+    CHUNK, Counts, Creditors, Good, ImportResult, Outcome, Refusal, Report, Upload,
+    check_existence, finish, open_rows, record_cells, refusals, refused_result,
 };
 use crate::worker::{JobContext, JobFailure};
 
@@ -32,16 +32,6 @@ struct Scan {
     tainted: HashSet<String>,
     refused: Vec<Refusal>,
     rows: u64,
-}
-
-fn refusals(line: u64, iud: &str, errors: Vec<FieldError>) -> impl Iterator<Item = Refusal> {
-    errors.into_iter().map(move |e| Refusal {
-        line,
-        iud: iud.to_owned(),
-        column: e.column.to_owned(),
-        code: e.code.to_owned(),
-        reason: e.reason,
-    })
 }
 
 /// A row's own checks: its cells, then its tipo dovuto (one of the ente's,
@@ -359,7 +349,7 @@ async fn apply(
         .store()
         .begin_import(ente, new_iuvs, &actor, Timestamp::now())
         .await?;
-    let (mut inserted, mut modified, mut annulled) = (0u64, 0u64, 0u64);
+    let mut counts = Counts::default();
     let iuv_name = format!("{}_IUV.csv", file.base);
     let mut iuv_file = Report::create(ctx, job.id, &iuv_name)?;
     iuv_file.line(&[
@@ -399,7 +389,7 @@ async fn apply(
                     .insert(&batches[k], publish)
                     .await
                     .map_err(|e| fail(&batches[k][0].0.iupd, e))?;
-                inserted += batches[k].len() as u64;
+                counts.inserted += batches[k].len() as u64;
                 batches[k].clear();
                 written(applied, std::mem::take(&mut iuds[k]), publish)?;
             }
@@ -418,39 +408,18 @@ async fn apply(
                     .await
                     .map_err(|e| fail(&position.draft.iupd, e))?;
                 written(vec![a], vec![position.iuds], publish)?;
-                modified += 1;
+                counts.modified += 1;
             }
             Action::Annul => {
                 session
                     .annul(&position.draft.iupd)
                     .await
                     .map_err(|e| fail(&position.draft.iupd, e))?;
-                annulled += 1;
+                counts.annulled += 1;
             }
         }
     }
-    reader
-        .await
-        .map_err(|e| JobFailure::Failed(format!("the reader stopped: {e}")))?
-        .map_err(|e| JobFailure::Failed(format!("{e}; nothing was applied")))?;
-    session.commit().await?;
-    iuv_file.commit()?;
-    tracing::info!(
-        job = job.id,
-        inserted,
-        modified,
-        annulled,
-        "import: applied"
-    );
-    let result = ImportResult {
-        applied: true,
-        version: Some(header.language.code().into()),
-        rows,
-        inserted,
-        modified,
-        annulled,
-        files: vec![iuv_name],
-        ..ImportResult::default()
-    };
+    finish(job.id, session, reader, iuv_file, &counts).await?;
+    let result = ImportResult::applied(header.language.code(), rows, &counts, iuv_name);
     Ok(Outcome { result, printable })
 }

@@ -10,18 +10,7 @@ use crate::tracciati::cells::{
     Action, FieldError, Payer, PayerColumns, Reader, Secondary, SecondaryColumns,
 };
 
-const PAYER_COLUMNS: PayerColumns = PayerColumns {
-    kind: "tipoIdentificativoUnivoco",
-    id: "codiceIdentificativoUnivoco",
-    name: "anagraficaPagatore",
-    street: "indirizzoPagatore",
-    civic: "civicoPagatore",
-    postal_code: "capPagatore",
-    city: "localitaPagatore",
-    province: "provinciaPagatore",
-    country: "nazionePagatore",
-    email: "emailPagatore",
-};
+const PAYER_COLUMNS: PayerColumns = PayerColumns::italian("emailPagatore");
 
 const SECONDARY_COLUMNS: SecondaryColumns = SecondaryColumns {
     fiscal_code: "codiceFiscaleEnteSecondario",

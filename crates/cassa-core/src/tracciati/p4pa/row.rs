@@ -11,18 +11,7 @@ use crate::tracciati::cells::{
     Action, FieldError, Payer, PayerColumns, Reader, Secondary, SecondaryColumns,
 };
 
-const PAYER_COLUMNS: PayerColumns = PayerColumns {
-    kind: "tipoIdentificativoUnivoco",
-    id: "codiceIdentificativoUnivoco",
-    name: "anagraficaPagatore",
-    street: "indirizzoPagatore",
-    civic: "civicoPagatore",
-    postal_code: "capPagatore",
-    city: "localitaPagatore",
-    province: "provinciaPagatore",
-    country: "nazionePagatore",
-    email: "mailPagatore",
-};
+const PAYER_COLUMNS: PayerColumns = PayerColumns::italian("mailPagatore");
 
 macro_rules! beneficiary_columns {
     ($n:literal) => {
