@@ -357,9 +357,9 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
     };
     let names: Vec<&str> = file.header.iter().map(String::as_str).collect();
     let mut outcome = if cassa_core::tracciati::p4pa::is_p4pa_header(&names) {
-        p4pa::run(ctx, job, &ente, creditors, file.clone()).await?
+        p4pa::run(ctx, job, &ente, creditors, &file).await?
     } else {
-        mypay::run(ctx, job, &ente, creditors, file.clone()).await?
+        mypay::run(ctx, job, &ente, creditors, &file).await?
     };
     if file.with_notices && outcome.result.applied {
         let name = format!("{}_AVVISI_PDF.zip", file.base);

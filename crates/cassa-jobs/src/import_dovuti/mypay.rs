@@ -161,7 +161,7 @@ pub(super) async fn run(
     job: &Job,
     ente: &Ente,
     creditors: Creditors,
-    file: Upload,
+    file: &Upload,
 ) -> Result<Outcome, JobFailure> {
     let started = std::time::Instant::now();
     let pass = {
@@ -194,10 +194,10 @@ pub(super) async fn run(
         "import: IUDs looked up"
     );
     if !refused.is_empty() {
-        return refused_result(ctx, job.id, &file, version.code(), rows, refused);
+        return refused_result(ctx, job.id, file, version.code(), rows, refused);
     }
     drop(good);
-    apply(ctx, job, ente, creditors, &file, version, new_iuvs, rows).await
+    apply(ctx, job, ente, creditors, file, version, new_iuvs, rows).await
 }
 
 /// Pass 2: the file again, applied in one transaction.

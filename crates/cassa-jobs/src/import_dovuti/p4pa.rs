@@ -98,7 +98,7 @@ fn check_row(
 }
 
 /// Pass 1: the header and every row on its own; IUDs unique in the file.
-fn scan(path: &Path, file: &Upload, creditors: &Creditors) -> Result<Scan, String> {
+fn scan(file: &Upload, creditors: &Creditors) -> Result<Scan, String> {
     let names: Vec<&str> = file.header.iter().map(String::as_str).collect();
     let header = p4pa::check_header(&names, p4pa::Language::from_file_name(&file.name))
         .map_err(|e| e.to_string())?;
@@ -111,7 +111,7 @@ fn scan(path: &Path, file: &Upload, creditors: &Creditors) -> Result<Scan, Strin
         rows: 0,
     };
     let mut seen: HashSet<String> = HashSet::new();
-    for (i, record) in open_rows(path)?.byte_records().enumerate().skip(1) {
+    for (i, record) in open_rows(&file.path)?.byte_records().enumerate().skip(1) {
         let line = i as u64 + 1;
         scan.rows += 1;
         let values = match record_cells(record, line, &file.header) {
@@ -276,13 +276,13 @@ pub(super) async fn run(
     job: &Job,
     ente: &Ente,
     creditors: Creditors,
-    file: Upload,
+    file: &Upload,
 ) -> Result<Outcome, JobFailure> {
     let started = std::time::Instant::now();
     let checked = {
         let (file, creditors) = (file.clone(), creditors.clone());
         tokio::task::spawn_blocking(move || -> Result<_, String> {
-            let mut scan = scan(&file.path, &file, &creditors)?;
+            let mut scan = scan(&file, &creditors)?;
             let (good, new_iuvs) = check_positions(&file.path, &mut scan, &creditors)?;
             Ok((scan, good, new_iuvs))
         })
@@ -308,10 +308,10 @@ pub(super) async fn run(
     check_existence(ctx, ente.id, &good, column, &mut scan.refused).await?;
     if !scan.refused.is_empty() {
         let refused = std::mem::take(&mut scan.refused);
-        return refused_result(ctx, job.id, &file, version, scan.rows, refused);
+        return refused_result(ctx, job.id, file, version, scan.rows, refused);
     }
     drop(good);
-    apply(ctx, job, ente, creditors, &file, scan, new_iuvs).await
+    apply(ctx, job, ente, creditors, file, scan, new_iuvs).await
 }
 
 /// The apply pass: every position again, in one transaction.

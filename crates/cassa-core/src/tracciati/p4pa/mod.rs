@@ -187,14 +187,6 @@ impl Header {
     pub fn position(&self, italian: &str) -> Option<usize> {
         self.columns.iter().position(|c| *c == italian)
     }
-
-    pub fn len(&self) -> usize {
-        self.columns.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.columns.is_empty()
-    }
 }
 
 /// What is wrong with a P4PA header.

@@ -49,7 +49,6 @@ pub struct Position {
     /// The IUD of each of the draft's options, in order.
     pub iuds: Vec<String>,
     pub action: Action,
-    pub tipo_dovuto: String,
     /// Stored unpublished.
     pub draft_only: bool,
 }
@@ -211,7 +210,6 @@ pub fn position_of(
         },
         iuds,
         action: first.action,
-        tipo_dovuto: first.tipo_dovuto.clone(),
         draft_only: first.draft,
     })
 }
