@@ -4,6 +4,7 @@
 //! storage, the web layer and the wire formats only move data around.
 
 pub mod access;
+pub mod citizen;
 pub mod debt;
 pub mod ente;
 pub mod fiscal_code;
