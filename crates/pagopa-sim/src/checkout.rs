@@ -198,7 +198,7 @@ async fn post_cart(State(state): State<CheckoutState>, body: axum::body::Bytes) 
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use pagopa_sim::api::{SimState, router};
+use pagopa_sim::oidc::{self, OidcClient, OidcProvider};
 use pagopa_sim::{NodeClient, Psp, RetryPolicy, Station, pay_notice};
 
 #[derive(Parser)]
@@ -47,8 +48,10 @@ enum Command {
     },
     /// Run many full cycles at once against a running cassa and print figures.
     Load(pagopa_sim::load::LoadArgs),
-    /// Serve the HTTP API (POST /pay-notice) and Checkout (POST
-    /// /checkout/ec/v2/carts) for tests and the demo.
+    /// Serve the HTTP API (POST /pay-notice), Checkout (POST
+    /// /checkout/ec/v2/carts) and an OpenID Connect provider playing the
+    /// SPID/CIE/CNS/eIDAS gateways (issuer <public-url>/oidc, discovery at
+    /// /oidc/.well-known/openid-configuration) for tests and the demo.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8081")]
         listen: std::net::SocketAddr,
@@ -58,6 +61,15 @@ enum Command {
         /// Milliseconds before the receipts of a payment "left pending" go out.
         #[arg(long, default_value_t = 10_000)]
         pending_delay_ms: u64,
+        /// The client_id of the relying party (cassa) at the OIDC provider.
+        #[arg(long, default_value = "cassa-demo")]
+        oidc_client_id: String,
+        /// Its client_secret.
+        #[arg(long, default_value = "cassa-demo-secret")]
+        oidc_client_secret: String,
+        /// A redirect URI registered for it, compared exactly; repeatable.
+        #[arg(long, default_value = "http://127.0.0.1:8080/accedi/oidc/ritorno")]
+        oidc_redirect_uri: Vec<String>,
     },
 }
 
@@ -111,7 +123,28 @@ fn main() -> ExitCode {
             listen,
             public_url,
             pending_delay_ms,
+            oidc_client_id,
+            oidc_client_secret,
+            oidc_redirect_uri,
         } => runtime.block_on(async {
+            let public_url = public_url
+                .unwrap_or_else(|| format!("http://{listen}"))
+                .trim_end_matches('/')
+                .to_owned();
+            let provider = match OidcProvider::new(
+                format!("{public_url}/oidc"),
+                vec![OidcClient {
+                    id: oidc_client_id,
+                    secret: oidc_client_secret,
+                    redirect_uris: oidc_redirect_uri,
+                }],
+            ) {
+                Ok(provider) => std::sync::Arc::new(provider),
+                Err(e) => {
+                    eprintln!("pagopa-sim: {e:#}");
+                    return ExitCode::FAILURE;
+                }
+            };
             let listener = match tokio::net::TcpListener::bind(listen).await {
                 Ok(l) => l,
                 Err(e) => {
@@ -124,14 +157,16 @@ fn main() -> ExitCode {
                 psp: Psp::default(),
                 retry: RetryPolicy::default(),
                 checkouts: std::sync::Arc::new(pagopa_sim::checkout::Checkouts::new(
-                    public_url.unwrap_or_else(|| format!("http://{listen}")),
+                    public_url,
                     std::time::Duration::from_millis(pending_delay_ms),
                 )),
             };
             println!(
-                "pagopa-sim is serving on http://{listen}/ (POST /pay-notice, POST /checkout/ec/v2/carts)"
+                "pagopa-sim is serving on http://{listen}/ (POST /pay-notice, POST /checkout/ec/v2/carts, OIDC issuer {})",
+                provider.issuer()
             );
-            match axum::serve(listener, router(state)).await {
+            let app = router(state).merge(oidc::routes(provider));
+            match axum::serve(listener, app).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("pagopa-sim: {e}");
