@@ -149,12 +149,14 @@ fn item_from_row(row: &AnyRow) -> Result<CheckoutItem, StoreError> {
 
 impl Store {
     /// Checks every notice of the open cart `cart_public_id` and records a
-    /// checkout of all of them, known as `public_id`.
+    /// checkout of all of them, known as `public_id`; `citizen` is the
+    /// logged-in payer's key, for their Storico transazioni.
     pub async fn start_checkout(
         &self,
         cart_public_id: &str,
         public_id: &str,
         lang: &str,
+        citizen: Option<&str>,
         now: Timestamp,
     ) -> Result<Result<Checkout, CheckoutRefusal>, StoreError> {
         let Some(cart) = self.cart(cart_public_id).await? else {
@@ -198,7 +200,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO checkout (public_id, cart_id, email, payer_name, payer_fiscal_code, lang, \
-             state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $7) RETURNING id",
+             state, created_at, updated_at, citizen) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $7, $8) RETURNING id",
         )
         .bind(public_id)
         .bind(cart.id)
@@ -207,6 +210,7 @@ impl Store {
         .bind(cart.payer_fiscal_code.as_deref())
         .bind(lang)
         .bind(micros(now))
+        .bind(citizen)
         .fetch_one(&mut *tx)
         .await?;
         for item in &cart.items {

@@ -30,7 +30,10 @@ async fn a_checkout_freezes_the_cart_and_refuses_what_cannot_be_paid(backend: Ba
     let store = &f.store;
     let first = publish(&f, "CO-1", 1_500).await;
     let second = publish(&f, "CO-2", 2_500).await;
-    let refused = store.start_checkout(CART, "k1", "it", now()).await.unwrap();
+    let refused = store
+        .start_checkout(CART, "k1", "it", None, now())
+        .await
+        .unwrap();
     assert_eq!(refused.unwrap_err(), CheckoutRefusal::NoCart);
     for notice in [&first, &second] {
         store
@@ -38,7 +41,10 @@ async fn a_checkout_freezes_the_cart_and_refuses_what_cannot_be_paid(backend: Ba
             .await
             .unwrap();
     }
-    let refused = store.start_checkout(CART, "k1", "it", now()).await.unwrap();
+    let refused = store
+        .start_checkout(CART, "k1", "it", None, now())
+        .await
+        .unwrap();
     assert_eq!(refused.unwrap_err(), CheckoutRefusal::NoEmail);
     assert!(
         store
@@ -60,7 +66,10 @@ async fn a_checkout_freezes_the_cart_and_refuses_what_cannot_be_paid(backend: Ba
         .record_receipt(&receipt(&f, "rt-elsewhere", &second, 2_500))
         .await
         .unwrap();
-    let refused = store.start_checkout(CART, "k1", "it", now()).await.unwrap();
+    let refused = store
+        .start_checkout(CART, "k1", "it", None, now())
+        .await
+        .unwrap();
     assert_eq!(
         refused.unwrap_err(),
         CheckoutRefusal::Items(vec![(
@@ -77,7 +86,7 @@ async fn a_checkout_freezes_the_cart_and_refuses_what_cannot_be_paid(backend: Ba
         .unwrap();
     assert!(store.remove_from_cart(CART, item.id).await.unwrap());
     let checkout = store
-        .start_checkout(CART, "k1", "en", now())
+        .start_checkout(CART, "k1", "en", None, now())
         .await
         .unwrap()
         .unwrap();
@@ -122,7 +131,10 @@ async fn a_checkout_freezes_the_cart_and_refuses_what_cannot_be_paid(backend: Ba
         .add_to_cart(CART, f.ente.id, &third, None, "it", now())
         .await;
     assert!(matches!(closed, Err(CartError::NotOpen)), "{closed:?}");
-    let refused = store.start_checkout(CART, "k2", "it", now()).await.unwrap();
+    let refused = store
+        .start_checkout(CART, "k2", "it", None, now())
+        .await
+        .unwrap();
     assert_eq!(refused.unwrap_err(), CheckoutRefusal::NotOpen);
 }
 
@@ -157,7 +169,7 @@ async fn each_receipt_queues_one_mail_and_each_cart_one_resume_link(backend: Bac
         .await
         .unwrap();
     store
-        .start_checkout(CART, "k1", "en", now())
+        .start_checkout(CART, "k1", "en", None, now())
         .await
         .unwrap()
         .unwrap();

@@ -1,0 +1,379 @@
+//! Citizens logged in through an identity gateway: their sessions, the OIDC
+//! logins under way, and what their personal area shows (the open debts
+//! addressed to them across every ente, and what they paid).
+
+use cassa_core::Cents;
+use cassa_core::citizen::{Assurance, AuthMethod, CitizenId, Identity};
+use jiff::Timestamp;
+use sqlx::Row;
+
+use crate::positions::StoredPosition;
+use crate::positions::read::{POSITION_COLUMNS, Transfers, load_options, position_from_row};
+use crate::sql::{micros, timestamp};
+use crate::{Store, StoreError};
+
+/// A live citizen session.
+#[derive(Clone, Debug)]
+pub struct CitizenSession {
+    pub citizen: CitizenId,
+    pub given_name: String,
+    pub family_name: String,
+    pub method: AuthMethod,
+    pub assurance: Option<Assurance>,
+    /// `oidc` or `headers`.
+    pub provider: String,
+    pub created_at: Timestamp,
+    pub seen_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl CitizenSession {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.given_name, self.family_name)
+            .trim()
+            .to_owned()
+    }
+}
+
+/// An OIDC login started here, to be finished when the provider sends the
+/// browser back.
+#[derive(Clone, Debug)]
+pub struct PendingOidcLogin {
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub method: AuthMethod,
+}
+
+/// A payment the personal area lists under Storico transazioni.
+#[derive(Clone, Debug)]
+pub struct CitizenPayment {
+    pub receipt_row: i64,
+    pub ente_id: i64,
+    pub ente_name: String,
+    pub ente_fiscal_code: String,
+    pub notice_number: String,
+    pub description: Option<String>,
+    pub amount: Cents,
+    pub psp_company_name: String,
+    pub paid_at: Timestamp,
+    /// The installment this paid, when it was one.
+    pub installment: Option<(usize, usize)>,
+}
+
+/// The most a personal-area list holds: beyond that, the search narrows it.
+pub const MAX_LISTED: i64 = 200;
+
+impl Store {
+    /// Starts a session for `identity`, ending the one the browser had
+    /// (`replaces`): a login always gets a fresh token.
+    pub async fn start_citizen_session(
+        &self,
+        token_hash: &str,
+        identity: &Identity,
+        provider: &str,
+        replaces: Option<&str>,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM citizen_session WHERE expires_at < $1 OR token_hash = $2")
+            .bind(micros(now))
+            .bind(replaces.unwrap_or(""))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO citizen_session (token_hash, citizen, given_name, family_name, auth_method, \
+             assurance, provider, created_at, seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+        )
+        .bind(token_hash)
+        .bind(identity.id.key())
+        .bind(&identity.given_name)
+        .bind(&identity.family_name)
+        .bind(identity.method.as_str())
+        .bind(identity.assurance.map(Assurance::level))
+        .bind(provider)
+        .bind(micros(now))
+        .bind(micros(expires_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn citizen_session(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<CitizenSession>, StoreError> {
+        let row = sqlx::query(
+            "SELECT citizen, given_name, family_name, auth_method, assurance, provider, created_at, \
+             seen_at, expires_at FROM citizen_session WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(micros(now))
+        .fetch_optional(self.read())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let key: String = row.try_get("citizen")?;
+        let method: String = row.try_get("auth_method")?;
+        let assurance: Option<i64> = row.try_get("assurance")?;
+        Ok(Some(CitizenSession {
+            citizen: CitizenId::from_key(&key)
+                .ok_or_else(|| StoreError::Corrupt(format!("citizen {key}")))?,
+            given_name: row.try_get("given_name")?,
+            family_name: row.try_get("family_name")?,
+            method: AuthMethod::parse(&method)
+                .ok_or_else(|| StoreError::Corrupt(format!("auth method {method}")))?,
+            assurance: assurance.and_then(Assurance::from_level),
+            provider: row.try_get("provider")?,
+            created_at: timestamp(row.try_get("created_at")?)?,
+            seen_at: timestamp(row.try_get("seen_at")?)?,
+            expires_at: timestamp(row.try_get("expires_at")?)?,
+        }))
+    }
+
+    /// Keeps a session in use alive until `until`.
+    pub async fn touch_citizen_session(
+        &self,
+        token_hash: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE citizen_session SET seen_at = $1, expires_at = $2 WHERE token_hash = $3",
+        )
+        .bind(micros(now))
+        .bind(micros(until))
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Logout: the session ends here, whichever node serves the next request.
+    pub async fn end_citizen_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM citizen_session WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn begin_oidc_login(
+        &self,
+        state_hash: &str,
+        login: &PendingOidcLogin,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM oidc_login WHERE expires_at < $1")
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO oidc_login (state_hash, nonce, pkce_verifier, auth_method, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(state_hash)
+        .bind(&login.nonce)
+        .bind(&login.pkce_verifier)
+        .bind(login.method.as_str())
+        .bind(micros(now))
+        .bind(micros(expires_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The login started with this state, once: it is gone after this.
+    pub async fn take_oidc_login(
+        &self,
+        state_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<PendingOidcLogin>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "DELETE FROM oidc_login WHERE state_hash = $1 RETURNING nonce, pkce_verifier, auth_method, expires_at",
+        )
+        .bind(state_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let Some(row) = row else { return Ok(None) };
+        if timestamp(row.try_get("expires_at")?)? <= now {
+            return Ok(None);
+        }
+        let method: String = row.try_get("auth_method")?;
+        Ok(Some(PendingOidcLogin {
+            nonce: row.try_get("nonce")?,
+            pkce_verifier: row.try_get("pkce_verifier")?,
+            method: AuthMethod::parse(&method)
+                .ok_or_else(|| StoreError::Corrupt(format!("auth method {method}")))?,
+        }))
+    }
+
+    /// The debts addressed to `fiscal_code` that can be paid or are being
+    /// paid, in every ente, newest first; options without transfers.
+    pub async fn open_positions_of_debtor(
+        &self,
+        fiscal_code: &str,
+        now: Timestamp,
+    ) -> Result<Vec<StoredPosition>, StoreError> {
+        let mut conn = self.read().acquire().await?;
+        let mut positions: Vec<StoredPosition> = sqlx::query(&format!(
+            "SELECT {POSITION_COLUMNS} FROM debt_position WHERE debtor_fiscal_code = $1 \
+             AND status IN ('PUBLISHED', 'VALID', 'PARTIALLY_PAID') ORDER BY id DESC LIMIT {MAX_LISTED}"
+        ))
+        .bind(fiscal_code)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(position_from_row)
+        .collect::<Result<_, _>>()?;
+        // Published but not valid yet, or expired since the last sweep:
+        // not open today.
+        positions.retain(|p| {
+            use cassa_core::debt::PositionStatus::{PartiallyPaid, Valid};
+            matches!(p.effective_status(now), Valid | PartiallyPaid)
+        });
+        load_options(&mut conn, &mut positions, None, Transfers::Skip).await?;
+        Ok(positions)
+    }
+
+    /// Position `id` if it is addressed to `fiscal_code`: a guessed id of
+    /// somebody else's debt finds nothing.
+    pub async fn position_of_debtor(
+        &self,
+        id: i64,
+        fiscal_code: &str,
+    ) -> Result<Option<StoredPosition>, StoreError> {
+        let mut conn = self.read().acquire().await?;
+        let mut positions: Vec<StoredPosition> = sqlx::query(&format!(
+            "SELECT {POSITION_COLUMNS} FROM debt_position WHERE id = $1 AND debtor_fiscal_code = $2 \
+             AND status <> 'DRAFT'"
+        ))
+        .bind(id)
+        .bind(fiscal_code)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(position_from_row)
+        .collect::<Result<_, _>>()?;
+        load_options(&mut conn, &mut positions, None, Transfers::Skip).await?;
+        Ok(positions.pop())
+    }
+
+    /// The names of tipi dovuto, by id.
+    pub async fn tipo_dovuto_names(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+        let mut names = std::collections::HashMap::new();
+        if ids.is_empty() {
+            return Ok(names);
+        }
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let rows = sqlx::query(&format!(
+            "SELECT id, name FROM tipo_dovuto WHERE id IN ({})",
+            list.join(", ")
+        ))
+        .fetch_all(self.read())
+        .await?;
+        for row in rows {
+            names.insert(row.try_get("id")?, row.try_get("name")?);
+        }
+        Ok(names)
+    }
+
+    /// What `citizen` paid: receipts of debts addressed to them, receipts
+    /// naming them as payer, and receipts of what they paid through the
+    /// portal while logged in. Newest first.
+    pub async fn payments_of_citizen(
+        &self,
+        citizen: &CitizenId,
+    ) -> Result<Vec<CitizenPayment>, StoreError> {
+        // Three indexed lookups, united: an OR across them would scan.
+        let by_checkout = "SELECT r.id FROM checkout c \
+             JOIN checkout_item ci ON ci.checkout_id = c.id \
+             JOIN receipt r ON r.ente_id = ci.ente_id AND r.notice_number = ci.notice_number \
+             WHERE c.citizen = $1";
+        let sql = match citizen.fiscal_code() {
+            Some(_) => format!(
+                "{by_checkout} UNION SELECT r.id FROM receipt r WHERE r.payer_fiscal_code = $2 \
+                 UNION SELECT r.id FROM debt_position p \
+                 JOIN payment_option o ON o.position_id = p.id \
+                 JOIN receipt r ON r.ente_id = o.ente_id AND r.notice_number = o.notice_number \
+                 WHERE p.debtor_fiscal_code = $2"
+            ),
+            None => by_checkout.to_owned(),
+        };
+        let sql = format!(
+            "SELECT r.id, r.ente_id, e.name AS ente_name, e.fiscal_code AS ente_fiscal_code, \
+             r.notice_number, r.amount, r.psp_company_name, r.payment_date_time, r.received_at, \
+             o.description, o.position_id, o.is_partial_payment \
+             FROM receipt r JOIN ente e ON e.id = r.ente_id \
+             LEFT JOIN payment_option o ON o.id = r.option_id \
+             WHERE r.status = 'applied' AND r.id IN ({sql}) \
+             ORDER BY COALESCE(r.payment_date_time, r.received_at) DESC, r.id DESC LIMIT {MAX_LISTED}"
+        );
+        let mut query = sqlx::query(&sql).bind(citizen.key());
+        if let Some(cf) = citizen.fiscal_code() {
+            query = query.bind(cf);
+        }
+        let mut conn = self.read().acquire().await?;
+        let rows = query.fetch_all(&mut *conn).await?;
+        let mut payments = Vec::with_capacity(rows.len());
+        for row in rows {
+            let paid_at: Option<i64> = row.try_get("payment_date_time")?;
+            let received_at: i64 = row.try_get("received_at")?;
+            let position: Option<i64> = row.try_get("position_id")?;
+            let partial: Option<i32> = row.try_get("is_partial_payment")?;
+            let notice_number: String = row.try_get("notice_number")?;
+            let installment = match (position, partial) {
+                (Some(position), Some(1)) => {
+                    installment_number(&mut conn, position, &notice_number).await?
+                }
+                _ => None,
+            };
+            payments.push(CitizenPayment {
+                receipt_row: row.try_get("id")?,
+                ente_id: row.try_get("ente_id")?,
+                ente_name: row.try_get("ente_name")?,
+                ente_fiscal_code: row.try_get("ente_fiscal_code")?,
+                notice_number,
+                description: row.try_get("description")?,
+                amount: Cents::new(row.try_get("amount")?),
+                psp_company_name: row.try_get("psp_company_name")?,
+                paid_at: timestamp(paid_at.unwrap_or(received_at))?,
+                installment,
+            });
+        }
+        Ok(payments)
+    }
+}
+
+/// "Rata 2 di 3": the place of an installment in its plan, by due date.
+async fn installment_number(
+    conn: &mut sqlx::AnyConnection,
+    position_id: i64,
+    notice_number: &str,
+) -> Result<Option<(usize, usize)>, StoreError> {
+    let plan: Vec<String> = sqlx::query_scalar(
+        "SELECT notice_number FROM payment_option WHERE position_id = $1 AND is_partial_payment = 1 \
+         ORDER BY due_date, id",
+    )
+    .bind(position_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(plan
+        .iter()
+        .position(|n| n == notice_number)
+        .map(|i| (i + 1, plan.len())))
+}
