@@ -66,6 +66,8 @@ pub struct AppState {
     pub logins: Arc<portal::RateLimiter>,
     /// Where the portal is reached and where pagoPA Checkout is.
     pub portal: Arc<portal::PortalSettings>,
+    /// How citizens log in (OIDC, a SAML proxy's headers), if at all.
+    pub citizen_login: Arc<portal::login::CitizenLogin>,
 }
 
 impl AppState {
@@ -81,6 +83,7 @@ impl AppState {
             openapi: Arc::new(docs::openapi_document()),
             node: Arc::new(node::NodeSettings::default()),
             portal: Arc::new(portal::PortalSettings::default()),
+            citizen_login: Arc::new(portal::login::CitizenLogin::default()),
             logins: Arc::new(portal::RateLimiter::new(
                 20,
                 std::time::Duration::from_secs(600),
@@ -90,6 +93,11 @@ impl AppState {
 
     pub fn with_portal(mut self, settings: portal::PortalSettings) -> Self {
         self.portal = Arc::new(settings);
+        self
+    }
+
+    pub fn with_citizen_login(mut self, login: portal::login::CitizenLogin) -> Self {
+        self.citizen_login = Arc::new(login);
         self
     }
 

@@ -19,6 +19,16 @@ pub fn is_public_id(text: &str) -> bool {
     text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// What the database keeps of a session token: its SHA-256 in hex, so a
+/// stolen database holds no usable session.
+pub fn hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Compares a posted secret with ours in time that does not depend on
 /// where they differ.
 pub fn same(posted: &str, ours: &str) -> bool {

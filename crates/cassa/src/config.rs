@@ -60,6 +60,38 @@ pub struct Config {
     pub mail_dir: Option<PathBuf>,
     /// The sender of citizens' e-mails.
     pub mail_from: String,
+    /// Citizens' login through OpenID Connect: the provider's issuer URL
+    /// (discovery at `<issuer>/.well-known/openid-configuration`). With
+    /// `--demo` and none set, pagopa-sim's demo provider on this machine.
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: String,
+    pub oidc_client_secret: Option<String>,
+    /// Space-separated scopes; `openid` is always asked.
+    pub oidc_scopes: String,
+    /// The ID-token claim with the codice fiscale (`TINIT-` prefix allowed).
+    pub oidc_fiscal_code_claim: String,
+    /// The claim with an eIDAS citizen's person identifier.
+    pub oidc_eidas_id_claim: String,
+    /// The claim naming the method used (spid, cie, cns, eidas).
+    pub oidc_method_claim: String,
+    /// The authorize parameter taking the citizen straight to the chosen
+    /// method (`kc_idp_hint` on Keycloak); empty for none.
+    pub oidc_hint_parameter: String,
+    /// Citizens' login through a SAML proxy's headers at `/accedi/sso`:
+    /// the proxies' addresses (empty: off) and their shared secret.
+    pub sso_proxies: Vec<std::net::IpAddr>,
+    pub sso_secret: Option<String>,
+    pub sso_secret_header: String,
+    pub sso_fiscal_code_header: String,
+    pub sso_given_name_header: String,
+    pub sso_family_name_header: String,
+    pub sso_eidas_id_header: String,
+    pub sso_method_header: String,
+    pub sso_level_header: String,
+    /// A citizen's session ends after this many minutes without requests…
+    pub citizen_session_idle_minutes: u32,
+    /// …and this many hours after the login, whatever happens.
+    pub citizen_session_hours: u32,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +131,25 @@ impl Default for Config {
             smtp_url: None,
             mail_dir: None,
             mail_from: "Portale Pagamenti <noreply@cassa.localhost>".into(),
+            oidc_issuer: None,
+            oidc_client_id: "cassa-demo".into(),
+            oidc_client_secret: None,
+            oidc_scopes: "openid profile".into(),
+            oidc_fiscal_code_claim: "fiscal_number".into(),
+            oidc_eidas_id_claim: "person_identifier".into(),
+            oidc_method_claim: "auth_method".into(),
+            oidc_hint_parameter: "idp_hint".into(),
+            sso_proxies: Vec::new(),
+            sso_secret: None,
+            sso_secret_header: "X-Proxy-Secret".into(),
+            sso_fiscal_code_header: "X-Fiscal-Number".into(),
+            sso_given_name_header: "X-Given-Name".into(),
+            sso_family_name_header: "X-Family-Name".into(),
+            sso_eidas_id_header: "X-Eidas-Person-Identifier".into(),
+            sso_method_header: "X-Auth-Method".into(),
+            sso_level_header: "X-Auth-Level".into(),
+            citizen_session_idle_minutes: 30,
+            citizen_session_hours: 12,
         }
     }
 }
@@ -180,6 +231,20 @@ impl Config {
                 bail!("{key} must be an http:// or https:// URL, found {url:?}");
             }
         }
+        if let Some(issuer) = &self.oidc_issuer
+            && !(issuer.starts_with("http://") || issuer.starts_with("https://"))
+        {
+            bail!("oidc_issuer must be an http:// or https:// URL, found {issuer:?}");
+        }
+        if self.oidc_issuer.is_some() && self.oidc_client_secret.is_none() {
+            bail!("oidc_issuer is set: oidc_client_secret is needed too");
+        }
+        if !self.sso_proxies.is_empty() && self.sso_secret.as_deref().unwrap_or("").len() < 16 {
+            bail!("sso_proxies is set: sso_secret must be at least 16 characters");
+        }
+        if self.citizen_session_idle_minutes == 0 || self.citizen_session_hours == 0 {
+            bail!("citizen_session_idle_minutes and citizen_session_hours must be at least 1");
+        }
         self.mail_transport()?;
         self.mail_from
             .parse::<lettre::message::Mailbox>()
@@ -212,6 +277,48 @@ impl Config {
             &self.checkout_url,
             self.checkout_key.clone(),
         )
+    }
+
+    /// How citizens log in. `demo`: pagopa-sim's provider when none is set.
+    pub fn citizen_login(&self, demo: bool) -> cassa_web::portal::login::CitizenLogin {
+        use cassa_web::portal::login::headers::HeaderLoginSettings;
+        use cassa_web::portal::login::oidc::{OidcClient, OidcSettings};
+        let demo_provider = demo.then(|| {
+            (
+                "http://127.0.0.1:8081/oidc".to_owned(),
+                "cassa-demo-secret".to_owned(),
+            )
+        });
+        let oidc = match (&self.oidc_issuer, &self.oidc_client_secret) {
+            (Some(issuer), Some(secret)) => Some((issuer.clone(), secret.clone())),
+            _ => demo_provider,
+        }
+        .map(|(issuer, secret)| {
+            let mut settings = OidcSettings::new(&issuer, &self.oidc_client_id, &secret);
+            settings.scopes = self.oidc_scopes.clone();
+            settings.fiscal_code_claim = self.oidc_fiscal_code_claim.clone();
+            settings.eidas_id_claim = self.oidc_eidas_id_claim.clone();
+            settings.method_claim = self.oidc_method_claim.clone();
+            settings.hint_parameter = self.oidc_hint_parameter.clone();
+            OidcClient::new(settings)
+        });
+        let headers = (!self.sso_proxies.is_empty()).then(|| HeaderLoginSettings {
+            proxies: self.sso_proxies.clone(),
+            secret: self.sso_secret.clone().unwrap_or_default(),
+            secret_header: self.sso_secret_header.clone(),
+            fiscal_code_header: self.sso_fiscal_code_header.clone(),
+            given_name_header: self.sso_given_name_header.clone(),
+            family_name_header: self.sso_family_name_header.clone(),
+            eidas_id_header: self.sso_eidas_id_header.clone(),
+            method_header: self.sso_method_header.clone(),
+            assurance_header: self.sso_level_header.clone(),
+        });
+        cassa_web::portal::login::CitizenLogin {
+            oidc,
+            headers,
+            idle: jiff::SignedDuration::from_mins(i64::from(self.citizen_session_idle_minutes)),
+            absolute: jiff::SignedDuration::from_hours(i64::from(self.citizen_session_hours)),
+        }
     }
 
     pub fn public_url(&self) -> String {

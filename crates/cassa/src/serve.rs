@@ -89,7 +89,8 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     let app = router(
         AppState::new(store.clone(), config.files())
             .with_node(config.node_settings())
-            .with_portal(config.portal_settings()),
+            .with_portal(config.portal_settings())
+            .with_citizen_login(config.citizen_login(with_demo)),
     );
     axum::serve(
         listener,

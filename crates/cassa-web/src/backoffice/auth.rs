@@ -17,7 +17,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
 use rand::RngCore;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::i18n::{BoTexts, texts};
 use super::{Office, render_with_status};
@@ -79,12 +78,7 @@ pub(super) fn totp_accepts(secret_base32: &str, code: &str, now: Timestamp) -> b
     code.len() == 6 && totp.check(&code, now.as_second().max(0) as u64)
 }
 
-fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+use crate::token::hash as token_hash;
 
 fn lang_of(headers: &HeaderMap) -> Lang {
     cookie(headers, crate::portal::LANG_COOKIE)

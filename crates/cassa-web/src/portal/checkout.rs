@@ -307,9 +307,16 @@ pub async fn pay(State(state): State<AppState>, page: PageContext, request: Requ
         return summary_page(StatusCode::FORBIDDEN, page, &cart, error, Vec::new());
     }
     let id = crate::token::public_id();
+    let citizen = page.citizen.as_ref().map(|c| c.citizen.key());
     let started = state
         .store
-        .start_checkout(&cart.public_id, &id, page.lang.code(), Timestamp::now())
+        .start_checkout(
+            &cart.public_id,
+            &id,
+            page.lang.code(),
+            citizen.as_deref(),
+            Timestamp::now(),
+        )
         .await;
     let checkout = match started {
         Ok(Ok(checkout)) => checkout,

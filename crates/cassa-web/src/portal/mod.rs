@@ -2,12 +2,14 @@
 //! Italian first with an English switch. Every page shares the header
 //! banner (Home, Ricerca Ente, Paga Avviso, Informazioni, Accedi, Carrello).
 
+mod area;
 mod assets;
 mod cart;
 mod checkout;
 mod csrf;
 mod enti;
 pub mod i18n;
+pub mod login;
 mod notice;
 mod pages;
 mod rate_limit;
@@ -34,7 +36,23 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
         .route("/informazioni", get(pages::information))
-        .route("/accedi", get(pages::login))
+        .route("/accedi", get(login::page))
+        .route("/accedi/oidc", get(login::start_oidc))
+        .route("/accedi/oidc/ritorno", get(login::oidc_return))
+        .route("/accedi/sso", get(login::sso))
+        .route("/esci", axum::routing::post(login::logout))
+        .route("/area-personale", get(area::open_debts))
+        .route("/area-personale/posizioni/{id}", get(area::position))
+        .route(
+            "/area-personale/posizioni/{id}/avviso",
+            get(area::notice_pdf),
+        )
+        .route(
+            "/area-personale/carrello",
+            axum::routing::post(area::add_to_cart),
+        )
+        .route("/area-personale/storico", get(area::history))
+        .route("/area-personale/ricevute/{id}", get(area::receipt))
         .route("/carrello", get(cart::page))
         .route("/carrello/aggiungi", axum::routing::post(cart::add))
         .route("/carrello/rimuovi", axum::routing::post(cart::remove))
@@ -117,11 +135,18 @@ pub struct PageContext {
     /// The browser's cart, if it has one.
     pub cart: Option<String>,
     pub csrf: Csrf,
+    /// The logged-in citizen, if any.
+    pub citizen: Option<std::sync::Arc<cassa_store::CitizenSession>>,
 }
 
 impl PageContext {
     pub fn is_en(&self) -> bool {
         self.lang == Lang::En
+    }
+
+    /// The personal area's words.
+    pub fn area_t(&self) -> &'static area::texts::AreaTexts {
+        area::texts::area_texts(self.lang)
     }
 
     /// `aria-current` for the menu entry of `section`.
@@ -132,6 +157,7 @@ impl PageContext {
             p if p.starts_with("/paga-avviso") => "avviso",
             p if p.starts_with("/informazioni") => "info",
             p if p.starts_with("/accedi") => "accedi",
+            p if p.starts_with("/area-personale") => "area",
             p if p.starts_with("/carrello") => "carrello",
             _ => "",
         };
@@ -168,7 +194,13 @@ impl FromRequestParts<AppState> for PageContext {
             Some(id) => state.store.cart_size(id).await.unwrap_or(0),
             None => 0,
         };
+        let citizen = state
+            .citizen_login
+            .session_of(state, &parts.headers)
+            .await
+            .map(std::sync::Arc::new);
         Ok(PageContext {
+            citizen,
             lang,
             t: lang.texts(),
             path: parts.uri.path().to_owned(),

@@ -44,11 +44,6 @@ pub async fn information(page: PageContext) -> Response {
     message(page, t.info_title, t.info_text)
 }
 
-pub async fn login(page: PageContext) -> Response {
-    let t = page.t;
-    message(page, t.login_title, t.login_text)
-}
-
 pub fn not_found(page: PageContext) -> Response {
     let t = page.t;
     let message = Message {

@@ -3,6 +3,7 @@
 mod auth;
 mod backoffice;
 mod checkout;
+mod citizen;
 mod contract;
 mod debt_positions;
 mod errors;
@@ -101,6 +102,17 @@ impl TestApp {
     }
 
     async fn start_with(backend: Backend, checkout: Option<Duration>) -> (TestApp, Option<String>) {
+        TestApp::start_with_proxies(backend, checkout, vec!["127.0.0.1".parse().unwrap()]).await
+    }
+
+    /// The app with pagopa-sim beside it (Checkout, the node and the demo
+    /// identity provider, which cassa logs citizens in with), and the SAML
+    /// proxy's headers believed from `sso_proxies`.
+    pub async fn start_with_proxies(
+        backend: Backend,
+        checkout: Option<Duration>,
+        sso_proxies: Vec<std::net::IpAddr>,
+    ) -> (TestApp, Option<String>) {
         let db = fresh_database(backend).await;
         let store = Store::connect(&db.url, StoreOptions::default())
             .await
@@ -123,6 +135,7 @@ impl TestApp {
                     &format!("{sim}/checkout/ec/v2/carts"),
                     Some("sim-key".into()),
                 ));
+                state = state.with_citizen_login(citizen_login(&sim, sso_proxies));
                 Some(sim)
             }
             None => None,
@@ -210,6 +223,25 @@ impl TestApp {
     }
 }
 
+pub const OIDC_SECRET: &str = "test-client-secret";
+pub const PROXY_SECRET: &str = "test-proxy-secret-0123456789";
+
+fn citizen_login(
+    sim: &str,
+    sso_proxies: Vec<std::net::IpAddr>,
+) -> cassa_web::portal::login::CitizenLogin {
+    use cassa_web::portal::login::{CitizenLogin, headers, oidc};
+    CitizenLogin {
+        oidc: Some(oidc::OidcClient::new(oidc::OidcSettings::new(
+            &format!("{sim}/oidc"),
+            "cassa-test",
+            OIDC_SECRET,
+        ))),
+        headers: Some(headers::HeaderLoginSettings::new(sso_proxies, PROXY_SECRET)),
+        ..CitizenLogin::default()
+    }
+}
+
 /// pagopa-sim on a loopback port, calling cassa at `cassa` as the node.
 async fn start_simulator(cassa: &str, pending_delay: Duration) -> String {
     let settings = cassa_web::node::NodeSettings::default();
@@ -228,11 +260,18 @@ async fn start_simulator(cassa: &str, pending_delay: Duration) -> String {
         },
         checkouts: std::sync::Arc::new(pagopa_sim::checkout::Checkouts::new(&sim, pending_delay)),
     };
-    tokio::spawn(async move {
-        axum::serve(listener, pagopa_sim::api::router(state))
-            .await
-            .unwrap()
-    });
+    let provider = pagopa_sim::oidc::OidcProvider::new(
+        format!("{sim}/oidc"),
+        vec![pagopa_sim::oidc::OidcClient {
+            id: "cassa-test".into(),
+            secret: OIDC_SECRET.into(),
+            redirect_uris: vec![format!("{cassa}/accedi/oidc/ritorno")],
+        }],
+    )
+    .unwrap();
+    let app = pagopa_sim::api::router(state)
+        .merge(pagopa_sim::oidc::routes(std::sync::Arc::new(provider)));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     sim
 }
 

@@ -1,0 +1,392 @@
+//! Citizens' login: OpenID Connect (SPID, CIE, CNS, eIDAS behind an OIDC
+//! provider or gateway) or the trusted headers of a SAML proxy. Sessions
+//! live in the database (any node serves them): the cookie holds a random
+//! token and the database its SHA-256; a login always makes a new token,
+//! a session ends after `idle` without requests or `absolute` after login,
+//! and logout deletes it.
+
+pub mod headers;
+pub mod oidc;
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use cassa_core::citizen::{AuthMethod, Claims, Identity, identity_from_claims};
+use cassa_store::{CitizenSession, PendingOidcLogin};
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+
+use super::area::texts::{AreaTexts, area_texts};
+use super::{PageContext, cookie, render_with_status};
+use crate::AppState;
+use headers::{HeaderLoginError, HeaderLoginSettings, identity_from_headers};
+use oidc::{OidcClient, claim};
+
+pub const SESSION_COOKIE: &str = "cassa_citizen";
+const STATE_COOKIE: &str = "cassa_oidc";
+/// How long a citizen has at the identity provider.
+const LOGIN_WINDOW: SignedDuration = SignedDuration::from_mins(10);
+/// A session in use is written back at most this often.
+const TOUCH_EVERY: SignedDuration = SignedDuration::from_mins(1);
+
+/// The ways citizens can log in here, and how long sessions last.
+pub struct CitizenLogin {
+    pub oidc: Option<OidcClient>,
+    pub headers: Option<HeaderLoginSettings>,
+    pub idle: SignedDuration,
+    pub absolute: SignedDuration,
+}
+
+impl Default for CitizenLogin {
+    fn default() -> Self {
+        CitizenLogin {
+            oidc: None,
+            headers: None,
+            idle: SignedDuration::from_mins(30),
+            absolute: SignedDuration::from_hours(12),
+        }
+    }
+}
+
+impl CitizenLogin {
+    /// The session behind a browser's cookie, kept alive while in use.
+    pub async fn session_of(
+        &self,
+        state: &AppState,
+        request_headers: &HeaderMap,
+    ) -> Option<CitizenSession> {
+        let token = cookie(request_headers, SESSION_COOKIE)?;
+        let hash = crate::token::hash(token);
+        let now = Timestamp::now();
+        let session = match state.store.citizen_session(&hash, now).await {
+            Ok(session) => session?,
+            Err(e) => {
+                tracing::error!(error = %e, "citizen session lookup failed");
+                return None;
+            }
+        };
+        if now.duration_since(session.seen_at) > TOUCH_EVERY {
+            let until = (now + self.idle).min(session.created_at + self.absolute);
+            if let Err(e) = state.store.touch_citizen_session(&hash, until, now).await {
+                tracing::warn!(error = %e, "citizen session not extended");
+            }
+        }
+        Some(session)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal/login.html")]
+struct LoginPage {
+    page: PageContext,
+    a: &'static AreaTexts,
+    oidc: bool,
+    sso: bool,
+    methods: Vec<(&'static str, &'static str, &'static str)>,
+    error: Option<&'static str>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    #[serde(default)]
+    esito: String,
+}
+
+/// `GET /accedi`: the ways in (SPID, CIE, CNS, eIDAS), as the seeds show.
+pub async fn page(
+    State(state): State<AppState>,
+    page: PageContext,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    if page.citizen.is_some() {
+        return Redirect::to("/area-personale").into_response();
+    }
+    let a = area_texts(page.lang);
+    let error = match query.esito.as_str() {
+        "errore" => Some(a.login_failed),
+        "scaduto" => Some(a.login_expired),
+        "non-attendibile" => Some(a.login_untrusted),
+        _ => None,
+    };
+    let status = if error.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    let view = LoginPage {
+        a,
+        oidc: state.citizen_login.oidc.is_some(),
+        sso: state.citizen_login.headers.is_some(),
+        methods: vec![
+            ("spid", "SPID", a.login_spid),
+            ("cie", "CIE", a.login_cie),
+            ("cns", "CNS", a.login_cns),
+            ("eidas", "eIDAS", a.login_eidas),
+        ],
+        error,
+        page,
+    };
+    render_with_status(status, &view.page, &view)
+}
+
+fn redirect_uri(state: &AppState) -> String {
+    format!("{}/accedi/oidc/ritorno", state.portal.public_url)
+}
+
+fn secure(state: &AppState) -> &'static str {
+    if state.portal.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+fn to_login(outcome: &str) -> Response {
+    Redirect::to(&format!("/accedi?esito={outcome}")).into_response()
+}
+
+#[derive(Deserialize, Default)]
+pub struct StartQuery {
+    #[serde(default)]
+    metodo: String,
+}
+
+/// `GET /accedi/oidc?metodo=spid`: off to the identity provider.
+pub async fn start_oidc(
+    State(state): State<AppState>,
+    page: PageContext,
+    Query(query): Query<StartQuery>,
+) -> Response {
+    let Some(client) = &state.citizen_login.oidc else {
+        return super::pages::not_found(page);
+    };
+    let method = AuthMethod::parse(&query.metodo).unwrap_or(AuthMethod::Spid);
+    let now = Timestamp::now();
+    let authorization = match client
+        .authorization(
+            &redirect_uri(&state),
+            Some(method.as_str()),
+            page.lang.code(),
+        )
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "OIDC login could not start");
+            return to_login("errore");
+        }
+    };
+    let pending = PendingOidcLogin {
+        nonce: authorization.nonce,
+        pkce_verifier: authorization.pkce_verifier,
+        method,
+    };
+    let state_hash = crate::token::hash(&authorization.state);
+    if let Err(e) = state
+        .store
+        .begin_oidc_login(&state_hash, &pending, now + LOGIN_WINDOW, now)
+        .await
+    {
+        return super::internal_error(&page, e);
+    }
+    // The state also goes in a cookie: the answer must come back to the
+    // browser that asked (no login forced on someone else's browser).
+    let mut response = Redirect::to(&authorization.url).into_response();
+    let cookie = format!(
+        "{STATE_COOKIE}={}; Path=/accedi; HttpOnly; SameSite=Lax; Max-Age=600{}",
+        authorization.state,
+        secure(&state)
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReturnQuery {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    error: String,
+}
+
+/// `GET /accedi/oidc/ritorno`: the provider sends the browser back.
+pub async fn oidc_return(
+    State(state): State<AppState>,
+    page: PageContext,
+    request_headers: HeaderMap,
+    Query(query): Query<ReturnQuery>,
+) -> Response {
+    let Some(client) = &state.citizen_login.oidc else {
+        return super::pages::not_found(page);
+    };
+    if !query.error.is_empty() {
+        tracing::info!(error = %query.error, "the identity provider refused the login");
+        return to_login("errore");
+    }
+    let ours = cookie(&request_headers, STATE_COOKIE).unwrap_or("");
+    if query.state.is_empty() || !crate::token::same(&query.state, ours) {
+        return to_login("scaduto");
+    }
+    let now = Timestamp::now();
+    let pending = match state
+        .store
+        .take_oidc_login(&crate::token::hash(&query.state), now)
+        .await
+    {
+        Ok(Some(pending)) => pending,
+        Ok(None) => return to_login("scaduto"),
+        Err(e) => return super::internal_error(&page, e),
+    };
+    let claims = match client
+        .finish(
+            &query.code,
+            &redirect_uri(&state),
+            &pending.pkce_verifier,
+            &pending.nonce,
+        )
+        .await
+    {
+        Ok(claims) => claims,
+        Err(e) => {
+            tracing::warn!(error = %e, "OIDC login failed");
+            return to_login("errore");
+        }
+    };
+    let settings = &client.settings;
+    let identity = identity_from_claims(&Claims {
+        fiscal_code: claim(&claims, &settings.fiscal_code_claim),
+        eidas_id: claim(&claims, &settings.eidas_id_claim),
+        given_name: claim(&claims, "given_name"),
+        family_name: claim(&claims, "family_name"),
+        method: claim(&claims, &settings.method_claim).or(Some(pending.method.as_str())),
+        acr: claim(&claims, "acr"),
+    });
+    match identity {
+        Ok(identity) => logged_in(&state, &page, &request_headers, &identity, "oidc").await,
+        Err(e) => {
+            tracing::warn!(error = %e, "OIDC login without a usable identity");
+            to_login("errore")
+        }
+    }
+}
+
+/// `GET /accedi/sso`: the SAML proxy in front of this path vouches for the
+/// citizen in its headers.
+pub async fn sso(
+    State(state): State<AppState>,
+    page: PageContext,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request_headers: HeaderMap,
+) -> Response {
+    let Some(settings) = &state.citizen_login.headers else {
+        return super::pages::not_found(page);
+    };
+    match identity_from_headers(settings, peer.ip(), &request_headers) {
+        Ok(identity) => logged_in(&state, &page, &request_headers, &identity, "headers").await,
+        Err(HeaderLoginError::Untrusted) => {
+            tracing::warn!(peer = %peer.ip(), "identity headers from an untrusted client ignored");
+            to_login("non-attendibile")
+        }
+        Err(HeaderLoginError::Identity(e)) => {
+            tracing::warn!(error = %e, "the proxy's headers name no usable identity");
+            to_login("errore")
+        }
+    }
+}
+
+/// A new session (the browser's previous one ends) and the personal area.
+async fn logged_in(
+    state: &AppState,
+    page: &PageContext,
+    request_headers: &HeaderMap,
+    identity: &Identity,
+    provider: &str,
+) -> Response {
+    let token = crate::token::random_hex(32);
+    let previous = cookie(request_headers, SESSION_COOKIE).map(crate::token::hash);
+    let now = Timestamp::now();
+    let login = &state.citizen_login;
+    let expires_at = now + login.idle.min(login.absolute);
+    if let Err(e) = state
+        .store
+        .start_citizen_session(
+            &crate::token::hash(&token),
+            identity,
+            provider,
+            previous.as_deref(),
+            expires_at,
+            now,
+        )
+        .await
+    {
+        return super::internal_error(page, e);
+    }
+    tracing::info!(
+        method = identity.method.as_str(),
+        assurance = identity.assurance.map(|a| a.level()),
+        provider,
+        "citizen login"
+    );
+    let mut response = Redirect::to("/area-personale").into_response();
+    let headers = response.headers_mut();
+    let secure = secure(state);
+    let session = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}");
+    let state_gone = format!("{STATE_COOKIE}=; Path=/accedi; HttpOnly; SameSite=Lax; Max-Age=0");
+    for cookie in [session, state_gone] {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+#[derive(Deserialize, Default)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /esci`: the session ends, in the database too.
+pub async fn logout(
+    State(state): State<AppState>,
+    page: PageContext,
+    request_headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    if !page.csrf.accepts(&form.csrf) {
+        return super::notice::expired(&page);
+    }
+    if let Some(token) = cookie(&request_headers, SESSION_COOKIE)
+        && let Err(e) = state
+            .store
+            .end_citizen_session(&crate::token::hash(token))
+            .await
+    {
+        return super::internal_error(&page, e);
+    }
+    let mut response = Redirect::to("/").into_response();
+    let cookie = format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        secure(&state)
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The personal area's pages need a citizen: without one, the login page.
+pub fn require_citizen(page: &PageContext) -> Result<CitizenSession, Box<Response>> {
+    page.citizen
+        .as_deref()
+        .cloned()
+        .ok_or_else(|| Box::new(Redirect::to("/accedi").into_response()))
+}

@@ -1,0 +1,471 @@
+//! Citizens' login (OIDC through pagopa-sim's identity provider, a SAML
+//! proxy's trusted headers) and the personal area, over real HTTP: the
+//! debts of two enti, nobody else's, installments, the storico with each
+//! receipt, and sessions that rotate, expire and end.
+
+use std::time::Duration;
+
+use cassa_testkit::{Backend, backend_tests};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::portal::{browser, page, post, token};
+use crate::{PROXY_SECRET, REGIONE, TestApp, create_ente, position_body};
+
+backend_tests!(
+    an_oidc_citizen_sees_their_debts_of_two_enti_and_nobody_elses,
+    installments_are_chosen_paid_and_listed_with_their_receipts,
+    an_eidas_citizen_has_no_archive_and_is_told_why,
+    trusted_headers_log_in_only_from_the_proxy_with_its_secret,
+    sessions_rotate_at_login_and_end_at_logout,
+);
+
+const MARIO: &str = "RSSMRA80A01F205X";
+const SOMEONE_ELSE: &str = "RSSMRA85T10A562S";
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// Publishes a position addressed to `debtor`; answers its id-less body
+/// as stored (with the notice numbers).
+async fn publish(app: &TestApp, ente: &str, key: &str, body: Value) -> Value {
+    let reply = app
+        .call_raw(
+            Method::POST,
+            &format!("/organizations/{ente}/debtpositions?toPublish=true"),
+            Some(key),
+            Some(body.to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    reply.body
+}
+
+fn debt_of(iupd: &str, debtor: &str, cents: i64) -> Value {
+    let mut body = position_body(iupd, &[&[cents]]);
+    body["fiscalCode"] = json!(debtor);
+    body
+}
+
+/// One payment of 300 €, or three installments of 100 €.
+fn installable_debt(iupd: &str, debtor: &str) -> Value {
+    let mut body = position_body(iupd, &[&[10_000], &[10_000], &[10_000]]);
+    let whole = position_body(iupd, &[&[30_000]])["paymentOption"][0].clone();
+    body["paymentOption"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, whole);
+    body["fiscalCode"] = json!(debtor);
+    body
+}
+
+fn nav(stored: &Value, option: usize) -> String {
+    stored["paymentOption"][option]["nav"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The id of the position holding `notice`, as the area links it.
+async fn position_id(app: &TestApp, ente: &str, notice: &str) -> i64 {
+    let ente = app.store.ente_by_fiscal_code(ente).await.unwrap().unwrap();
+    app.store
+        .position_by_notice(ente.id, notice)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+/// Logs `who` in through pagopa-sim's provider, the way a browser does.
+async fn oidc_login(client: &reqwest::Client, base: &str, sim: &str, method: &str, who: &str) {
+    let start = client
+        .get(format!("{base}/accedi/oidc?metodo={method}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::SEE_OTHER);
+    let authorize = location(&start);
+    assert!(
+        authorize.starts_with(&format!("{sim}/oidc/authorize?")),
+        "{authorize}"
+    );
+    let login_page = page(client, &authorize).await;
+    assert!(
+        login_page.contains(&format!("login-{}", who.replace('.', "-"))),
+        "{login_page}"
+    );
+    let mut form: Vec<(String, String)> =
+        form_urlencoded::parse(authorize.split_once('?').unwrap().1.as_bytes())
+            .into_owned()
+            .collect();
+    assert!(
+        form.iter()
+            .any(|(k, v)| k == "code_challenge_method" && v == "S256")
+    );
+    form.push(("login".into(), who.into()));
+    let chosen = post(client, &format!("{sim}/oidc/authorize"), &form).await;
+    assert!(chosen.status().is_redirection(), "{}", chosen.status());
+    let callback = location(&chosen);
+    assert!(callback.starts_with(&format!("{base}/accedi/oidc/ritorno?")));
+    let back = client.get(&callback).send().await.unwrap();
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&back), "/area-personale");
+    let cookie = back
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("cassa_citizen="))
+        .expect("a session cookie")
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    // The same callback again (a replay) logs nobody in.
+    let replay = browser().get(&callback).send().await.unwrap();
+    assert_eq!(location(&replay), "/accedi?esito=scaduto");
+}
+
+async fn an_oidc_citizen_sees_their_debts_of_two_enti_and_nobody_elses(backend: Backend) {
+    let (app, sim) = TestApp::start_with_checkout(backend, Duration::from_millis(50)).await;
+    let (_, regione_key) = create_ente(&app.store, REGIONE, "Regione Lombardia", 3).await;
+    let milano = publish(
+        &app,
+        &app.ente.fiscal_code,
+        &app.key,
+        debt_of("TARI-M", MARIO, 12_300),
+    )
+    .await;
+    let regione = publish(
+        &app,
+        REGIONE,
+        &regione_key,
+        debt_of("BOLLO-M", MARIO, 5_578),
+    )
+    .await;
+    let other = publish(
+        &app,
+        &app.ente.fiscal_code,
+        &app.key,
+        debt_of("TARI-X", SOMEONE_ELSE, 9_900),
+    )
+    .await;
+    let (milano_notice, regione_notice, other_notice) =
+        (nav(&milano, 0), nav(&regione, 0), nav(&other, 0));
+
+    let client = browser();
+    // Not logged in: the area sends to the login page, which offers the four ways.
+    let anonymous = client
+        .get(format!("{}/area-personale", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&anonymous), "/accedi");
+    let login = page(&client, &format!("{}/accedi", app.base)).await;
+    for method in ["spid", "cie", "cns", "eidas"] {
+        assert!(login.contains(&format!("id=\"login-{method}\"")), "{login}");
+    }
+    oidc_login(&client, &app.base, &sim, "spid", "mario.rossi").await;
+
+    let area = page(&client, &format!("{}/area-personale", app.base)).await;
+    assert!(area.contains("Mario Rossi"), "{area}");
+    assert!(area.contains("Comune di Milano") && area.contains("Regione Lombardia"));
+    assert!(area.contains("123,00") && area.contains("55,78"));
+    assert!(area.contains("DA PAGARE"));
+    assert!(!area.contains("99,00"), "another person's debt is listed");
+    let searched = page(&client, &format!("{}/area-personale?q=regione", app.base)).await;
+    assert!(searched.contains("55,78") && !searched.contains("123,00"));
+
+    // Another person's debt, by guessed id or by pairing ids and notices: not found.
+    let other_id = position_id(&app, &app.ente.fiscal_code, &other_notice).await;
+    let own_id = position_id(&app, &app.ente.fiscal_code, &milano_notice).await;
+    for path in [
+        format!("/area-personale/posizioni/{other_id}"),
+        format!("/area-personale/posizioni/{other_id}/avviso"),
+    ] {
+        let response = client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let csrf = token(&client, &format!("{}/area-personale", app.base)).await;
+    for (position, notice) in [
+        (other_id.to_string(), other_notice.clone()),
+        (own_id.to_string(), other_notice.clone()),
+    ] {
+        let tampered = post(
+            &client,
+            &format!("{}/area-personale/carrello", app.base),
+            &[
+                ("csrf", csrf.as_str()),
+                ("position", &position),
+                ("notice", &notice),
+            ],
+        )
+        .await;
+        assert_eq!(tampered.status(), StatusCode::NOT_FOUND);
+    }
+    let area = page(&client, &format!("{}/area-personale", app.base)).await;
+    assert!(
+        !area.contains("INSERITO IN CARRELLO"),
+        "nothing went in the cart"
+    );
+
+    // Stampa Avviso, then into the cart: the card says so.
+    let pdf = client
+        .get(format!(
+            "{}/area-personale/posizioni/{own_id}/avviso",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+    let added = post(
+        &client,
+        &format!("{}/area-personale/carrello", app.base),
+        &[
+            ("csrf", csrf.as_str()),
+            ("position", &own_id.to_string()),
+            ("notice", &milano_notice),
+        ],
+    )
+    .await;
+    assert_eq!(location(&added), "/carrello?esito=aggiunto");
+    let area = page(&client, &format!("{}/area-personale", app.base)).await;
+    assert!(area.contains("INSERITO IN CARRELLO") && area.contains("Rimuovi dal Carrello"));
+
+    // Paid at a PSP: it leaves the open debts and shows in the storico.
+    app.pay_at_psp(REGIONE, &regione_notice).await;
+    let area = page(&client, &format!("{}/area-personale", app.base)).await;
+    assert!(!area.contains("55,78"));
+    let history = page(&client, &format!("{}/area-personale/storico", app.base)).await;
+    assert!(
+        history.contains("Regione Lombardia") && history.contains("55,78"),
+        "{history}"
+    );
+    assert!(!history.contains("99,00"));
+}
+
+async fn installments_are_chosen_paid_and_listed_with_their_receipts(backend: Backend) {
+    let (app, sim) = TestApp::start_with_checkout(backend, Duration::from_millis(50)).await;
+    let stored = publish(
+        &app,
+        &app.ente.fiscal_code,
+        &app.key,
+        installable_debt("RATE-1", MARIO),
+    )
+    .await;
+    let whole = nav(&stored, 0);
+    let first = nav(&stored, 1);
+    let id = position_id(&app, &app.ente.fiscal_code, &whole).await;
+    let client = browser();
+    oidc_login(&client, &app.base, &sim, "cie", "anna.bianchi").await;
+    // Anna is not the debtor.
+    let response = client
+        .get(format!("{}/area-personale/posizioni/{id}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    let client = browser();
+    oidc_login(&client, &app.base, &sim, "spid", "mario.rossi").await;
+    let area = page(&client, &format!("{}/area-personale", app.base)).await;
+    assert!(area.contains(">Rate<"), "{area}");
+    let detail = page(
+        &client,
+        &format!("{}/area-personale/posizioni/{id}", app.base),
+    )
+    .await;
+    assert!(
+        detail.contains("id=\"pay-whole\"") && detail.contains("id=\"pay-first\""),
+        "{detail}"
+    );
+    assert!(detail.contains("Rata 3 di 3"));
+
+    // The first installment is paid: the plan is shown, the single payment
+    // is cancelled, the other installments are still to pay.
+    app.pay_at_psp(&app.ente.fiscal_code, &first).await;
+    let detail = page(
+        &client,
+        &format!("{}/area-personale/posizioni/{id}", app.base),
+    )
+    .await;
+    assert!(!detail.contains("id=\"pay-whole\""));
+    assert!(detail.contains("Piano delle rate"));
+    assert!(
+        detail.contains("ANNULLATO") && detail.contains("PAGATO") && detail.contains("DA PAGARE")
+    );
+    let area = page(&client, &format!("{}/area-personale", app.base)).await;
+    assert!(area.contains("PARZIALMENTE PAGATO") && area.contains("100,00"));
+
+    for option in [2, 3] {
+        app.pay_at_psp(&app.ente.fiscal_code, &nav(&stored, option))
+            .await;
+    }
+    let area = page(&client, &format!("{}/area-personale", app.base)).await;
+    assert!(
+        !area.contains("RATE-1") && !area.contains("100,00"),
+        "extinguished"
+    );
+    let history = page(&client, &format!("{}/area-personale/storico", app.base)).await;
+    for n in 1..=3 {
+        assert!(history.contains(&format!("Rata {n} di 3")), "{history}");
+    }
+    let payments = app
+        .store
+        .payments_of_citizen(&cassa_core::citizen::CitizenId::FiscalCode(
+            cassa_core::CodiceFiscale::parse(MARIO).unwrap(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(payments.len(), 3);
+    for payment in &payments {
+        let pdf = client
+            .get(format!(
+                "{}/area-personale/ricevute/{}",
+                app.base, payment.receipt_row
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pdf.status(), StatusCode::OK);
+        assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+    }
+    // Someone else's receipt id is not theirs to download.
+    let anna = browser();
+    oidc_login(&anna, &app.base, &sim, "cie", "anna.bianchi").await;
+    let stolen = anna
+        .get(format!(
+            "{}/area-personale/ricevute/{}",
+            app.base, payments[0].receipt_row
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), StatusCode::NOT_FOUND);
+}
+
+async fn an_eidas_citizen_has_no_archive_and_is_told_why(backend: Backend) {
+    let (app, sim) = TestApp::start_with_checkout(backend, Duration::from_millis(50)).await;
+    publish(
+        &app,
+        &app.ente.fiscal_code,
+        &app.key,
+        debt_of("TARI-M", MARIO, 12_300),
+    )
+    .await;
+    let client = browser();
+    oidc_login(&client, &app.base, &sim, "eidas", "hans.muller").await;
+    let area = page(&client, &format!("{}/area-personale", app.base)).await;
+    assert!(
+        area.contains("eIDAS") && area.contains("senza codice fiscale"),
+        "{area}"
+    );
+    assert!(!area.contains("123,00"));
+    let history = page(&client, &format!("{}/area-personale/storico", app.base)).await;
+    assert!(history.contains("Non risultano pagamenti"));
+}
+
+async fn header_login(base: &str, secret: &str) -> reqwest::Response {
+    browser()
+        .get(format!("{base}/accedi/sso"))
+        .header("X-Proxy-Secret", secret)
+        .header("X-Fiscal-Number", format!("TINIT-{MARIO}"))
+        .header("X-Given-Name", "Mario")
+        .header("X-Family-Name", "Rossi")
+        .header("X-Auth-Method", "spid")
+        .header("X-Auth-Level", "https://www.spid.gov.it/SpidL2")
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn trusted_headers_log_in_only_from_the_proxy_with_its_secret(backend: Backend) {
+    let (app, _) = TestApp::start_with_checkout(backend, Duration::from_millis(50)).await;
+    let trusted = header_login(&app.base, PROXY_SECRET).await;
+    assert_eq!(location(&trusted), "/area-personale");
+    let guessed = header_login(&app.base, "not-the-secret").await;
+    assert_eq!(location(&guessed), "/accedi?esito=non-attendibile");
+    assert!(guessed.headers().get("set-cookie").is_none());
+
+    // The right secret from an address that is not the proxy's: ignored.
+    let (elsewhere, _) = TestApp::start_with_proxies(
+        backend,
+        Some(Duration::from_millis(50)),
+        vec!["10.11.12.13".parse().unwrap()],
+    )
+    .await;
+    let stranger = header_login(&elsewhere.base, PROXY_SECRET).await;
+    assert_eq!(location(&stranger), "/accedi?esito=non-attendibile");
+    assert!(stranger.headers().get("set-cookie").is_none());
+}
+
+async fn sessions_rotate_at_login_and_end_at_logout(backend: Backend) {
+    let (app, sim) = TestApp::start_with_checkout(backend, Duration::from_millis(50)).await;
+    let first = header_login(&app.base, PROXY_SECRET).await;
+    let old_cookie = first.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let old_token = old_cookie.split(';').next().unwrap().to_owned();
+    let with_cookie = |cookie: String| {
+        let base = app.base.clone();
+        async move {
+            browser()
+                .get(format!("{base}/area-personale"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(with_cookie(old_token.clone()).await, StatusCode::OK);
+
+    // Logging in again from that browser replaces its session.
+    let rotated = browser()
+        .get(format!("{}/accedi/sso", app.base))
+        .header("cookie", old_token.clone())
+        .header("X-Proxy-Secret", PROXY_SECRET)
+        .header("X-Fiscal-Number", MARIO)
+        .send()
+        .await
+        .unwrap();
+    let new_token = rotated.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_token, old_token);
+    assert_eq!(
+        with_cookie(old_token).await,
+        StatusCode::SEE_OTHER,
+        "the old session ended"
+    );
+    assert_eq!(with_cookie(new_token).await, StatusCode::OK);
+
+    // Logout ends the session in the database: the cookie opens nothing.
+    let client = browser();
+    oidc_login(&client, &app.base, &sim, "spid", "mario.rossi").await;
+    let csrf = token(&client, &format!("{}/area-personale", app.base)).await;
+    let out = post(
+        &client,
+        &format!("{}/esci", app.base),
+        &[("csrf", csrf.as_str())],
+    )
+    .await;
+    assert_eq!(location(&out), "/");
+    let after = client
+        .get(format!("{}/area-personale", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&after), "/accedi");
+}
