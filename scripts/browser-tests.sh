@@ -22,10 +22,16 @@ port=$(free_port)
 sim_port=$(free_port)
 # pagopa-sim plays pagoPA Checkout and the node, checking cassa's answers
 # against the XSDs; payments left pending get their receipts after 1 s.
+# It is also the citizens' identity provider (OIDC); the walk plays the
+# regional SAML proxy too, with its headers and shared secret.
+export CASSA_SSO_SECRET="browser-walk-proxy-$(date +%s%N)"
 ./target/debug/pagopa-sim --ec-url "http://127.0.0.1:$port/pagopa/paForNode" \
-  serve --listen "127.0.0.1:$sim_port" --pending-delay-ms 1000 >"$artifacts/sim.log" 2>&1 &
+  serve --listen "127.0.0.1:$sim_port" --pending-delay-ms 1000 \
+  --oidc-redirect-uri "http://127.0.0.1:$port/accedi/oidc/ritorno" >"$artifacts/sim.log" 2>&1 &
 sim=$!
 CASSA_CHECKOUT_URL="http://127.0.0.1:$sim_port/checkout/ec/v2/carts" \
+  CASSA_OIDC_ISSUER="http://127.0.0.1:$sim_port/oidc" CASSA_OIDC_CLIENT_SECRET=cassa-demo-secret \
+  CASSA_SSO_PROXIES='["127.0.0.1"]' \
   ./target/debug/cassa serve --demo --data-dir "$data" --listen "127.0.0.1:$port" >"$artifacts/demo.txt" 2>"$artifacts/server.log" &
 server=$!
 trap 'kill $server $sim 2>/dev/null || true; rm -rf "$data"' EXIT

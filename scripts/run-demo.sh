@@ -16,10 +16,12 @@ if ! command -v xmllint >/dev/null 2>&1; then
   echo "xmllint not found (apt-get install libxml2-utils): the simulator checks the spec's rules only" >&2
   xsd=(--no-xsd)
 fi
-./target/release/pagopa-sim "${xsd[@]}" --ec-url "http://$listen/pagopa/paForNode" serve --listen 127.0.0.1:8081 &
+./target/release/pagopa-sim "${xsd[@]}" --ec-url "http://$listen/pagopa/paForNode" serve --listen 127.0.0.1:8081 \
+  --oidc-redirect-uri "http://$listen/accedi/oidc/ritorno" &
 sim=$!
 trap 'kill $sim 2>/dev/null || true' EXIT
-echo "pagoPA simulator (the node, the PSPs and Checkout) on http://127.0.0.1:8081."
+echo "pagoPA simulator (the node, the PSPs, Checkout and a demo SPID/CIE/CNS/eIDAS login) on http://127.0.0.1:8081."
+echo "Log in at http://$listen/accedi as Mario Rossi (SPID) to see his debts of three enti and pay one in installments."
 echo "Pay as a citizen at http://$listen/ (the cart ends in the simulated Checkout), or as at a PSP with"
 echo "  ./target/release/pagopa-sim ${xsd[*]} --ec-url http://$listen/pagopa/paForNode pay-notice <notice.N.number> --ente <notice.N.ente>"
 ./target/release/cassa serve --demo "$@"

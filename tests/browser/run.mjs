@@ -8,6 +8,7 @@
 import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+import { walkCitizen } from "./citizen.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -338,6 +339,9 @@ try {
   await look(page, "backoffice-attivita");
   await page.click("text=Esci");
   check(new URL(page.url()).pathname === "/backoffice/login", "logout leads back to the login");
+
+  // Logged in as a citizen: the personal area and installments.
+  await walkCitizen({ browser, base: BASE, artifacts: ARTIFACTS, look, check, text, proxySecret: process.env.CASSA_SSO_SECRET });
 
   // A page that does not exist.
   const response = await page.goto(`${BASE}/non-esiste`);

@@ -437,6 +437,16 @@ const GIULIA: Person = Person {
     province: "MI",
     postal_code: "20154",
 };
+/// pagopa-sim's demo SPID citizen: log in as him to see the personal area.
+const MARIO: Person = Person {
+    kind: DebtorKind::Person,
+    id: "RSSMRA80A01F205X",
+    name: "Mario Rossi",
+    street: "Via Dante 7",
+    city: "Milano",
+    province: "MI",
+    postal_code: "20121",
+};
 const LUCA: Person = Person {
     kind: DebtorKind::Person,
     id: "VRDLCU72M12F205G",
@@ -602,6 +612,41 @@ fn positions() -> Vec<PositionSpec> {
                 25,
                 vec![(2_500, None, "9/0114100TS/")],
             )],
+        },
+        // Mario Rossi's debts of two enti, one payable in installments.
+        PositionSpec {
+            ente: 0,
+            tipo: "BOLLO_AUTO",
+            iupd: "BOLLO-2026-GA456BC",
+            debtor: MARIO,
+            options: vec![(
+                "Tassa automobilistica 2026 targa GA456BC",
+                50,
+                vec![(21_450, None, "9/0301105TS/")],
+            )],
+        },
+        PositionSpec {
+            ente: 1,
+            tipo: "TARI",
+            iupd: "TARI-2026-000456",
+            debtor: MARIO,
+            options: vec![
+                ("TARI 2026 - rata unica", 30, vec![(24_000, None, tari)]),
+                ("TARI 2026 - rata 1 di 3", 30, vec![(8_000, None, tari)]),
+                ("TARI 2026 - rata 2 di 3", 90, vec![(8_000, None, tari)]),
+                ("TARI 2026 - rata 3 di 3", 150, vec![(8_000, None, tari)]),
+            ],
+        },
+        PositionSpec {
+            ente: 2,
+            tipo: "TARI",
+            iupd: "TARI-2026-0099",
+            debtor: MARIO,
+            options: vec![
+                ("TARI 2026 - rata unica", 40, vec![(12_000, None, tari)]),
+                ("TARI 2026 - rata 1 di 2", 40, vec![(6_000, None, tari)]),
+                ("TARI 2026 - rata 2 di 2", 100, vec![(6_000, None, tari)]),
+            ],
         },
     ]
 }
