@@ -2,6 +2,7 @@
 
 mod carts;
 mod checkout;
+mod citizens;
 mod dovuti;
 mod enti;
 mod group_commit;
