@@ -2,14 +2,18 @@
 //! logins under way, and what their personal area shows (the open debts
 //! addressed to them across every ente, and what they paid).
 
+use std::collections::HashMap;
+
 use cassa_core::Cents;
 use cassa_core::citizen::{Assurance, AuthMethod, CitizenId, Identity};
 use jiff::Timestamp;
 use sqlx::Row;
 
 use crate::positions::StoredPosition;
-use crate::positions::read::{POSITION_COLUMNS, Transfers, load_options, position_from_row};
-use crate::sql::{micros, timestamp};
+use crate::positions::read::{
+    POSITION_COLUMNS, Transfers, load_options, load_where, position_from_row,
+};
+use crate::sql::{micros, placeholders, timestamp};
 use crate::{Store, StoreError};
 
 /// A live citizen session.
@@ -61,7 +65,7 @@ pub struct CitizenPayment {
 }
 
 /// The most a personal-area list holds: beyond that, the search narrows it.
-pub const MAX_LISTED: i64 = 200;
+const MAX_LISTED: i64 = 200;
 
 impl Store {
     /// Starts a session for `identity`, ending the one the browser had
@@ -255,27 +259,13 @@ impl Store {
         fiscal_code: &str,
     ) -> Result<Option<StoredPosition>, StoreError> {
         let mut conn = self.read().acquire().await?;
-        let mut positions: Vec<StoredPosition> = sqlx::query(&format!(
-            "SELECT {POSITION_COLUMNS} FROM debt_position WHERE id = $1 AND debtor_fiscal_code = $2 \
-             AND status <> 'DRAFT'"
-        ))
-        .bind(id)
-        .bind(fiscal_code)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(position_from_row)
-        .collect::<Result<_, _>>()?;
-        load_options(&mut conn, &mut positions, None, Transfers::Skip).await?;
-        Ok(positions.pop())
+        let condition = "id = $1 AND debtor_fiscal_code = $2 AND status <> 'DRAFT'";
+        load_where(&mut conn, condition, id, fiscal_code, "", Transfers::Skip).await
     }
 
     /// The names of tipi dovuto, by id.
-    pub async fn tipo_dovuto_names(
-        &self,
-        ids: &[i64],
-    ) -> Result<std::collections::HashMap<i64, String>, StoreError> {
-        let mut names = std::collections::HashMap::new();
+    pub async fn tipo_dovuto_names(&self, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
+        let mut names = HashMap::new();
         if ids.is_empty() {
             return Ok(names);
         }
@@ -299,6 +289,23 @@ impl Store {
         &self,
         citizen: &CitizenId,
     ) -> Result<Vec<CitizenPayment>, StoreError> {
+        self.citizen_payments(citizen, None).await
+    }
+
+    /// Receipt row `id` if it is one of `citizen`'s payments.
+    pub async fn payment_of_citizen(
+        &self,
+        citizen: &CitizenId,
+        id: i64,
+    ) -> Result<Option<CitizenPayment>, StoreError> {
+        Ok(self.citizen_payments(citizen, Some(id)).await?.pop())
+    }
+
+    async fn citizen_payments(
+        &self,
+        citizen: &CitizenId,
+        only: Option<i64>,
+    ) -> Result<Vec<CitizenPayment>, StoreError> {
         // Three indexed lookups, united: an OR across them would scan.
         let by_checkout = "SELECT r.id FROM checkout c \
              JOIN checkout_item ci ON ci.checkout_id = c.id \
@@ -314,66 +321,95 @@ impl Store {
             ),
             None => by_checkout.to_owned(),
         };
+        let only_clause = match (only, citizen.fiscal_code()) {
+            (None, _) => String::new(),
+            (Some(_), Some(_)) => " AND r.id = $3".to_owned(),
+            (Some(_), None) => " AND r.id = $2".to_owned(),
+        };
         let sql = format!(
             "SELECT r.id, r.ente_id, e.name AS ente_name, e.fiscal_code AS ente_fiscal_code, \
              r.notice_number, r.amount, r.psp_company_name, r.payment_date_time, r.received_at, \
              o.description, o.position_id, o.is_partial_payment \
              FROM receipt r JOIN ente e ON e.id = r.ente_id \
              LEFT JOIN payment_option o ON o.id = r.option_id \
-             WHERE r.status = 'applied' AND r.id IN ({sql}) \
+             WHERE r.status = 'applied' AND r.id IN ({sql}){only_clause} \
              ORDER BY COALESCE(r.payment_date_time, r.received_at) DESC, r.id DESC LIMIT {MAX_LISTED}"
         );
         let mut query = sqlx::query(&sql).bind(citizen.key());
         if let Some(cf) = citizen.fiscal_code() {
             query = query.bind(cf);
         }
+        if let Some(id) = only {
+            query = query.bind(id);
+        }
         let mut conn = self.read().acquire().await?;
         let rows = query.fetch_all(&mut *conn).await?;
         let mut payments = Vec::with_capacity(rows.len());
+        let mut plans = Vec::new();
         for row in rows {
             let paid_at: Option<i64> = row.try_get("payment_date_time")?;
             let received_at: i64 = row.try_get("received_at")?;
             let position: Option<i64> = row.try_get("position_id")?;
             let partial: Option<i32> = row.try_get("is_partial_payment")?;
-            let notice_number: String = row.try_get("notice_number")?;
-            let installment = match (position, partial) {
-                (Some(position), Some(1)) => {
-                    installment_number(&mut conn, position, &notice_number).await?
-                }
-                _ => None,
-            };
+            if let (Some(position), Some(1)) = (position, partial) {
+                plans.push((payments.len(), position));
+            }
             payments.push(CitizenPayment {
                 receipt_row: row.try_get("id")?,
                 ente_id: row.try_get("ente_id")?,
                 ente_name: row.try_get("ente_name")?,
                 ente_fiscal_code: row.try_get("ente_fiscal_code")?,
-                notice_number,
+                notice_number: row.try_get("notice_number")?,
                 description: row.try_get("description")?,
                 amount: Cents::new(row.try_get("amount")?),
                 psp_company_name: row.try_get("psp_company_name")?,
                 paid_at: timestamp(paid_at.unwrap_or(received_at))?,
-                installment,
+                installment: None,
             });
+        }
+        let numbers = installment_plans(&mut conn, plans.iter().map(|(_, p)| *p)).await?;
+        for (index, position) in plans {
+            let payment = &mut payments[index];
+            let plan = numbers
+                .get(&position)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            payment.installment = plan
+                .iter()
+                .position(|n| *n == payment.notice_number)
+                .map(|i| (i + 1, plan.len()));
         }
         Ok(payments)
     }
 }
 
-/// "Rata 2 di 3": the place of an installment in its plan, by due date.
-async fn installment_number(
+/// The installments' notice numbers of each position, by due date: where
+/// "Rata 2 di 3" comes from. One query for every position listed.
+async fn installment_plans(
     conn: &mut sqlx::AnyConnection,
-    position_id: i64,
-    notice_number: &str,
-) -> Result<Option<(usize, usize)>, StoreError> {
-    let plan: Vec<String> = sqlx::query_scalar(
-        "SELECT notice_number FROM payment_option WHERE position_id = $1 AND is_partial_payment = 1 \
-         ORDER BY due_date, id",
-    )
-    .bind(position_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(plan
-        .iter()
-        .position(|n| n == notice_number)
-        .map(|i| (i + 1, plan.len())))
+    positions: impl Iterator<Item = i64>,
+) -> Result<HashMap<i64, Vec<String>>, StoreError> {
+    let mut ids: Vec<i64> = positions.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut plans: HashMap<i64, Vec<String>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(plans);
+    }
+    let sql = format!(
+        "SELECT position_id, notice_number FROM payment_option \
+         WHERE is_partial_payment = 1 AND position_id IN ({}) ORDER BY position_id, due_date, id",
+        placeholders(ids.len(), 1)
+    );
+    let mut query = sqlx::query(&sql);
+    for id in &ids {
+        query = query.bind(*id);
+    }
+    for row in query.fetch_all(&mut *conn).await? {
+        plans
+            .entry(row.try_get("position_id")?)
+            .or_default()
+            .push(row.try_get("notice_number")?);
+    }
+    Ok(plans)
 }

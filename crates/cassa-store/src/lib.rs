@@ -34,7 +34,7 @@ pub use api_keys::{ApiKey, ApiKeyOwner};
 pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
 pub use carts::{Cart, CartError, CartItem, MAX_CART_ITEMS};
 pub use checkout::{Checkout, CheckoutItem, CheckoutRefusal, CheckoutState, ItemProblem};
-pub use citizens::{CitizenPayment, CitizenSession, MAX_LISTED, PendingOidcLogin};
+pub use citizens::{CitizenPayment, CitizenSession, PendingOidcLogin};
 pub use db::{Backend, Store, StoreError, StoreOptions, with_database};
 pub use ente_printing::{EntePrinting, MAX_LOGO_BYTES, PrintingError};
 pub use enti::{Ente, EnteError, NewEnte};

@@ -246,6 +246,38 @@ impl Store {
         .map_err(PayRefusal::NotPayable))
     }
 
+    /// Whether each option of `position` may be paid now: the rule
+    /// `verify_notice` applies to one notice, for all of them at once (the
+    /// tipo's installment mode read once, open activations in one query).
+    pub async fn payability(
+        &self,
+        position: &StoredPosition,
+        now: Timestamp,
+    ) -> Result<Vec<Result<(), NotPayable>>, StoreError> {
+        let mut conn = self.read().acquire().await?;
+        let lifecycle = payable_lifecycle(&mut conn, position).await?;
+        let ids: Vec<i64> = position.options.iter().map(|o| o.id).collect();
+        let mut in_progress = std::collections::HashSet::new();
+        if !ids.is_empty() {
+            let sql = format!(
+                "SELECT option_id FROM payment_activation WHERE option_id IN ({}) \
+                 AND closed_at IS NULL AND expires_at > ${}",
+                crate::sql::placeholders(ids.len(), 1),
+                ids.len() + 1
+            );
+            let mut query = sqlx::query_scalar::<_, i64>(&sql);
+            for id in &ids {
+                query = query.bind(*id);
+            }
+            in_progress.extend(query.bind(micros(now)).fetch_all(&mut *conn).await?);
+        }
+        Ok(ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| check_payable(&lifecycle, i, in_progress.contains(id), now))
+            .collect())
+    }
+
     /// Opens an activation if the option may be paid (paGetPayment): in one
     /// transaction with the position locked, so two activations at the same
     /// moment cannot both succeed (group-committed with other writes).

@@ -249,7 +249,8 @@ pub(crate) async fn load_position_by_notice(
     load_where(conn, condition, ente_id, notice_number, lock, transfers).await
 }
 
-async fn load_where(
+/// The position matching `condition` on `$1` (an integer) and `$2` (text).
+pub(crate) async fn load_where(
     conn: &mut AnyConnection,
     condition: &str,
     ente_id: i64,

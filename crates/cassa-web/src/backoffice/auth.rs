@@ -256,11 +256,7 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     tracing::info!(operator = %operator.username, "back-office login");
-    let secure = if state.portal.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = state.portal.secure_cookie();
     let mut response = Redirect::to(&next).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,

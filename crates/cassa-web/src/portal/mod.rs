@@ -113,6 +113,17 @@ impl PortalSettings {
     }
 }
 
+impl PortalSettings {
+    /// `; Secure` for cookies when the portal is served over TLS.
+    pub fn secure_cookie(&self) -> &'static str {
+        if self.public_url.starts_with("https://") {
+            "; Secure"
+        } else {
+            ""
+        }
+    }
+}
+
 impl Default for PortalSettings {
     fn default() -> Self {
         PortalSettings::new(

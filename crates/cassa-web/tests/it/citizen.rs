@@ -86,6 +86,17 @@ async fn oidc_login(client: &reqwest::Client, base: &str, sim: &str, method: &st
         .await
         .unwrap();
     assert_eq!(start.status(), StatusCode::SEE_OTHER);
+    let state_cookie = start
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("cassa_oidc="))
+        .expect("the state's cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let authorize = location(&start);
     assert!(
         authorize.starts_with(&format!("{sim}/oidc/authorize?")),
@@ -124,9 +135,16 @@ async fn oidc_login(client: &reqwest::Client, base: &str, sim: &str, method: &st
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
-    // The same callback again (a replay) logs nobody in.
-    let replay = browser().get(&callback).send().await.unwrap();
+    // The same callback again, even with the state's cookie (a replay),
+    // logs nobody in: the login was taken once.
+    let replay = browser()
+        .get(&callback)
+        .header("cookie", state_cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(location(&replay), "/accedi?esito=scaduto");
+    assert!(replay.headers().get("set-cookie").is_none());
 }
 
 async fn an_oidc_citizen_sees_their_debts_of_two_enti_and_nobody_elses(backend: Backend) {

@@ -8,11 +8,13 @@
 pub mod texts;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::response::{Redirect, Response};
 use cassa_core::debt::{OptionStatus, PositionStatus};
 use cassa_jobs::printouts::printed_due_date;
 use cassa_store::{CitizenPayment, CitizenSession, StoredOption, StoredPosition};
@@ -20,10 +22,28 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::cart::{printed_notice, put_in_cart};
-use super::login::require_citizen;
 use super::{PageContext, render};
 use crate::AppState;
 use texts::{AreaTexts, area_texts};
+
+/// A page of the area: its context and the logged-in citizen. Without a
+/// session the request goes to the login page instead.
+pub struct SignedIn {
+    pub page: PageContext,
+    pub citizen: Arc<CitizenSession>,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Redirect;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Redirect> {
+        let Ok(page) = PageContext::from_request_parts(parts, state).await;
+        match page.citizen.clone() {
+            Some(citizen) => Ok(SignedIn { page, citizen }),
+            None => Err(Redirect::to("/accedi")),
+        }
+    }
+}
 
 /// A debt as a card of the archive.
 pub struct DebtCard {
@@ -172,13 +192,9 @@ async fn names(
 /// `GET /area-personale`: Posizioni aperte, across every ente.
 pub async fn open_debts(
     State(state): State<AppState>,
-    page: PageContext,
+    SignedIn { page, citizen }: SignedIn,
     Query(query): Query<AreaQuery>,
 ) -> Response {
-    let citizen = match require_citizen(&page) {
-        Ok(c) => c,
-        Err(to_login) => return *to_login,
-    };
     let a = area_texts(page.lang);
     let positions = match citizen.citizen.fiscal_code() {
         Some(cf) => match state
@@ -269,13 +285,9 @@ async fn own_position(
 /// `GET /area-personale/posizioni/{id}`: Dettagli, with the plan.
 pub async fn position(
     State(state): State<AppState>,
-    page: PageContext,
+    SignedIn { page, citizen }: SignedIn,
     Path(id): Path<i64>,
 ) -> Response {
-    let citizen = match require_citizen(&page) {
-        Ok(c) => c,
-        Err(to_login) => return *to_login,
-    };
     let position = match own_position(&state, &page, &citizen, id).await {
         Ok(p) => p,
         Err(response) => return response,
@@ -307,17 +319,18 @@ pub async fn position(
             .replace("{of}", &plan.len().to_string());
         rows.push((option, label, paid_single));
     }
+    let payability = match state.store.payability(&position, now).await {
+        Ok(p) => p,
+        Err(e) => return super::internal_error(&page, e),
+    };
     let mut single = None;
     let mut installments = Vec::new();
     for (option, label, other_way_paid) in rows {
-        let payable = option.status == OptionStatus::Unpaid
-            && matches!(
-                state
-                    .store
-                    .verify_notice(position.ente_id, &option.notice_number, now)
-                    .await,
-                Ok(Ok(_))
-            );
+        let payable = position
+            .options
+            .iter()
+            .position(|o| o.id == option.id)
+            .is_some_and(|i| payability[i].is_ok());
         let in_cart = cart
             .get(&(position.ente_id, option.notice_number.clone()))
             .copied();
@@ -373,13 +386,9 @@ pub async fn position(
 /// `GET /area-personale/posizioni/{id}/avviso`: Stampa Avviso.
 pub async fn notice_pdf(
     State(state): State<AppState>,
-    page: PageContext,
+    SignedIn { page, citizen }: SignedIn,
     Path(id): Path<i64>,
 ) -> Response {
-    let citizen = match require_citizen(&page) {
-        Ok(c) => c,
-        Err(to_login) => return *to_login,
-    };
     let position = match own_position(&state, &page, &citizen, id).await {
         Ok(p) => p,
         Err(response) => return response,
@@ -412,13 +421,9 @@ pub struct CartForm {
 /// the cart; the store decides whether it may be paid now.
 pub async fn add_to_cart(
     State(state): State<AppState>,
-    page: PageContext,
+    SignedIn { page, citizen }: SignedIn,
     Form(form): Form<CartForm>,
 ) -> Response {
-    let citizen = match require_citizen(&page) {
-        Ok(c) => c,
-        Err(to_login) => return *to_login,
-    };
     if !page.csrf.accepts(&form.csrf) {
         return super::notice::expired(&page);
     }
@@ -479,11 +484,10 @@ fn payment_row(payment: &CitizenPayment, a: &AreaTexts) -> PaymentRow {
 }
 
 /// `GET /area-personale/storico`: Storico transazioni.
-pub async fn history(State(state): State<AppState>, page: PageContext) -> Response {
-    let citizen = match require_citizen(&page) {
-        Ok(c) => c,
-        Err(to_login) => return *to_login,
-    };
+pub async fn history(
+    State(state): State<AppState>,
+    SignedIn { page, citizen }: SignedIn,
+) -> Response {
     let a = area_texts(page.lang);
     let payments = match state.store.payments_of_citizen(&citizen.citizen).await {
         Ok(p) => p,
@@ -502,19 +506,13 @@ pub async fn history(State(state): State<AppState>, page: PageContext) -> Respon
 /// citizen's payments.
 pub async fn receipt(
     State(state): State<AppState>,
-    page: PageContext,
+    SignedIn { page, citizen }: SignedIn,
     Path(id): Path<i64>,
 ) -> Response {
-    let citizen = match require_citizen(&page) {
-        Ok(c) => c,
-        Err(to_login) => return *to_login,
-    };
-    let payments = match state.store.payments_of_citizen(&citizen.citizen).await {
-        Ok(p) => p,
+    let payment = match state.store.payment_of_citizen(&citizen.citizen, id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return super::pages::not_found(page),
         Err(e) => return super::internal_error(&page, e),
-    };
-    let Some(payment) = payments.iter().find(|p| p.receipt_row == id) else {
-        return super::pages::not_found(page);
     };
     super::receipt::receipt_pdf(&state, &page, payment.ente_id, &payment.notice_number).await
 }

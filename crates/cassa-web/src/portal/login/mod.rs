@@ -137,14 +137,6 @@ fn redirect_uri(state: &AppState) -> String {
     format!("{}/accedi/oidc/ritorno", state.portal.public_url)
 }
 
-fn secure(state: &AppState) -> &'static str {
-    if state.portal.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    }
-}
-
 fn to_login(outcome: &str) -> Response {
     Redirect::to(&format!("/accedi?esito={outcome}")).into_response()
 }
@@ -199,7 +191,7 @@ pub async fn start_oidc(
     let cookie = format!(
         "{STATE_COOKIE}={}; Path=/accedi; HttpOnly; SameSite=Lax; Max-Age=600{}",
         authorization.state,
-        secure(&state)
+        state.portal.secure_cookie()
     );
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -337,7 +329,7 @@ async fn logged_in(
     );
     let mut response = Redirect::to("/area-personale").into_response();
     let headers = response.headers_mut();
-    let secure = secure(state);
+    let secure = state.portal.secure_cookie();
     let session = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}");
     let state_gone = format!("{STATE_COOKIE}=; Path=/accedi; HttpOnly; SameSite=Lax; Max-Age=0");
     for cookie in [session, state_gone] {
@@ -375,18 +367,10 @@ pub async fn logout(
     let mut response = Redirect::to("/").into_response();
     let cookie = format!(
         "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-        secure(&state)
+        state.portal.secure_cookie()
     );
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
-}
-
-/// The personal area's pages need a citizen: without one, the login page.
-pub fn require_citizen(page: &PageContext) -> Result<CitizenSession, Box<Response>> {
-    page.citizen
-        .as_deref()
-        .cloned()
-        .ok_or_else(|| Box::new(Redirect::to("/accedi").into_response()))
 }
