@@ -68,6 +68,7 @@ pub fn draft(iupd: &str, options: &[&[i64]]) -> DebtPositionDraft {
                 is_partial_payment: options.len() > 1,
                 due_date: now() + days(30 * (i as i64 + 1)),
                 retention_date: None,
+                valid_from: None,
                 fee: Cents::ZERO,
                 transfers: parts
                     .iter()

@@ -43,7 +43,9 @@ pub fn openapi_document() -> Value {
          codes are validated, and every wrong field is reported at once as `field: reason`.\n\
          - Dates without an offset are read as UTC, like GPD; dates are written in RFC 3339 with `Z`.\n\
          - `status` is computed at the time of the request (a PUBLISHED position whose validity date has come \
-         is VALID). The list's `status` filter uses the stored status, which a sweep refreshes every minute."
+         is VALID). The list's `status` filter uses the stored status, which a sweep refreshes every minute.\n\
+         - An installment (`isPartialPayment: true`) may carry `validFrom`: it cannot be paid before that \
+         instant (the start of its window), at a PSP or on the portal. Returned only when set."
     );
     doc["servers"] = json!([{ "url": "/", "description": "this cassa installation" }]);
     doc["security"] = json!([{ "ApiKey": [] }]);
@@ -57,6 +59,13 @@ pub fn openapi_document() -> Value {
     option["properties"]["nav"]["description"] = json!(
         "The notice number: aux digit 3 followed by the IUV. Optional; derived from the IUV."
     );
+    for schema in ["PaymentOptionModel", "PaymentOptionModelResponse"] {
+        doc["components"]["schemas"][schema]["properties"]["validFrom"] = json!({
+            "type": "string",
+            "format": "date-time",
+            "description": "cassa extension: an installment cannot be paid before this (the start of its window)."
+        });
+    }
     add_printouts(&mut doc);
     add_jobs(&mut doc);
     doc

@@ -77,6 +77,7 @@ pub fn draft(ente: &Ente, tipo: &TipoDovuto, p: SinglePayment<'_>) -> Option<Deb
             is_partial_payment: false,
             due_date: p.due_date,
             retention_date: None,
+            valid_from: None,
             fee: Cents::ZERO,
             transfers: vec![Transfer {
                 id: 1,

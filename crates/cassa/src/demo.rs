@@ -505,6 +505,9 @@ struct PositionSpec {
     options: Vec<(&'static str, i64, Vec<Share>)>,
 }
 
+/// Plans whose installments have windows (rateizzazione Caso 1).
+const WINDOWED: &[&str] = &["TARI-2026-0099"];
+
 fn positions() -> Vec<PositionSpec> {
     let tari = "9/0101101IM/";
     let tefa = "9/0201102IM/";
@@ -768,6 +771,9 @@ pub async fn load(store: &Store) -> anyhow::Result<Loaded> {
                 is_partial_payment: installments && i > 0,
                 due_date,
                 retention_date: None,
+                // Installments after the first open a month before they are due.
+                valid_from: (installments && i > 1 && WINDOWED.contains(&spec.iupd))
+                    .then(|| due_date - jiff::SignedDuration::from_hours(24 * 30)),
                 fee: Cents::ZERO,
                 transfers,
                 metadata: vec![Metadata {

@@ -36,7 +36,7 @@ impl InstallmentMode {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Installment {
     pub due_date: Timestamp,
-    /// Caso 1: not payable before this.
+    /// The start of its window: not payable before this.
     pub valid_from: Option<Timestamp>,
     pub paid: bool,
 }
@@ -96,16 +96,25 @@ pub fn check_installments(
                     first_unpaid,
                 });
             }
-            match plan[index].valid_from {
-                Some(opens) if now < opens => Err(InstallmentRefusal::NotYetOpen { index, opens }),
-                _ => Ok(()),
+        }
+        InstallmentMode::Together => {
+            if let Some(until) = valid_until
+                && now > until
+            {
+                return Err(InstallmentRefusal::PastValidity(until));
             }
         }
-        InstallmentMode::Together => match valid_until {
-            Some(until) if now > until => Err(InstallmentRefusal::PastValidity(until)),
-            _ => Ok(()),
-        },
     }
+    // In either scenario an installment with a window is not payable
+    // before the window opens.
+    for &index in chosen {
+        if let Some(opens) = plan[index].valid_from
+            && now < opens
+        {
+            return Err(InstallmentRefusal::NotYetOpen { index, opens });
+        }
+    }
+    Ok(())
 }
 
 /// The installments that may be paid now, as the portal offers them: the
@@ -188,7 +197,18 @@ mod tests {
 
     #[test]
     fn together_any_unpaid_until_the_end_of_validity() {
-        let p = plan(&[1]);
+        let mut p = plan(&[1]);
+        assert_eq!(
+            check_installments(&p, &[0, 2], Together, None, now()),
+            Err(InstallmentRefusal::NotYetOpen {
+                index: 2,
+                opens: p[2].valid_from.unwrap()
+            }),
+            "a window holds in Caso 2 too"
+        );
+        for installment in &mut p {
+            installment.valid_from = None;
+        }
         let until = now() + days(5);
         assert_eq!(
             check_installments(&p, &[2, 0], Together, Some(until), now()),

@@ -41,6 +41,8 @@ pub struct OptionLifecycle {
     /// After this the option can no longer be paid (an installment plan's
     /// end of validity, Caso 2).
     pub retention_date: Option<Timestamp>,
+    /// An installment's window opens here.
+    pub valid_from: Option<Timestamp>,
     pub is_partial_payment: bool,
     pub status: OptionStatus,
 }
@@ -190,6 +192,7 @@ mod tests {
         OptionLifecycle {
             due_date: now() + days(due_in_days),
             retention_date: None,
+            valid_from: None,
             is_partial_payment: partial,
             status,
         }

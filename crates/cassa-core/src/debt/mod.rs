@@ -125,6 +125,9 @@ pub struct PaymentOption {
     pub is_partial_payment: bool,
     pub due_date: Timestamp,
     pub retention_date: Option<Timestamp>,
+    /// An installment's window opens here: not payable before (rateizzazione
+    /// Caso 1). Only installments have one.
+    pub valid_from: Option<Timestamp>,
     pub fee: Cents,
     pub transfers: Vec<Transfer>,
     pub metadata: Vec<Metadata>,

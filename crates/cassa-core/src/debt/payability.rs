@@ -72,7 +72,7 @@ pub fn check_payable(
             .iter()
             .map(|&i| Installment {
                 due_date: position.options[i].due_date,
-                valid_from: None,
+                valid_from: position.options[i].valid_from,
                 paid: position.options[i].status.is_paid(),
             })
             .collect();
@@ -110,6 +110,7 @@ mod tests {
             .map(|i| OptionLifecycle {
                 due_date: now() + days(30 * (i as i64 + 1)),
                 retention_date: None,
+                valid_from: None,
                 is_partial_payment: i > 0,
                 status: if paid.contains(&i) { Paid } else { Unpaid },
             })

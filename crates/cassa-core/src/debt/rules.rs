@@ -190,6 +190,24 @@ pub fn check_position(draft: &DebtPositionDraft, mode: Mode, now: Timestamp) -> 
             ));
         }
 
+        if let Some(opens) = option.valid_from {
+            if !option.is_partial_payment {
+                out.push(Violation::congruence(
+                    format!("{at}.validFrom"),
+                    "only an installment (isPartialPayment = true) has a window start",
+                ));
+            } else if opens > option.due_date {
+                out.push(Violation::congruence(
+                    format!("{at}.validFrom"),
+                    format!(
+                        "Dates congruence error: valid_from must be <= due_date \
+                         [valid_from={opens}; due_date={}]",
+                        option.due_date
+                    ),
+                ));
+            }
+        }
+
         check_transfers(&mut out, &at, option);
     }
     out
@@ -316,6 +334,7 @@ mod tests {
                     is_partial_payment: amounts.len() > 1,
                     due_date: now() + days(30),
                     retention_date: None,
+                    valid_from: None,
                     fee: Cents::ZERO,
                     transfers: transfers
                         .iter()
@@ -413,6 +432,23 @@ mod tests {
         assert_eq!(
             fields(&check_position(&d, Mode::Update, now())),
             ["paymentOption[0].dueDate"]
+        );
+    }
+
+    #[test]
+    fn only_installments_have_a_window_that_opens_by_their_due_date() {
+        let mut d = draft(&[&[100], &[100]]);
+        let due = d.options[1].due_date;
+        d.options[0].is_partial_payment = false;
+        d.options[1].is_partial_payment = true;
+        d.options[1].valid_from = Some(due - hours(24));
+        assert_eq!(check_position(&d, Mode::Create, now()), vec![]);
+        d.options[1].valid_from = Some(due + hours(1));
+        d.options[0].valid_from = Some(now());
+        let v = check_position(&d, Mode::Create, now());
+        assert_eq!(
+            fields(&v),
+            ["paymentOption[0].validFrom", "paymentOption[1].validFrom"]
         );
     }
 

@@ -68,6 +68,8 @@ pub struct PaymentOptionRequest {
     pub is_partial_payment: Option<bool>,
     pub due_date: Option<String>,
     pub retention_date: Option<String>,
+    /// cassa extension: an installment's window opens here.
+    pub valid_from: Option<String>,
     pub fee: Option<i64>,
     pub transfer: Option<Vec<TransferRequest>>,
     pub payment_option_metadata: Option<Vec<MetadataModel>>,
@@ -145,6 +147,9 @@ pub struct PaymentOptionModel {
     pub due_date: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention_date: Option<String>,
+    /// cassa extension, only when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<String>,
     pub fee: i64,
     pub notification_fee: i64,
     pub transfer: Vec<TransferModel>,
@@ -225,6 +230,9 @@ pub struct PaymentOptionModelResponse {
     pub due_date: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention_date: Option<String>,
+    /// cassa extension, only when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -288,6 +288,7 @@ fn option(
         }
     };
     let retention_date = e.date(o.retention_date.as_deref(), &field("retentionDate"));
+    let valid_from = e.date(o.valid_from.as_deref(), &field("validFrom"));
     let metadata = metadata(
         e,
         o.payment_option_metadata,
@@ -307,6 +308,7 @@ fn option(
         is_partial_payment: is_partial_payment?,
         due_date: due_date?,
         retention_date,
+        valid_from,
         fee: Cents::new(o.fee.unwrap_or(0)),
         transfers: transfers.into_iter().collect::<Option<Vec<_>>>()?,
         metadata,

@@ -89,6 +89,8 @@ pub struct StoredOption {
     pub is_partial_payment: bool,
     pub due_date: Timestamp,
     pub retention_date: Option<Timestamp>,
+    /// An installment's window opens here.
+    pub valid_from: Option<Timestamp>,
     pub fee: Cents,
     pub notification_fee: Cents,
     pub status: OptionStatus,
@@ -150,6 +152,7 @@ impl StoredPosition {
                 .map(|o| OptionLifecycle {
                     due_date: o.due_date,
                     retention_date: o.retention_date,
+                    valid_from: o.valid_from,
                     is_partial_payment: o.is_partial_payment,
                     status: o.status,
                 })

@@ -20,7 +20,7 @@ pub(crate) const POSITION_COLUMNS: &str = "id, ente_id, tipo_dovuto_id, iupd, de
     status, origin, inserted_at, updated_at, published_at, payment_date, version";
 
 const OPTION_COLUMNS: &str = "id, position_id, seq, iuv, notice_number, amount, description, \
-    is_partial_payment, due_date, retention_date, fee, notification_fee, status, payment_date, \
+    is_partial_payment, due_date, retention_date, valid_from, fee, notification_fee, status, payment_date, \
     reporting_date, payment_method, psp_company, id_receipt, id_flow_reporting, metadata, \
     inserted_at, updated_at";
 
@@ -89,6 +89,7 @@ fn option_from_row(row: &AnyRow) -> Result<(i64, StoredOption), StoreError> {
             is_partial_payment: row.try_get::<i64, _>("is_partial_payment")? != 0,
             due_date: timestamp(row.try_get("due_date")?)?,
             retention_date: opt_timestamp(row.try_get("retention_date")?)?,
+            valid_from: opt_timestamp(row.try_get("valid_from")?)?,
             fee: Cents::new(row.try_get("fee")?),
             notification_fee: Cents::new(row.try_get("notification_fee")?),
             status: OptionStatus::parse(&status)

@@ -87,6 +87,7 @@ pub(super) fn new_option(
         is_partial_payment: o.is_partial_payment,
         due_date: stored_time(o.due_date),
         retention_date: o.retention_date.map(stored_time),
+        valid_from: o.valid_from.map(stored_time),
         fee: o.fee,
         notification_fee: Cents::ZERO,
         status: OptionStatus::Unpaid,
@@ -208,7 +209,7 @@ fn position_cells(p: &StoredPosition) -> Vec<Cell> {
     ]
 }
 
-const OPTION_COLUMNS: [&str; 16] = [
+const OPTION_COLUMNS: [&str; 17] = [
     "position_id",
     "ente_id",
     "seq",
@@ -219,6 +220,7 @@ const OPTION_COLUMNS: [&str; 16] = [
     "is_partial_payment",
     "due_date",
     "retention_date",
+    "valid_from",
     "fee",
     "notification_fee",
     "status",
@@ -239,6 +241,7 @@ fn option_cells(position_id: i64, ente_id: i64, o: &StoredOption) -> Vec<Cell> {
         flag(o.is_partial_payment).into(),
         micros(o.due_date).into(),
         opt_micros(o.retention_date).into(),
+        opt_micros(o.valid_from).into(),
         o.fee.get().into(),
         o.notification_fee.get().into(),
         o.status.code().into(),

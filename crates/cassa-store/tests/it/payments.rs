@@ -19,6 +19,7 @@ backend_tests!(
     concurrent_receipts_pay_once,
     installments_exclude_the_single_payment,
     installments_follow_the_tipo_dovuto_s_scenario,
+    an_installment_is_not_payable_before_its_window,
 );
 
 /// A published position: the single payment then two installments.
@@ -439,5 +440,55 @@ async fn installments_follow_the_tipo_dovuto_s_scenario(backend: Backend) {
         PayRefusal::NotPayable(NotPayable::Installment(InstallmentRefusal::PastValidity(
             until
         )))
+    );
+}
+
+async fn an_installment_is_not_payable_before_its_window(backend: Backend) {
+    let f = fixture(backend).await;
+    let mut d = draft("WIN", &[&[30_000], &[15_000], &[15_000]]);
+    d.options[0].is_partial_payment = false;
+    let opens = d.options[2].due_date - SignedDuration::from_hours(24);
+    d.options[2].valid_from = Some(opens);
+    let p = f
+        .store
+        .create_position(write(&f.ente, &d, true))
+        .await
+        .unwrap();
+    assert_eq!(p.options[2].valid_from, Some(opens), "stored");
+    let read = f.store.position(f.ente.id, "WIN").await.unwrap().unwrap();
+    assert_eq!(read.options[2].valid_from, Some(opens), "read back");
+    assert_eq!(read.options[1].valid_from, None);
+    let second = &p.options[2].notice_number;
+    let early = f
+        .store
+        .verify_notice(f.ente.id, second, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        early.unwrap_err(),
+        PayRefusal::NotPayable(NotPayable::Installment(InstallmentRefusal::NotYetOpen {
+            index: 1,
+            opens
+        }))
+    );
+    let refused = f
+        .store
+        .activate_notice(&activation(&f, second, now()))
+        .await
+        .unwrap();
+    assert!(refused.is_err(), "no activation before the window");
+    let payability = f.store.payability(&p, now()).await.unwrap();
+    assert_eq!(
+        payability.iter().map(Result::is_ok).collect::<Vec<_>>(),
+        [true, true, false],
+        "the single payment and the first installment, not the second yet"
+    );
+    let at_opening = opens + SignedDuration::from_secs(1);
+    assert!(
+        f.store
+            .verify_notice(f.ente.id, second, at_opening)
+            .await
+            .unwrap()
+            .is_ok()
     );
 }

@@ -15,6 +15,7 @@ use crate::{PROXY_SECRET, REGIONE, TestApp, create_ente, position_body};
 backend_tests!(
     an_oidc_citizen_sees_their_debts_of_two_enti_and_nobody_elses,
     installments_are_chosen_paid_and_listed_with_their_receipts,
+    an_installment_window_travels_through_the_api_and_holds_in_the_area,
     an_eidas_citizen_has_no_archive_and_is_told_why,
     trusted_headers_log_in_only_from_the_proxy_with_its_secret,
     sessions_rotate_at_login_and_end_at_logout,
@@ -369,6 +370,63 @@ async fn installments_are_chosen_paid_and_listed_with_their_receipts(backend: Ba
         .await
         .unwrap();
     assert_eq!(stolen.status(), StatusCode::NOT_FOUND);
+}
+
+async fn an_installment_window_travels_through_the_api_and_holds_in_the_area(backend: Backend) {
+    let (app, sim) = TestApp::start_with_checkout(backend, Duration::from_millis(50)).await;
+    // A window on the single payment is refused, naming the field.
+    let mut wrong = installable_debt("WIN-0", MARIO);
+    wrong["paymentOption"][0]["validFrom"] = json!("2030-01-01T00:00:00");
+    let reply = app.call(Method::POST, &app.positions(), Some(&wrong)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply
+            .body
+            .to_string()
+            .contains("paymentOption[0].validFrom"),
+        "{}",
+        reply.body
+    );
+
+    // The last installment opens a day before it is due (2030-03-28).
+    let mut body = installable_debt("WIN-1", MARIO);
+    body["paymentOption"][3]["validFrom"] = json!("2030-03-27T00:00:00");
+    let stored = publish(&app, &app.ente.fiscal_code, &app.key, body).await;
+    assert_eq!(
+        stored["paymentOption"][3]["validFrom"],
+        "2030-03-27T00:00:00Z"
+    );
+    assert!(
+        stored["paymentOption"][2].get("validFrom").is_none(),
+        "only when set"
+    );
+    let id = position_id(&app, &app.ente.fiscal_code, &nav(&stored, 0)).await;
+
+    let client = browser();
+    oidc_login(&client, &app.base, &sim, "spid", "mario.rossi").await;
+    let detail = page(
+        &client,
+        &format!("{}/area-personale/posizioni/{id}", app.base),
+    )
+    .await;
+    assert!(
+        detail.contains("Pagabile dal") && detail.contains("27/03/2030"),
+        "{detail}"
+    );
+    assert!(detail.contains("NON ANCORA PAGABILE"));
+    // Posting it anyway: the cart refuses it.
+    let csrf = token(&client, &format!("{}/area-personale", app.base)).await;
+    let refused = post(
+        &client,
+        &format!("{}/area-personale/carrello", app.base),
+        &[
+            ("csrf", csrf.as_str()),
+            ("position", &id.to_string()),
+            ("notice", &nav(&stored, 3)),
+        ],
+    )
+    .await;
+    assert_eq!(location(&refused), "/carrello?esito=non-pagabile");
 }
 
 async fn an_eidas_citizen_has_no_archive_and_is_told_why(backend: Backend) {

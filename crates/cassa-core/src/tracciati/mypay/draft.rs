@@ -64,6 +64,7 @@ pub fn draft_of(
             is_partial_payment: false,
             due_date,
             retention_date: None,
+            valid_from: None,
             fee: row.fee.unwrap_or(Cents::ZERO),
             transfers,
             metadata,

@@ -91,8 +91,6 @@ pub fn position_of(
             Some("tipoDovuto")
         } else if row.payer.id != first.payer.id {
             Some("codiceIdentificativoUnivoco")
-        } else if row.validity != first.validity {
-            Some("dataValidita")
         } else if row.draft != first.draft {
             Some("draft")
         } else {
@@ -173,6 +171,34 @@ pub fn position_of(
         }
     }
     let plan = plan.unwrap_or_default();
+    // The single payments' dataValidita is the position's; installments may
+    // have later ones: each is then that installment's window (Caso 1).
+    if let Some(&other) = singles
+        .iter()
+        .find(|&&i| rows[i].validity != rows[singles[0]].validity)
+    {
+        return Err(refuse(
+            header,
+            other,
+            "dataValidita",
+            "i pagamenti in unica soluzione di una posizione devono avere la stessa data".into(),
+        ));
+    }
+    let validity = match singles.first() {
+        Some(&i) => rows[i].validity,
+        // Plan only: valid from its first window (no date: at once).
+        None => plan.iter().map(|&i| rows[i].validity).min().flatten(),
+    };
+    let start_of = |row: usize, day| {
+        crate::italy::start_of(day).ok_or_else(|| {
+            refuse(
+                header,
+                row,
+                "dataValidita",
+                "data fuori dall'intervallo ammesso".into(),
+            )
+        })
+    };
     let mut draft_options = Vec::with_capacity(rows.len());
     let mut iuds = Vec::with_capacity(rows.len());
     for (i, partial) in singles
@@ -180,23 +206,24 @@ pub fn position_of(
         .map(|&i| (i, false))
         .chain(plan.iter().map(|&i| (i, true)))
     {
+        let valid_from = match rows[i].validity {
+            Some(day) if partial && Some(day) > validity => Some(start_of(i, day)?),
+            _ => None,
+        };
         draft_options.push(
-            option_of(header, &rows[i], partial, creditor, default_taxonomy)
-                .map_err(|error| PlanError { row: i, error })?,
+            option_of(
+                header,
+                &rows[i],
+                partial,
+                valid_from,
+                creditor,
+                default_taxonomy,
+            )
+            .map_err(|error| PlanError { row: i, error })?,
         );
         iuds.push(rows[i].iud.clone());
     }
-    let validity_date = match first.validity {
-        Some(day) => Some(crate::italy::start_of(day).ok_or_else(|| {
-            refuse(
-                header,
-                0,
-                "dataValidita",
-                "data fuori dall'intervallo ammesso".into(),
-            )
-        })?),
-        None => None,
-    };
+    let validity_date = validity.map(|day| start_of(0, day)).transpose()?;
     Ok(Position {
         draft: DebtPositionDraft {
             iupd: first.iupd.clone(),
@@ -218,6 +245,7 @@ fn option_of(
     header: &Header,
     row: &Row,
     is_partial_payment: bool,
+    valid_from: Option<jiff::Timestamp>,
     creditor: &Creditor,
     default_taxonomy: TaxonomyCode,
 ) -> Result<PaymentOption, FieldError> {
@@ -267,6 +295,7 @@ fn option_of(
         is_partial_payment,
         due_date,
         retention_date: None,
+        valid_from,
         fee: Cents::ZERO,
         transfers: transfers_of(
             row.amount,

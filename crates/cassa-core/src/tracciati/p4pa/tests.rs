@@ -259,6 +259,85 @@ fn a_single_payment_and_a_plan_make_one_position() {
     assert!(errors.is_empty(), "{errors:?}");
 }
 
+/// `cells` with `dataValidita` set.
+fn valid_from(mut cells: Vec<String>, day: &str) -> Vec<String> {
+    cells[HEADER.iter().position(|h| *h == "dataValidita").unwrap()] = day.into();
+    cells
+}
+
+#[test]
+fn later_validity_dates_of_installments_are_their_windows() {
+    let rows: Vec<Row> = [
+        valid_from(
+            row("P1", "R1", "1", "SINGLE_INSTALLMENT", "2027-03-31", "90"),
+            "2027-01-01",
+        ),
+        valid_from(
+            row("P1", "R2", "2", "INSTALLMENTS", "2027-03-31", "45"),
+            "2027-01-01",
+        ),
+        valid_from(
+            row("P1", "R3", "2", "INSTALLMENTS", "2027-06-30", "45"),
+            "2027-06-01",
+        ),
+    ]
+    .iter()
+    .map(|c| read(c).unwrap())
+    .collect();
+    let p = position_of(&header(), &rows, &creditor(), tari()).unwrap();
+    let start = |day: &str| crate::italy::start_of(day.parse().unwrap());
+    assert_eq!(p.draft.validity_date, start("2027-01-01"));
+    let windows: Vec<_> = p.draft.options.iter().map(|o| o.valid_from).collect();
+    assert_eq!(windows, [None, None, start("2027-06-01")]);
+    let errors = crate::debt::check_position(
+        &p.draft,
+        crate::debt::Mode::Create,
+        "2026-12-01T00:00:00Z".parse().unwrap(),
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+
+    // A plan alone is valid from its first window.
+    let plan_only = p4pa_rows(&[
+        valid_from(
+            row("P2", "R1", "1", "INSTALLMENTS", "2027-03-31", "45"),
+            "2027-02-01",
+        ),
+        valid_from(
+            row("P2", "R2", "1", "INSTALLMENTS", "2027-06-30", "45"),
+            "2027-05-01",
+        ),
+    ]);
+    let p = position_of(&header(), &plan_only, &creditor(), tari()).unwrap();
+    assert_eq!(p.draft.validity_date, start("2027-02-01"));
+    let windows: Vec<_> = p.draft.options.iter().map(|o| o.valid_from).collect();
+    assert_eq!(windows, [None, start("2027-05-01")]);
+
+    // Two single payments must agree.
+    let singles = p4pa_rows(&[
+        valid_from(
+            row("P3", "R1", "1", "SINGLE_INSTALLMENT", "2027-03-31", "90"),
+            "2027-01-01",
+        ),
+        valid_from(
+            row(
+                "P3",
+                "R2",
+                "2",
+                "REDUCED_SINGLE_INSTALLMENT",
+                "2027-03-31",
+                "80",
+            ),
+            "2027-02-01",
+        ),
+    ]);
+    let e = position_of(&header(), &singles, &creditor(), tari()).unwrap_err();
+    assert_eq!((e.row, e.error.column), (1, "dataValidita"));
+}
+
+fn p4pa_rows(rows: &[Vec<String>]) -> Vec<Row> {
+    rows.iter().map(|c| read(c).unwrap()).collect()
+}
+
 #[test]
 fn rows_that_do_not_make_a_position_are_refused() {
     let read_all =

@@ -245,6 +245,8 @@ pub struct OptionRow {
     pub notice_number: String,
     pub amount: String,
     pub due_date: String,
+    /// When its window opens, for an installment that has one.
+    pub opens: Option<String>,
     pub status: &'static str,
     pub in_cart: Option<i64>,
     pub payable: bool,
@@ -264,6 +266,8 @@ struct PositionPage {
     plan: Vec<OptionRow>,
     /// Nothing paid, both ways open: the "Rate" choice.
     choose: bool,
+    /// Some installment has a window: the table shows when each opens.
+    windows: bool,
 }
 
 async fn own_position(
@@ -347,6 +351,11 @@ pub async fn position(
             notice_number: option.notice_number.clone(),
             amount: option.amount.to_italian(),
             due_date: date(option.due_date, a),
+            opens: option.valid_from.map(|t| {
+                cassa_core::italy::date_of(t)
+                    .strftime("%d/%m/%Y")
+                    .to_string()
+            }),
             status,
             in_cart,
             payable,
@@ -372,6 +381,7 @@ pub async fn position(
             .unwrap_or_default(),
         debtor: format!("{} - {}", position.debtor_name, position.debtor_fiscal_code),
         status,
+        windows: installments.iter().any(|i| i.opens.is_some()),
         choose: !paid_single
             && !paid_installment
             && single.as_ref().is_some_and(|s| s.payable)
