@@ -105,12 +105,21 @@ pub async fn anagrafica(State(state): State<AppState>, page: PageContext) -> Res
         Ok(cart) => cart,
         Err(response) => return response,
     };
-    let form = ContactForm {
+    let mut form = ContactForm {
         email: cart.email.clone().unwrap_or_default(),
         payer_name: cart.payer_name.clone().unwrap_or_default(),
         payer_fiscal_code: cart.payer_fiscal_code.clone().unwrap_or_default(),
         ..ContactForm::default()
     };
+    // A logged-in citizen paying another person's notice is its versante.
+    if let Some(citizen) = &page.citizen
+        && let Some(cf) = citizen.citizen.fiscal_code()
+        && form.payer_fiscal_code.is_empty()
+        && cart.items.iter().any(|i| i.debtor_fiscal_code != cf)
+    {
+        form.payer_name = citizen.full_name();
+        form.payer_fiscal_code = cf.to_owned();
+    }
     anagrafica_page(StatusCode::OK, page, &cart, form, None)
 }
 

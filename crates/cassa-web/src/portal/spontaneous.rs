@@ -179,13 +179,21 @@ pub async fn form(
     page: PageContext,
     Path((fiscal_code, code)): Path<(String, String)>,
 ) -> Response {
+    // A logged-in citizen pays for themselves unless they change it.
+    let mut values = HashMap::new();
+    if let Some(citizen) = &page.citizen
+        && let Some(cf) = citizen.citizen.fiscal_code()
+    {
+        values.insert("debtor_fiscal_code".to_owned(), cf.to_owned());
+        values.insert("debtor_name".to_owned(), citizen.full_name());
+    }
     match load(&state, &fiscal_code, &code).await {
         Ok(Some(found)) => {
             show(
                 &state,
                 page,
                 found,
-                HashMap::new(),
+                values,
                 HashMap::new(),
                 HashMap::new(),
                 StatusCode::OK,

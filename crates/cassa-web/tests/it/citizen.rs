@@ -9,7 +9,7 @@ use cassa_testkit::{Backend, backend_tests};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::portal::{browser, page, post, token};
+use crate::portal::{add, browser, page, post, token};
 use crate::{PROXY_SECRET, REGIONE, TestApp, create_ente, position_body};
 
 backend_tests!(
@@ -17,6 +17,7 @@ backend_tests!(
     installments_are_chosen_paid_and_listed_with_their_receipts,
     an_installment_window_travels_through_the_api_and_holds_in_the_area,
     an_eidas_citizen_has_no_archive_and_is_told_why,
+    a_citizen_pays_another_persons_notice_as_its_versante,
     trusted_headers_log_in_only_from_the_proxy_with_its_secret,
     sessions_rotate_at_login_and_end_at_logout,
 );
@@ -448,6 +449,102 @@ async fn an_eidas_citizen_has_no_archive_and_is_told_why(backend: Backend) {
     assert!(!area.contains("123,00"));
     let history = page(&client, &format!("{}/area-personale/storico", app.base)).await;
     assert!(history.contains("Non risultano pagamenti"));
+
+    // He pays a notice (someone else's): matched by his eIDAS identifier,
+    // it is in his storico.
+    let other = publish(
+        &app,
+        &app.ente.fiscal_code,
+        &app.key,
+        debt_of("EIDAS-1", SOMEONE_ELSE, 7_700),
+    )
+    .await;
+    assert_eq!(
+        add(&client, &app.base, &nav(&other, 0)).await,
+        "/carrello?esito=aggiunto"
+    );
+    pay_the_cart(&client, &app.base, &sim, &[]).await;
+    let history = page(&client, &format!("{}/area-personale/storico", app.base)).await;
+    assert!(history.contains("77,00"), "{history}");
+    assert!(!history.contains("123,00"), "Mario's debt is not his");
+}
+
+async fn a_citizen_pays_another_persons_notice_as_its_versante(backend: Backend) {
+    let (app, sim) = TestApp::start_with_checkout(backend, Duration::ZERO).await;
+    let other = publish(
+        &app,
+        &app.ente.fiscal_code,
+        &app.key,
+        debt_of("ALTRUI", SOMEONE_ELSE, 4_400),
+    )
+    .await;
+    let client = browser();
+    oidc_login(&client, &app.base, &sim, "spid", "mario.rossi").await;
+
+    // Cerca Avviso: the notice and its debtor's codice fiscale.
+    assert_eq!(
+        add(&client, &app.base, &nav(&other, 0)).await,
+        "/carrello?esito=aggiunto"
+    );
+    let anagrafica = page(&client, &format!("{}/carrello/anagrafica", app.base)).await;
+    assert!(
+        anagrafica.contains(&format!("value=\"{MARIO}\""))
+            && anagrafica.contains("value=\"Mario Rossi\""),
+        "the citizen is pre-filled as versante: {anagrafica}"
+    );
+    let summary = pay_the_cart(
+        &client,
+        &app.base,
+        &sim,
+        &[("payer_name", "Mario Rossi"), ("payer_fiscal_code", MARIO)],
+    )
+    .await;
+    assert!(
+        summary.contains(&format!("Mario Rossi ({MARIO})")),
+        "the versante: {summary}"
+    );
+    // Not his debt, but his payment: it is in his storico, not in his archive.
+    let history = page(&client, &format!("{}/area-personale/storico", app.base)).await;
+    assert!(history.contains("44,00"), "{history}");
+    let area = page(&client, &format!("{}/area-personale", app.base)).await;
+    assert!(!area.contains("44,00"));
+
+    // Altre tipologie: a spontaneous payment is pre-filled with his data.
+    app.add_tipo_dovuto("MENSA").await;
+    let form = page(
+        &client,
+        &format!("{}/enti/{}/paga/MENSA", app.base, app.ente.fiscal_code),
+    )
+    .await;
+    assert!(form.contains(&format!("value=\"{MARIO}\"")), "{form}");
+}
+
+/// Anagrafica (with `payer` fields), Riepilogo, and paid on the simulated
+/// Checkout; answers the riepilogo's HTML.
+async fn pay_the_cart(
+    client: &reqwest::Client,
+    base: &str,
+    sim: &str,
+    payer: &[(&str, &str)],
+) -> String {
+    let csrf = token(client, &format!("{base}/carrello/anagrafica")).await;
+    let mut form = vec![("csrf", csrf.as_str()), ("email", "cittadino@example.it")];
+    form.extend_from_slice(payer);
+    let saved = post(client, &format!("{base}/carrello/anagrafica"), &form).await;
+    assert_eq!(location(&saved), "/carrello/riepilogo");
+    let summary = page(client, &format!("{base}/carrello/riepilogo")).await;
+    let csrf = token(client, &format!("{base}/carrello/riepilogo")).await;
+    let to_checkout = post(client, &format!("{base}/carrello/paga"), &[("csrf", csrf)]).await;
+    let checkout_page = location(&to_checkout);
+    assert!(checkout_page.starts_with(sim), "{checkout_page}");
+    let back = post(
+        client,
+        &checkout_page,
+        &[("psp", "SIMBANKIT"), ("outcome", "paid")],
+    )
+    .await;
+    assert!(location(&back).ends_with("/esito/ok"));
+    summary
 }
 
 async fn header_login(base: &str, secret: &str) -> reqwest::Response {
