@@ -132,6 +132,15 @@ impl Assurance {
         }
     }
 
+    /// Whether a login at `actual` is enough where `minimum` is asked; a
+    /// login that did not say its level meets no minimum.
+    pub fn meets(actual: Option<Assurance>, minimum: Option<Assurance>) -> bool {
+        match minimum {
+            None => true,
+            Some(minimum) => actual.is_some_and(|a| a >= minimum),
+        }
+    }
+
     /// From an `acr` claim (`https://www.spid.gov.it/SpidL2`,
     /// `http://eidas.europa.eu/LoA/substantial`) or a gateway's bare level.
     pub fn from_acr(acr: &str) -> Option<Assurance> {
@@ -318,6 +327,17 @@ mod tests {
         assert_eq!(Assurance::from_acr("2"), Some(Assurance::Substantial));
         assert_eq!(Assurance::from_acr("https://example.org/gold"), None);
         assert_eq!(Assurance::from_acr("7"), None);
+    }
+
+    #[test]
+    fn a_minimum_level_needs_a_level_at_least_as_high() {
+        use Assurance::{High, Low, Substantial};
+        assert!(Assurance::meets(None, None));
+        assert!(Assurance::meets(Some(Low), None));
+        assert!(!Assurance::meets(None, Some(Low)));
+        assert!(!Assurance::meets(Some(Low), Some(Substantial)));
+        assert!(Assurance::meets(Some(Substantial), Some(Substantial)));
+        assert!(Assurance::meets(Some(High), Some(Substantial)));
     }
 
     #[test]

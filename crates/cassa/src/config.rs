@@ -92,6 +92,9 @@ pub struct Config {
     pub citizen_session_idle_minutes: u32,
     /// …and this many hours after the login, whatever happens.
     pub citizen_session_hours: u32,
+    /// The lowest level of assurance a citizen's login may have (1..3,
+    /// SPID's levels); 0: any, recorded only.
+    pub citizen_min_assurance: u8,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +153,7 @@ impl Default for Config {
             sso_level_header: "X-Auth-Level".into(),
             citizen_session_idle_minutes: 30,
             citizen_session_hours: 12,
+            citizen_min_assurance: 0,
         }
     }
 }
@@ -242,6 +246,9 @@ impl Config {
         if !self.sso_proxies.is_empty() && self.sso_secret.as_deref().unwrap_or("").len() < 16 {
             bail!("sso_proxies is set: sso_secret must be at least 16 characters");
         }
+        if self.citizen_min_assurance > 3 {
+            bail!("citizen_min_assurance must be 0 (any) to 3");
+        }
         if self.citizen_session_idle_minutes == 0 || self.citizen_session_hours == 0 {
             bail!("citizen_session_idle_minutes and citizen_session_hours must be at least 1");
         }
@@ -318,6 +325,9 @@ impl Config {
             headers,
             idle: jiff::SignedDuration::from_mins(i64::from(self.citizen_session_idle_minutes)),
             absolute: jiff::SignedDuration::from_hours(i64::from(self.citizen_session_hours)),
+            min_assurance: cassa_core::citizen::Assurance::from_level(i64::from(
+                self.citizen_min_assurance,
+            )),
         }
     }
 

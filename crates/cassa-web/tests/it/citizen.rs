@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::portal::{add, browser, page, post, token};
-use crate::{PROXY_SECRET, REGIONE, TestApp, create_ente, position_body};
+use crate::{LoginOptions, PROXY_SECRET, REGIONE, TestApp, create_ente, position_body};
 
 backend_tests!(
     an_oidc_citizen_sees_their_debts_of_two_enti_and_nobody_elses,
@@ -20,6 +20,7 @@ backend_tests!(
     a_citizen_pays_another_persons_notice_as_its_versante,
     trusted_headers_log_in_only_from_the_proxy_with_its_secret,
     sessions_rotate_at_login_and_end_at_logout,
+    a_login_below_the_required_level_is_refused,
 );
 
 const MARIO: &str = "RSSMRA80A01F205X";
@@ -570,10 +571,13 @@ async fn trusted_headers_log_in_only_from_the_proxy_with_its_secret(backend: Bac
     assert!(guessed.headers().get("set-cookie").is_none());
 
     // The right secret from an address that is not the proxy's: ignored.
-    let (elsewhere, _) = TestApp::start_with_proxies(
+    let (elsewhere, _) = TestApp::start_with_login(
         backend,
         Some(Duration::from_millis(50)),
-        vec!["10.11.12.13".parse().unwrap()],
+        LoginOptions {
+            sso_proxies: vec!["10.11.12.13".parse().unwrap()],
+            min_assurance: None,
+        },
     )
     .await;
     let stranger = header_login(&elsewhere.base, PROXY_SECRET).await;
@@ -641,4 +645,33 @@ async fn sessions_rotate_at_login_and_end_at_logout(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(location(&after), "/accedi");
+}
+
+async fn a_login_below_the_required_level_is_refused(backend: Backend) {
+    let (app, sim) = TestApp::start_with_login(
+        backend,
+        Some(Duration::from_millis(50)),
+        LoginOptions {
+            min_assurance: Some(cassa_core::citizen::Assurance::Substantial),
+            ..LoginOptions::default()
+        },
+    )
+    .await;
+    let sim = sim.unwrap();
+    let low = browser()
+        .get(format!("{}/accedi/sso", app.base))
+        .header("X-Proxy-Secret", PROXY_SECRET)
+        .header("X-Fiscal-Number", MARIO)
+        .header("X-Auth-Level", "https://www.spid.gov.it/SpidL1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&low), "/accedi?esito=livello");
+    assert!(low.headers().get("set-cookie").is_none());
+    let page_text = page(&browser(), &format!("{}/accedi?esito=livello", app.base)).await;
+    assert!(page_text.contains("livello di sicurezza"), "{page_text}");
+    // SPID level 2 through the provider is enough.
+    oidc_login(&browser(), &app.base, &sim, "spid", "mario.rossi").await;
+    let enough = header_login(&app.base, PROXY_SECRET).await;
+    assert_eq!(location(&enough), "/area-personale");
 }

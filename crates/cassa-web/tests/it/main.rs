@@ -102,16 +102,16 @@ impl TestApp {
     }
 
     async fn start_with(backend: Backend, checkout: Option<Duration>) -> (TestApp, Option<String>) {
-        TestApp::start_with_proxies(backend, checkout, vec!["127.0.0.1".parse().unwrap()]).await
+        TestApp::start_with_login(backend, checkout, LoginOptions::default()).await
     }
 
     /// The app with pagopa-sim beside it (Checkout, the node and the demo
     /// identity provider, which cassa logs citizens in with), and the SAML
-    /// proxy's headers believed from `sso_proxies`.
-    pub async fn start_with_proxies(
+    /// proxy's headers believed from `login.sso_proxies`.
+    pub async fn start_with_login(
         backend: Backend,
         checkout: Option<Duration>,
-        sso_proxies: Vec<std::net::IpAddr>,
+        login: LoginOptions,
     ) -> (TestApp, Option<String>) {
         let db = fresh_database(backend).await;
         let store = Store::connect(&db.url, StoreOptions::default())
@@ -135,7 +135,7 @@ impl TestApp {
                     &format!("{sim}/checkout/ec/v2/carts"),
                     Some("sim-key".into()),
                 ));
-                state = state.with_citizen_login(citizen_login(&sim, sso_proxies));
+                state = state.with_citizen_login(citizen_login(&sim, login));
                 Some(sim)
             }
             None => None,
@@ -226,10 +226,22 @@ impl TestApp {
 pub const OIDC_SECRET: &str = "test-client-secret";
 pub const PROXY_SECRET: &str = "test-proxy-secret-0123456789";
 
-fn citizen_login(
-    sim: &str,
-    sso_proxies: Vec<std::net::IpAddr>,
-) -> cassa_web::portal::login::CitizenLogin {
+/// How the test app logs citizens in.
+pub struct LoginOptions {
+    pub sso_proxies: Vec<std::net::IpAddr>,
+    pub min_assurance: Option<cassa_core::citizen::Assurance>,
+}
+
+impl Default for LoginOptions {
+    fn default() -> Self {
+        LoginOptions {
+            sso_proxies: vec!["127.0.0.1".parse().unwrap()],
+            min_assurance: None,
+        }
+    }
+}
+
+fn citizen_login(sim: &str, options: LoginOptions) -> cassa_web::portal::login::CitizenLogin {
     use cassa_web::portal::login::{CitizenLogin, headers, oidc};
     CitizenLogin {
         oidc: Some(oidc::OidcClient::new(oidc::OidcSettings::new(
@@ -237,7 +249,11 @@ fn citizen_login(
             "cassa-test",
             OIDC_SECRET,
         ))),
-        headers: Some(headers::HeaderLoginSettings::new(sso_proxies, PROXY_SECRET)),
+        headers: Some(headers::HeaderLoginSettings::new(
+            options.sso_proxies,
+            PROXY_SECRET,
+        )),
+        min_assurance: options.min_assurance,
         ..CitizenLogin::default()
     }
 }

@@ -15,7 +15,7 @@ use axum::Form;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use cassa_core::citizen::{AuthMethod, Claims, Identity, identity_from_claims};
+use cassa_core::citizen::{Assurance, AuthMethod, Claims, Identity, identity_from_claims};
 use cassa_store::{CitizenSession, PendingOidcLogin};
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
@@ -39,6 +39,8 @@ pub struct CitizenLogin {
     pub headers: Option<HeaderLoginSettings>,
     pub idle: SignedDuration,
     pub absolute: SignedDuration,
+    /// Logins below this level of assurance (or not saying theirs) are refused.
+    pub min_assurance: Option<Assurance>,
 }
 
 impl Default for CitizenLogin {
@@ -48,6 +50,7 @@ impl Default for CitizenLogin {
             headers: None,
             idle: SignedDuration::from_mins(30),
             absolute: SignedDuration::from_hours(12),
+            min_assurance: None,
         }
     }
 }
@@ -110,6 +113,7 @@ pub async fn page(
         "errore" => Some(a.login_failed),
         "scaduto" => Some(a.login_expired),
         "non-attendibile" => Some(a.login_untrusted),
+        "livello" => Some(a.login_level),
         _ => None,
     };
     let status = if error.is_some() {
@@ -302,6 +306,13 @@ async fn logged_in(
     identity: &Identity,
     provider: &str,
 ) -> Response {
+    if !Assurance::meets(identity.assurance, state.citizen_login.min_assurance) {
+        tracing::info!(
+            assurance = identity.assurance.map(|a| a.level()),
+            "citizen login below the required level of assurance"
+        );
+        return to_login("livello");
+    }
     let token = crate::token::random_hex(32);
     let previous = cookie(request_headers, SESSION_COOKIE).map(crate::token::hash);
     let now = Timestamp::now();
