@@ -98,7 +98,17 @@ pub fn notice_of(
         .iter()
         .filter(|o| o.status == OptionStatus::Unpaid)
         .collect();
-    let full_option = unpaid.iter().copied().find(|o| !o.is_partial_payment);
+    // Once an installment is paid, the single payment is superseded: the
+    // notice shows what is left of the plan.
+    let plan_started = position
+        .options
+        .iter()
+        .any(|o| o.is_partial_payment && o.status != OptionStatus::Unpaid);
+    let full_option = unpaid
+        .iter()
+        .copied()
+        .find(|o| !o.is_partial_payment)
+        .filter(|_| !plan_started);
     let full = full_option.and_then(payment);
     let mut installments: Vec<&StoredOption> = unpaid
         .iter()

@@ -326,6 +326,20 @@ async fn installments_are_chosen_paid_and_listed_with_their_receipts(backend: Ba
     );
     let area = page(&client, &format!("{}/area-personale", app.base)).await;
     assert!(area.contains("PARZIALMENTE PAGATO") && area.contains("100,00"));
+    // Its notice now shows the installments left, not the cancelled whole.
+    let pdf = client
+        .get(format!("{}/area-personale/posizioni/{id}/avviso", app.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let text = cassa_testkit::documents::pdf_text(&pdf);
+    assert!(
+        text.contains("100,00") && !text.contains("300,00"),
+        "{text}"
+    );
 
     for option in [2, 3] {
         app.pay_at_psp(&app.ente.fiscal_code, &nav(&stored, option))
