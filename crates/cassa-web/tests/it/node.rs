@@ -19,7 +19,8 @@ backend_tests!(
     notice_and_receipt_pdfs_over_the_api,
     faults_follow_the_table,
     the_rest_of_the_fault_table,
-    broken_requests_get_soap_faults
+    broken_requests_get_soap_faults,
+    paying_one_way_cancels_the_other_at_the_node,
 );
 
 const BROKER: &str = "80050050154";
@@ -554,4 +555,72 @@ async fn notice_and_receipt_pdfs_over_the_api(backend: Backend) {
         StatusCode::CONFLICT,
         "a paid debt has nothing left to pay"
     );
+}
+
+/// A single payment of 300 € or three installments of 100 €; the last
+/// installment's window opens the day before it is due.
+async fn installable(app: &TestApp, iupd: &str) -> Vec<String> {
+    let mut body = position_body(iupd, &[&[10_000], &[10_000], &[10_000]]);
+    let whole = position_body(iupd, &[&[30_000]])["paymentOption"][0].clone();
+    body["paymentOption"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, whole);
+    body["paymentOption"][3]["validFrom"] = json!("2030-03-27T00:00:00");
+    let reply = app
+        .call(
+            Method::POST,
+            &format!("{}?toPublish=true", app.positions()),
+            Some(&body),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    (0..4)
+        .map(|i| {
+            reply.body["paymentOption"][i]["nav"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+async fn verify_fault(app: &TestApp, notice: &str) -> String {
+    let answer: VerifyResponse =
+        call(app, Operation::VerifyPaymentNotice, &verify_request(notice)).await;
+    fault_of(&answer.fault).to_owned()
+}
+
+async fn paying_one_way_cancels_the_other_at_the_node(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    // Both ways are open until one is paid; a window not yet open is refused.
+    let plan = installable(&app, "ONE-WAY-1").await;
+    assert_eq!(verify_fault(&app, &plan[0]).await, "none");
+    assert_eq!(verify_fault(&app, &plan[1]).await, "none");
+    assert_eq!(
+        verify_fault(&app, &plan[3]).await,
+        "PAA_PAGAMENTO_SCONOSCIUTO"
+    );
+
+    // The first installment paid: the single payment is cancelled.
+    app.pay_at_psp(MILANO, &plan[1]).await;
+    assert_eq!(
+        verify_fault(&app, &plan[0]).await,
+        "PAA_PAGAMENTO_ANNULLATO"
+    );
+    assert_eq!(
+        verify_fault(&app, &plan[1]).await,
+        "PAA_PAGAMENTO_DUPLICATO"
+    );
+    assert_eq!(verify_fault(&app, &plan[2]).await, "none");
+
+    // Paid at once: every installment is cancelled.
+    let other = installable(&app, "ONE-WAY-2").await;
+    app.pay_at_psp(MILANO, &other[0]).await;
+    for installment in &other[1..] {
+        assert_eq!(
+            verify_fault(&app, installment).await,
+            "PAA_PAGAMENTO_ANNULLATO"
+        );
+    }
 }
