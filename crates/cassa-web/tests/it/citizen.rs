@@ -199,6 +199,49 @@ async fn an_oidc_citizen_sees_their_debts_of_two_enti_and_nobody_elses(backend: 
     assert!(!area.contains("99,00"), "another person's debt is listed");
     let searched = page(&client, &format!("{}/area-personale?q=regione", app.base)).await;
     assert!(searched.contains("55,78") && !searched.contains("123,00"));
+    let regione_id = app
+        .store
+        .ente_by_fiscal_code(REGIONE)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let by_ente = page(
+        &client,
+        &format!("{}/area-personale?ente={regione_id}", app.base),
+    )
+    .await;
+    assert!(
+        by_ente.contains("55,78") && !by_ente.contains("123,00"),
+        "the ente filter"
+    );
+    assert!(by_ente.contains(&format!("value=\"{regione_id}\" selected")));
+    // Both are due at 2030-01-28T23:59:59Z: 29/01/2030 in Italy, as the cards say.
+    assert!(area.contains("29/01/2030"));
+    let before = page(
+        &client,
+        &format!("{}/area-personale?entro=2030-01-28", app.base),
+    )
+    .await;
+    assert!(
+        !before.contains("55,78") && !before.contains("123,00"),
+        "the due-date filter"
+    );
+    let by = page(
+        &client,
+        &format!("{}/area-personale?entro=2030-01-29", app.base),
+    )
+    .await;
+    assert!(by.contains("55,78") && by.contains("123,00"));
+    let wrong = page(
+        &client,
+        &format!("{}/area-personale?entro=domani", app.base),
+    )
+    .await;
+    assert!(
+        wrong.contains("id=\"entro-error\"") && wrong.contains("123,00"),
+        "a bad date says so and filters nothing"
+    );
 
     // Another person's debt, by guessed id or by pairing ids and notices: not found.
     let other_id = position_id(&app, &app.ente.fiscal_code, &other_notice).await;

@@ -48,6 +48,7 @@ impl FromRequestParts<AppState> for SignedIn {
 /// A debt as a card of the archive.
 pub struct DebtCard {
     pub position_id: i64,
+    pub ente_id: i64,
     pub ente: String,
     pub tipo: String,
     pub subject: String,
@@ -61,6 +62,7 @@ pub struct DebtCard {
     pub in_cart: Option<i64>,
     /// It has an installment plan and nothing is paid yet: "Rate".
     pub installable: bool,
+    pub due: Timestamp,
 }
 
 /// The notices of the browser's cart: (ente, notice) → cart item.
@@ -137,6 +139,8 @@ fn card(
     };
     Some(DebtCard {
         position_id: position.id,
+        ente_id: position.ente_id,
+        due: option.due_date,
         ente: ente.to_owned(),
         tipo: tipo.to_owned(),
         subject: option.description.clone(),
@@ -161,6 +165,10 @@ struct AreaPage {
     name: String,
     eidas: bool,
     q: String,
+    /// The enti of the citizen's debts, for the filter: (id, name, chosen).
+    enti: Vec<(i64, String, bool)>,
+    until: String,
+    until_error: bool,
     cards: Vec<DebtCard>,
 }
 
@@ -168,6 +176,12 @@ struct AreaPage {
 pub struct AreaQuery {
     #[serde(default)]
     q: String,
+    /// Only this ente's debts (its id); empty: all.
+    #[serde(default)]
+    ente: String,
+    /// Only debts due on or before this day (`aaaa-mm-gg`).
+    #[serde(default)]
+    entro: String,
 }
 
 /// Ente and tipo names for a list of positions.
@@ -213,6 +227,13 @@ pub async fn open_debts(
     };
     let cart = cart_items(&state, &page).await;
     let q = query.q.trim().to_lowercase();
+    let ente_filter: Option<i64> = query.ente.trim().parse().ok();
+    let until_text = query.entro.trim();
+    let until = until_text
+        .parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(cassa_core::italy::last_second_of);
+    let until_error = !until_text.is_empty() && until.is_none();
     let cards = positions
         .iter()
         .filter_map(|p| {
@@ -226,12 +247,22 @@ pub async fn open_debts(
                     .iter()
                     .any(|field| field.to_lowercase().contains(&q))
         })
+        .filter(|c| ente_filter.is_none_or(|e| c.ente_id == e))
+        .filter(|c| until.is_none_or(|u| c.due <= u))
         .collect();
+    let mut enti: Vec<(i64, String, bool)> = enti
+        .into_iter()
+        .map(|(id, name)| (id, name, ente_filter == Some(id)))
+        .collect();
+    enti.sort_by(|a, b| a.1.cmp(&b.1));
     let view = AreaPage {
         a,
         name: citizen.full_name(),
         eidas: citizen.citizen.fiscal_code().is_none(),
         q: query.q.trim().to_owned(),
+        enti,
+        until: until_text.to_owned(),
+        until_error,
         cards,
         page,
     };
