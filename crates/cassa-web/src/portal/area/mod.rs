@@ -299,6 +299,8 @@ struct PositionPage {
     choose: bool,
     /// Some installment has a window: the table shows when each opens.
     windows: bool,
+    /// Something is left to pay: the notice can be printed.
+    printable: bool,
 }
 
 async fn own_position(
@@ -413,6 +415,10 @@ pub async fn position(
         debtor: format!("{} - {}", position.debtor_name, position.debtor_fiscal_code),
         status,
         windows: installments.iter().any(|i| i.opens.is_some()),
+        printable: matches!(
+            position.status,
+            PositionStatus::Published | PositionStatus::Valid | PositionStatus::PartiallyPaid
+        ),
         choose: !paid_single
             && !paid_installment
             && single.as_ref().is_some_and(|s| s.payable)
