@@ -393,6 +393,15 @@ async fn installments_are_chosen_paid_and_listed_with_their_receipts(backend: Ba
         !area.contains("RATE-1") && !area.contains("100,00"),
         "extinguished"
     );
+    let detail = page(
+        &client,
+        &format!("{}/area-personale/posizioni/{id}", app.base),
+    )
+    .await;
+    assert!(
+        detail.contains("PAGATO") && !detail.contains("Stampa Avviso"),
+        "nothing left to print"
+    );
     let history = page(&client, &format!("{}/area-personale/storico", app.base)).await;
     for n in 1..=3 {
         assert!(history.contains(&format!("Rata {n} di 3")), "{history}");
