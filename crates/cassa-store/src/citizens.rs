@@ -144,27 +144,23 @@ impl Store {
         until: Timestamp,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
+        let update = sqlx::query(
             "UPDATE citizen_session SET seen_at = $1, expires_at = $2 WHERE token_hash = $3",
+        );
+        self.write_one(
+            update
+                .bind(micros(now))
+                .bind(micros(until))
+                .bind(token_hash),
         )
-        .bind(micros(now))
-        .bind(micros(until))
-        .bind(token_hash)
-        .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     /// Logout: the session ends here, whichever node serves the next request.
     pub async fn end_citizen_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM citizen_session WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let delete = sqlx::query("DELETE FROM citizen_session WHERE token_hash = $1");
+        self.write_one(delete.bind(token_hash)).await?;
         Ok(())
     }
 

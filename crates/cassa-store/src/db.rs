@@ -225,6 +225,17 @@ impl Store {
         Ok(begin_write_on(&self.inner.write, self.inner.backend).await?)
     }
 
+    /// One write statement in its own transaction; answers the rows it touched.
+    pub(crate) async fn write_one<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let touched = query.execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(touched)
+    }
+
     pub(crate) fn ente_cache(&self) -> &TtlCache<Ente> {
         &self.inner.enti
     }

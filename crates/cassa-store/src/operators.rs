@@ -383,24 +383,17 @@ impl Store {
         token_hash: &str,
         until: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE operator_session SET expires_at = $1 WHERE token_hash = $2")
-            .bind(micros(until))
-            .bind(token_hash)
-            .execute(&mut *tx)
+        let update =
+            sqlx::query("UPDATE operator_session SET expires_at = $1 WHERE token_hash = $2");
+        self.write_one(update.bind(micros(until)).bind(token_hash))
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     /// Logout: the session ends here.
     pub async fn end_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM operator_session WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let delete = sqlx::query("DELETE FROM operator_session WHERE token_hash = $1");
+        self.write_one(delete.bind(token_hash)).await?;
         Ok(())
     }
 
