@@ -6,6 +6,7 @@
 pub mod api;
 pub mod api_key;
 pub mod backoffice;
+pub mod client_addr;
 mod docs;
 pub mod node;
 mod ops;
@@ -107,16 +108,36 @@ impl AppState {
     }
 }
 
-/// The whole application.
+/// The whole application, the node endpoint included.
 pub fn router(state: AppState) -> Router {
+    let node = node::routes(&state);
+    layered(application(&state).merge(node), state)
+}
+
+/// Everything but the node endpoint, for when it has a listener of its own
+/// (`--node-listen`): the portal's port then never answers `/pagopa/*`.
+pub fn router_without_node(state: AppState) -> Router {
+    layered(application(&state), state)
+}
+
+/// The node endpoint alone (and `/healthz`), for its own listener.
+pub fn node_router(state: AppState) -> Router {
+    let node = node::routes(&state).merge(ops::health_routes());
+    layered(node.fallback(portal::not_found), state)
+}
+
+fn application(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(api::routes())
-        .merge(node::routes(&state.node))
         .merge(docs::routes())
         .merge(ops::routes())
         .merge(portal::routes())
-        .merge(backoffice::routes(&state))
+        .merge(backoffice::routes(state))
         .fallback(portal::not_found)
+}
+
+fn layered(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .layer(axum::middleware::from_fn(ops::record_metrics))
         .layer(axum::middleware::from_fn(request_id::propagate))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

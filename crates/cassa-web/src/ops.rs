@@ -16,9 +16,11 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use crate::{AppState, RequestId};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+    health_routes().route("/metrics", get(metrics))
+}
+
+pub fn health_routes() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz))
 }
 
 /// The process-wide Prometheus recorder, installed on first use.

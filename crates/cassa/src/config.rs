@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use cassa_web::client_addr::Networks;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -44,6 +45,18 @@ pub struct Config {
     pub pagopa_activation_minutes: u32,
     /// Serve a do-nothing SOAP route at /pagopa/echo, for benchmarks only.
     pub pagopa_echo_route: bool,
+    /// Where the node's calls may come from (CIDRs, a list or one
+    /// comma-separated string); empty: not checked.
+    pub node_allowed_networks: Networks,
+    /// The secret the node sends in `node_auth_header` (at least 16
+    /// characters); none: not checked. With neither this nor the networks
+    /// the node endpoint refuses every call (`--demo` has its own secret).
+    pub node_auth_secret: Option<String>,
+    pub node_auth_header: String,
+    /// Serve `/pagopa/*` on this address only, apart from the portal.
+    pub node_listen: Option<SocketAddr>,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Networks,
     /// How citizens reach the portal (return URLs from Checkout, links in
     /// e-mails); default `http://<listen>`.
     pub public_url: Option<String>,
@@ -128,6 +141,11 @@ impl Default for Config {
             pagopa_station_id: "80050050154_01".into(),
             pagopa_activation_minutes: 30,
             pagopa_echo_route: false,
+            node_allowed_networks: Networks::default(),
+            node_auth_secret: None,
+            node_auth_header: "Ocp-Apim-Subscription-Key".into(),
+            node_listen: None,
+            trusted_proxies: Networks::default(),
             public_url: None,
             checkout_url: "http://127.0.0.1:8081/checkout/ec/v2/carts".into(),
             checkout_key: None,
@@ -165,6 +183,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -225,6 +245,20 @@ impl Config {
         if self.pagopa_activation_minutes == 0 {
             bail!("pagopa_activation_minutes must be at least 1");
         }
+        if let Some(secret) = &self.node_auth_secret
+            && secret.chars().count() < 16
+        {
+            bail!("node_auth_secret must be at least 16 characters");
+        }
+        axum::http::HeaderName::from_bytes(self.node_auth_header.as_bytes()).map_err(|_| {
+            anyhow::anyhow!(
+                "node_auth_header {:?} is not a valid header name",
+                self.node_auth_header
+            )
+        })?;
+        if self.node_listen == Some(self.listen) && self.listen.port() != 0 {
+            bail!("node_listen must differ from listen");
+        }
         for (key, url) in [
             ("checkout_url", Some(&self.checkout_url)),
             ("public_url", self.public_url.as_ref()),
@@ -265,8 +299,19 @@ impl Config {
         Ok(())
     }
 
-    /// Our identity towards the pagoPA node.
-    pub fn node_settings(&self) -> cassa_web::node::NodeSettings {
+    /// Our identity towards the pagoPA node, and who may call us. `demo`:
+    /// with nothing configured, pagopa-sim's demo secret lets it in.
+    pub fn node_settings(&self, demo: bool) -> cassa_web::node::NodeSettings {
+        let mut fence = cassa_web::node::NodeFence {
+            allowed_networks: self.node_allowed_networks.clone(),
+            secret: self.node_auth_secret.clone(),
+            header: axum::http::HeaderName::from_bytes(self.node_auth_header.as_bytes())
+                .expect("checked when the configuration was read"),
+            trusted_proxies: self.trusted_proxies.clone(),
+        };
+        if demo && fence.is_closed() {
+            fence.secret = Some(DEMO_NODE_SECRET.to_owned());
+        }
         cassa_web::node::NodeSettings {
             broker_id: self.pagopa_broker_id.clone(),
             station_id: self.pagopa_station_id.clone(),
@@ -274,6 +319,7 @@ impl Config {
                 self.pagopa_activation_minutes,
             )),
             echo_route: self.pagopa_echo_route,
+            fence,
         }
     }
 
@@ -396,6 +442,10 @@ impl Config {
     }
 }
 
+/// The node secret `--demo` uses when none is configured; pagopa-sim sends
+/// it by default. Never for production: it is in the source.
+pub const DEMO_NODE_SECRET: &str = "cassa-demo-node-secret";
+
 /// Figment's errors name the key and the source; say it in one sentence
 /// per error.
 fn explain(error: figment::Error) -> anyhow::Error {
@@ -473,9 +523,68 @@ mod tests {
 
             let flags = Overrides {
                 listen: Some("127.0.0.1:1".parse().unwrap()),
-                data_dir: None,
+                ..Overrides::default()
             };
             assert_eq!(load(jail, None, &flags)?.listen.to_string(), "127.0.0.1:1");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_node_fence_comes_from_env_or_file() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CASSA_NODE_ALLOWED_NETWORKS", "10.0.0.0/8, 192.0.2.7");
+            jail.set_env("CASSA_NODE_AUTH_SECRET", "0123456789abcdef");
+            let config = load(jail, None, &Overrides::default())?;
+            assert!(
+                config
+                    .node_allowed_networks
+                    .contains("10.1.2.3".parse().unwrap())
+            );
+            assert!(
+                config
+                    .node_allowed_networks
+                    .contains("192.0.2.7".parse().unwrap())
+            );
+            assert!(
+                !config
+                    .node_allowed_networks
+                    .contains("192.0.2.8".parse().unwrap())
+            );
+            let fence = config.node_settings(false).fence;
+            assert!(!fence.is_closed());
+            jail.set_env("CASSA_NODE_ALLOWED_NETWORKS", "10.0.0.0/99");
+            let error = load(jail, None, &Overrides::default()).unwrap_err();
+            assert!(error.contains("node_allowed_networks"), "{error}");
+            jail.set_env("CASSA_NODE_ALLOWED_NETWORKS", "");
+            jail.set_env("CASSA_NODE_AUTH_SECRET", "short");
+            let error = load(jail, None, &Overrides::default()).unwrap_err();
+            assert!(error.contains("node_auth_secret"), "{error}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "node_allowed_networks = [\"10.0.0.0/8\"]\ntrusted_proxies = \"127.0.0.1\"",
+            )?;
+            let config = load(jail, Some("c.toml"), &Overrides::default())?;
+            assert!(
+                config
+                    .node_allowed_networks
+                    .contains("10.9.9.9".parse().unwrap())
+            );
+            assert!(
+                config
+                    .trusted_proxies
+                    .contains("127.0.0.1".parse().unwrap())
+            );
+            // Nothing configured: closed, except for the demo's own secret.
+            let plain = load(jail, None, &Overrides::default())?;
+            assert!(plain.node_settings(false).fence.is_closed());
+            assert_eq!(
+                plain.node_settings(true).fence.secret.as_deref(),
+                Some(DEMO_NODE_SECRET)
+            );
             Ok(())
         });
     }

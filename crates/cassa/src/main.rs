@@ -42,6 +42,10 @@ enum Command {
         /// Load the demo data first if the store is empty.
         #[arg(long)]
         demo: bool,
+        /// Serve the pagoPA node endpoint (/pagopa/*) on this address
+        /// only, so the portal's port never exposes it.
+        #[arg(long)]
+        node_listen: Option<SocketAddr>,
     },
     /// Run queued background jobs (bulk printing) and send e-mails, without serving HTTP.
     Worker,
@@ -75,13 +79,18 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let listen = match &cli.command {
-        Command::Serve { listen, .. } => *listen,
-        _ => None,
+    let (listen, node_listen) = match &cli.command {
+        Command::Serve {
+            listen,
+            node_listen,
+            ..
+        } => (*listen, *node_listen),
+        _ => (None, None),
     };
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
         listen,
+        node_listen,
     };
     let config = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(config) => config,

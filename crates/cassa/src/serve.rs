@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use cassa_jobs::Worker;
 use cassa_store::{Store, StoreOptions};
-use cassa_web::{AppState, router};
+use cassa_web::{AppState, node_router, router, router_without_node};
 use jiff::Timestamp;
 
 use crate::config::Config;
@@ -66,9 +66,38 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
                 .display()
         ),
     };
+    let node_settings = config.node_settings(with_demo);
+    let node_listener = match config.node_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (node_listen)"))?,
+        ),
+        None => None,
+    };
+    let node_address = match &node_listener {
+        Some(l) => l.local_addr()?,
+        None => address,
+    };
+    let fence = &node_settings.fence;
+    let fenced = if fence.is_closed() {
+        tracing::warn!(
+            "the pagoPA node endpoint refuses every call: set node_allowed_networks and/or node_auth_secret"
+        );
+        "REFUSES EVERY CALL: set node_allowed_networks and/or node_auth_secret".to_owned()
+    } else {
+        let mut checks = Vec::new();
+        if !fence.allowed_networks.is_empty() {
+            checks.push("callers from node_allowed_networks".to_owned());
+        }
+        if fence.secret.is_some() {
+            checks.push(format!("the secret in {}", fence.header));
+        }
+        format!("accepts {}", checks.join(" with "))
+    };
     announce(&format!(
         "cassa is serving on http://{address}/ (API reference: http://{address}/api/docs)\n\
-         pagoPA node endpoint: http://{address}/pagopa/paForNode (idBrokerPA {}, idStation {})\n\
+         pagoPA node endpoint: http://{node_address}/pagopa/paForNode (idBrokerPA {}, idStation {}); {fenced}\n\
          pagoPA Checkout: {}\n\
          citizens' e-mails: {mail}\n",
         config.pagopa_broker_id, config.pagopa_station_id, config.checkout_url
@@ -86,19 +115,46 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
             tokio::spawn(mailer.run()),
         )
     });
-    let app = router(
-        AppState::new(store.clone(), config.files())
-            .with_node(config.node_settings())
-            .with_portal(config.portal_settings())
-            .with_citizen_login(config.citizen_login(with_demo)),
-    );
-    axum::serve(
+    let state = AppState::new(store.clone(), config.files())
+        .with_node(node_settings)
+        .with_portal(config.portal_settings())
+        .with_citizen_login(config.citizen_login(with_demo));
+    let (stop, stopping) = tokio::sync::watch::channel(());
+    let node_server = node_listener.map(|listener| {
+        let app = node_router(state.clone());
+        let mut stopping = stopping.clone();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopping.changed().await;
+            })
+            .await
+        })
+    });
+    let app = if node_server.is_some() {
+        router_without_node(state)
+    } else {
+        router(state)
+    };
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("the server stopped with an error")?;
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stop.send(());
+    })
+    .await;
+    if let Some(node_server) = node_server {
+        node_server
+            .await
+            .context("the node listener stopped")?
+            .context("the node listener stopped with an error")?;
+    }
+    served.context("the server stopped with an error")?;
     sweeper.abort();
     // A job cut short is taken over by a worker when its lease runs out.
     if let Some((worker, mailer)) = worker {

@@ -355,3 +355,91 @@ fn bad_configuration_is_explained() {
             .contains("sqlite:// or postgres://")
     );
 }
+
+/// Reads the lines `serve` announces until the node endpoint's; answers
+/// the portal's base URL and the node endpoint's line.
+fn announced(child: &mut Child) -> (String, String) {
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut first, mut node) = (String::new(), String::new());
+    out.read_line(&mut first).unwrap();
+    out.read_line(&mut node).unwrap();
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    (base, node)
+}
+
+async fn post_soap(url: &str, secret: Option<&str>) -> (u16, String) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "text/xml; charset=utf-8")
+        .header("SOAPAction", "\"paVerifyPaymentNotice\"")
+        .body("<x/>");
+    if let Some(secret) = secret {
+        request = request.header("Ocp-Apim-Subscription-Key", secret);
+    }
+    let response = request.send().await.unwrap();
+    (
+        response.status().as_u16(),
+        response.text().await.unwrap_or_default(),
+    )
+}
+
+/// Without configuration the node endpoint refuses every call and `serve`
+/// says so; with `--node-listen` it answers only on its own port, behind
+/// the secret and the allowed networks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_endpoint_is_fenced_and_can_listen_apart() {
+    let env = Env::new(Backend::Sqlite).await;
+    let mut child = env
+        .command(&["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("CASSA_NODE_AUTH_SECRET")
+        .env_remove("CASSA_NODE_ALLOWED_NETWORKS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (base, node_line) = announced(&mut child);
+    let _server = Server(child);
+    assert!(node_line.contains("REFUSES EVERY CALL"), "{node_line}");
+    let (status, body) = post_soap(&format!("{base}/pagopa/paForNode"), None).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("not configured"), "{body}");
+
+    let secret = "a-node-secret-for-this-test";
+    let mut child = env
+        .command(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--node-listen",
+            "127.0.0.1:0",
+        ])
+        .env("CASSA_NODE_AUTH_SECRET", secret)
+        .env("CASSA_NODE_ALLOWED_NETWORKS", "192.0.2.0/24, 127.0.0.0/8")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (base, node_line) = announced(&mut child);
+    let _server = Server(child);
+    let node = node_line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {node_line:?}"));
+    assert!(!node.starts_with(&base), "{node} apart from {base}");
+    assert!(
+        node_line.contains("node_allowed_networks") && node_line.contains("secret"),
+        "{node_line}"
+    );
+    let (status, _) = post_soap(&format!("{base}/pagopa/paForNode"), Some(secret)).await;
+    assert_eq!(status, 404, "the portal's port has no node endpoint");
+    let (status, _) = post_soap(node, None).await;
+    assert_eq!(status, 403);
+    let (status, body) = post_soap(node, Some(secret)).await;
+    assert_eq!(status, 500, "past the fence, a broken request: {body}");
+    assert!(body.contains("faultstring"), "{body}");
+}

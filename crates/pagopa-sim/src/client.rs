@@ -41,12 +41,32 @@ pub enum CallError {
     },
 }
 
-/// Who the node says it is calling: the EC's broker and station.
+/// Who the node says it is calling: the EC's broker and station, and the
+/// secret the station's configuration has the node send (as pagoPA's API
+/// gateway does with a subscription key).
 #[derive(Clone, Debug)]
 pub struct Station {
     pub endpoint: String,
     pub broker_id: String,
     pub station_id: String,
+    pub auth: Option<NodeAuth>,
+}
+
+/// A header and the secret it carries on every call.
+#[derive(Clone, Debug)]
+pub struct NodeAuth {
+    pub header: String,
+    pub secret: String,
+}
+
+impl NodeAuth {
+    /// The header cassa expects unless configured otherwise.
+    pub fn subscription_key(secret: &str) -> NodeAuth {
+        NodeAuth {
+            header: "Ocp-Apim-Subscription-Key".into(),
+            secret: secret.into(),
+        }
+    }
 }
 
 /// One call and how long it took.
@@ -90,11 +110,15 @@ impl NodeClient {
         let name = operation.soap_action();
         let body = write_message(operation.request_element(), request);
         let started = Instant::now();
-        let response = self
+        let mut request = self
             .http
             .post(&self.station.endpoint)
             .header("content-type", "text/xml; charset=utf-8")
-            .header("SOAPAction", format!("\"{name}\""))
+            .header("SOAPAction", format!("\"{name}\""));
+        if let Some(auth) = &self.station.auth {
+            request = request.header(auth.header.as_str(), auth.secret.as_str());
+        }
+        let response = request
             .body(body)
             .send()
             .await

@@ -14,5 +14,5 @@ pub mod oidc;
 pub mod rules;
 pub mod xsd;
 
-pub use client::{CallError, NodeClient, Station};
+pub use client::{CallError, NodeAuth, NodeClient, Station};
 pub use flow::{Paid, PayError, Psp, RetryPolicy, pay_notice};

@@ -121,11 +121,21 @@ async fn create_notices(
 /// Calls per second of one SOAP body posted `count` times.
 async fn soap_rate(
     url: &str,
+    auth: Option<&crate::NodeAuth>,
     action: &str,
     bodies: Vec<String>,
     concurrency: usize,
 ) -> anyhow::Result<(f64, Vec<f64>)> {
-    let http = reqwest::Client::new();
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(auth) = auth {
+        headers.insert(
+            reqwest::header::HeaderName::from_bytes(auth.header.as_bytes())?,
+            reqwest::header::HeaderValue::from_str(&auth.secret)?,
+        );
+    }
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?;
     let bodies = Arc::new(bodies);
     let (url, action) = (url.to_owned(), action.to_owned());
     let count = bodies.len();
@@ -225,15 +235,17 @@ pub async fn run(client: &NodeClient, args: &LoadArgs) -> anyhow::Result<()> {
                 write_message(Operation::GetPaymentV2.request_element(), &request)
             })
             .collect();
+        let auth = client.station.auth.as_ref();
         let (ours, _) = soap_rate(
             &client.station.endpoint,
+            auth,
             "paGetPaymentV2",
             bodies.clone(),
             args.concurrency,
         )
         .await?;
         let echo_url = format!("{}/pagopa/echo", args.cassa_url);
-        let (echo, _) = soap_rate(&echo_url, "echo", bodies, args.concurrency).await?;
+        let (echo, _) = soap_rate(&echo_url, auth, "echo", bodies, args.concurrency).await?;
         println!("paGetPaymentV2_calls_per_second={ours:.0}");
         println!("echo_calls_per_second={echo:.0}");
         println!("paGetPaymentV2_to_echo_ratio={:.3}", ours / echo);

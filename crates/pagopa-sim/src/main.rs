@@ -28,6 +28,18 @@ struct Cli {
     /// The EC's station (idStation).
     #[arg(long, default_value = "80050050154_01", global = true)]
     station_id: String,
+    /// The secret sent to the EC on every call (cassa's node_auth_secret);
+    /// the default is `cassa serve --demo`'s.
+    #[arg(
+        long,
+        env = "PAGOPA_SIM_NODE_SECRET",
+        default_value = "cassa-demo-node-secret",
+        global = true
+    )]
+    node_secret: String,
+    /// The header carrying it (cassa's node_auth_header).
+    #[arg(long, default_value = "Ocp-Apim-Subscription-Key", global = true)]
+    node_auth_header: String,
     /// Skip validating answers against the XSDs with xmllint (`load` never does:
     /// a process per message would measure xmllint).
     #[arg(long, global = true)]
@@ -83,6 +95,10 @@ fn main() -> ExitCode {
         endpoint: cli.ec_url,
         broker_id: cli.broker_id,
         station_id: cli.station_id,
+        auth: (!cli.node_secret.is_empty()).then_some(pagopa_sim::NodeAuth {
+            header: cli.node_auth_header,
+            secret: cli.node_secret,
+        }),
     });
     match cli.command {
         Command::PayNotice { notice, ente } => {

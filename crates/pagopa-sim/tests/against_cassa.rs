@@ -19,6 +19,7 @@ backend_tests!(
 );
 
 const MILANO: &str = "01199250158";
+const NODE_SECRET: &str = "test-node-secret-0123456789";
 
 struct Cassa {
     base: String,
@@ -57,7 +58,14 @@ async fn start(backend: Backend) -> Cassa {
     let base = format!("http://{}", listener.local_addr().unwrap());
     // No jobs run here: an empty file store.
     let files = cassa_jobs::FileStore::new(std::env::temp_dir().join("cassa-sim-tests-files"));
-    let app = router(AppState::new(store.clone(), files));
+    let node = cassa_web::node::NodeSettings {
+        fence: cassa_web::node::NodeFence {
+            secret: Some(NODE_SECRET.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let app = router(AppState::new(store.clone(), files).with_node(node));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Cassa {
         base,
@@ -132,6 +140,7 @@ fn station_client(endpoint: &str) -> NodeClient {
         endpoint: endpoint.to_owned(),
         broker_id: "80050050154".into(),
         station_id: "80050050154_01".into(),
+        auth: Some(pagopa_sim::NodeAuth::subscription_key(NODE_SECRET)),
     })
     .with_xsd_check()
     .unwrap()
@@ -235,10 +244,16 @@ async fn lost_answers_are_retried_and_counted_once(backend: Backend) {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("")
                     .to_owned();
+                let secret = headers
+                    .get("ocp-apim-subscription-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
                 let answer = reqwest::Client::new()
                     .post(&target)
                     .header("content-type", "text/xml; charset=utf-8")
                     .header("SOAPAction", &action)
+                    .header("Ocp-Apim-Subscription-Key", secret)
                     .body(body)
                     .send()
                     .await
@@ -333,6 +348,7 @@ async fn answers_out_of_schema_order_are_caught() {
         endpoint: url,
         broker_id: "b".into(),
         station_id: "s".into(),
+        auth: Some(pagopa_sim::NodeAuth::subscription_key(NODE_SECRET)),
     });
     assert!(lenient.verify(MILANO, "302000000000000184").await.is_ok());
 }

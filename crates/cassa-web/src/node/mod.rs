@@ -3,6 +3,9 @@
 //! 200); a request too broken to name an operation gets a SOAP Fault (500).
 
 mod answers;
+pub mod fence;
+
+pub use fence::NodeFence;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -34,6 +37,8 @@ pub struct NodeSettings {
     pub activation_validity: SignedDuration,
     /// Serve `POST /pagopa/echo`, a SOAP route that does nothing (benchmarks).
     pub echo_route: bool,
+    /// Who may call the endpoint.
+    pub fence: NodeFence,
 }
 
 impl Default for NodeSettings {
@@ -43,17 +48,21 @@ impl Default for NodeSettings {
             station_id: "80050050154_01".into(),
             activation_validity: SignedDuration::from_mins(30),
             echo_route: false,
+            fence: NodeFence::default(),
         }
     }
 }
 
-pub fn routes(settings: &NodeSettings) -> Router<AppState> {
-    let routes = Router::new().route("/pagopa/paForNode", post(pa_for_node));
-    if settings.echo_route {
-        routes.route("/pagopa/echo", post(echo))
-    } else {
-        routes
+/// `/pagopa/*`, every route behind the fence.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let mut routes = Router::new().route("/pagopa/paForNode", post(pa_for_node));
+    if state.node.echo_route {
+        routes = routes.route("/pagopa/echo", post(echo));
     }
+    routes.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        fence::guard,
+    ))
 }
 
 /// The floor for benchmarks: reads the body, answers a fixed OK, nothing else.

@@ -25,6 +25,30 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 pub const MILANO: &str = "01199250158";
+/// What the test node (pagopa-sim) sends to pass the node endpoint's fence.
+pub const NODE_SECRET: &str = "test-node-secret-0123456789";
+
+/// The node settings of every test app: the defaults, fenced by a secret.
+pub fn node_settings() -> cassa_web::node::NodeSettings {
+    cassa_web::node::NodeSettings {
+        fence: cassa_web::node::NodeFence {
+            secret: Some(NODE_SECRET.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// The station pagopa-sim calls as the node, with the secret.
+pub fn station(base: &str) -> pagopa_sim::Station {
+    let settings = cassa_web::node::NodeSettings::default();
+    pagopa_sim::Station {
+        endpoint: format!("{base}/pagopa/paForNode"),
+        broker_id: settings.broker_id,
+        station_id: settings.station_id,
+        auth: Some(pagopa_sim::NodeAuth::subscription_key(NODE_SECRET)),
+    }
+}
 pub const REGIONE: &str = "80050050154";
 
 pub struct TestApp {
@@ -113,6 +137,26 @@ impl TestApp {
         checkout: Option<Duration>,
         login: LoginOptions,
     ) -> (TestApp, Option<String>) {
+        TestApp::start_full(backend, checkout, login, node_settings()).await
+    }
+
+    /// The app with the node endpoint behind `fence`.
+    pub async fn start_fenced(backend: Backend, fence: cassa_web::node::NodeFence) -> TestApp {
+        let node = cassa_web::node::NodeSettings {
+            fence,
+            ..Default::default()
+        };
+        TestApp::start_full(backend, None, LoginOptions::default(), node)
+            .await
+            .0
+    }
+
+    async fn start_full(
+        backend: Backend,
+        checkout: Option<Duration>,
+        login: LoginOptions,
+        node: cassa_web::node::NodeSettings,
+    ) -> (TestApp, Option<String>) {
         let db = fresh_database(backend).await;
         let store = Store::connect(&db.url, StoreOptions::default())
             .await
@@ -126,7 +170,7 @@ impl TestApp {
         let files = FileStore::new(files_dir.path());
         let worker = Worker::new(store.clone(), files.clone()).with_idle(Duration::from_millis(20));
         tokio::spawn(worker.run());
-        let mut state = AppState::new(store.clone(), files);
+        let mut state = AppState::new(store.clone(), files).with_node(node);
         let sim = match checkout {
             Some(pending_delay) => {
                 let sim = start_simulator(&base, pending_delay).await;
@@ -201,12 +245,7 @@ impl TestApp {
     /// Pays a notice as a citizen at a PSP would: pagopa-sim calls our
     /// node endpoint (verify, activate, receipt).
     pub async fn pay_at_psp(&self, ente: &str, notice: &str) {
-        let settings = cassa_web::node::NodeSettings::default();
-        let node = pagopa_sim::NodeClient::new(pagopa_sim::Station {
-            endpoint: format!("{}/pagopa/paForNode", self.base),
-            broker_id: settings.broker_id,
-            station_id: settings.station_id,
-        });
+        let node = pagopa_sim::NodeClient::new(station(&self.base));
         pagopa_sim::pay_notice(
             &node,
             &pagopa_sim::Psp::default(),
@@ -260,15 +299,10 @@ fn citizen_login(sim: &str, options: LoginOptions) -> cassa_web::portal::login::
 
 /// pagopa-sim on a loopback port, calling cassa at `cassa` as the node.
 async fn start_simulator(cassa: &str, pending_delay: Duration) -> String {
-    let settings = cassa_web::node::NodeSettings::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim = format!("http://{}", listener.local_addr().unwrap());
     let state = pagopa_sim::api::SimState {
-        client: pagopa_sim::NodeClient::new(pagopa_sim::Station {
-            endpoint: format!("{cassa}/pagopa/paForNode"),
-            broker_id: settings.broker_id,
-            station_id: settings.station_id,
-        }),
+        client: pagopa_sim::NodeClient::new(station(cassa)),
         psp: pagopa_sim::Psp::default(),
         retry: pagopa_sim::RetryPolicy {
             attempts: 3,

@@ -21,6 +21,7 @@ backend_tests!(
     the_rest_of_the_fault_table,
     broken_requests_get_soap_faults,
     paying_one_way_cancels_the_other_at_the_node,
+    only_pagopa_passes_the_fence,
 );
 
 const BROKER: &str = "80050050154";
@@ -32,15 +33,26 @@ struct Answer {
 }
 
 async fn soap(app: &TestApp, action: &str, body: String) -> Answer {
-    let response = app
+    soap_with(
+        app,
+        action,
+        body,
+        &[("Ocp-Apim-Subscription-Key", crate::NODE_SECRET)],
+    )
+    .await
+}
+
+/// A SOAP call with these extra headers only.
+async fn soap_with(app: &TestApp, action: &str, body: String, headers: &[(&str, &str)]) -> Answer {
+    let mut request = app
         .client
         .post(format!("{}/pagopa/paForNode", app.base))
         .header("content-type", "text/xml; charset=utf-8")
-        .header("SOAPAction", format!("\"{action}\""))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+        .header("SOAPAction", format!("\"{action}\""));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.body(body).send().await.unwrap();
     Answer {
         status: response.status(),
         text: response.text().await.unwrap(),
@@ -112,6 +124,7 @@ fn send_request(notice: &str, receipt_id: &str, data: &PaymentPa) -> SendRtReque
         endpoint: String::new(),
         broker_id: BROKER.into(),
         station_id: STATION.into(),
+        auth: None,
     };
     receipt_for(&station, &Psp::default(), MILANO, notice, data, receipt_id)
 }
@@ -623,4 +636,120 @@ async fn paying_one_way_cancels_the_other_at_the_node(backend: Backend) {
             "PAA_PAGAMENTO_ANNULLATO"
         );
     }
+}
+
+/// A receipt for a real notice and amount, sent without the secret, with
+/// a wrong one or from outside the allowed networks, is refused with 403
+/// and a SOAP Fault, changes nothing and is counted; pagoPA's call passes.
+async fn only_pagopa_passes_the_fence(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let notice = published(&app, "FENCE-1", &[&[10000]]).await.remove(0);
+    let activated: GetPaymentResponse =
+        call(&app, Operation::GetPaymentV2, &get_request(&notice)).await;
+    let data = activated.data.expect("activated");
+    let forged = write_message(
+        Operation::SendRtV2.request_element(),
+        &send_request(&notice, "forged-receipt-1", &data),
+    );
+    let action = Operation::SendRtV2.soap_action();
+    for headers in [
+        &[][..],
+        &[("Ocp-Apim-Subscription-Key", "not-the-node-secret-0000")][..],
+        &[("X-Other-Header", crate::NODE_SECRET)][..],
+    ] {
+        let answer = soap_with(&app, action, forged.clone(), headers).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(
+            answer.text.contains("<faultcode>") && answer.text.contains("not authorised"),
+            "{}",
+            answer.text
+        );
+        assert_valid_xml(
+            &answer.text,
+            &pagopa_api_dir().join("xsd-common/envelope.xsd"),
+        );
+    }
+    assert!(
+        app.store
+            .receipts_of_notice(app.ente.id, &notice)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let position = app
+        .store
+        .position(app.ente.id, "FENCE-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(position.status.code(), "VALID", "nothing was paid");
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    let metrics = metrics.text().await.unwrap();
+    assert!(
+        metrics.contains("cassa_node_refused_total{reason=\"secret\"}"),
+        "{metrics}"
+    );
+    // The same receipt from pagoPA, with the secret, pays it.
+    let answer = soap(&app, action, forged).await;
+    let sent: SendRtResponse = valid(&answer, Operation::SendRtV2);
+    assert_eq!(sent.outcome, "OK");
+    let position = app
+        .store
+        .position(app.ente.id, "FENCE-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(position.status.code(), "PAID");
+
+    // Fenced by network: loopback is not in 10.0.0.0/8, whatever it sends;
+    // a trusted proxy's X-Forwarded-For is believed, anyone else's is not.
+    let fence = |trusted: &str| cassa_web::node::NodeFence {
+        allowed_networks: "10.0.0.0/8".parse().unwrap(),
+        trusted_proxies: trusted.parse().unwrap(),
+        ..Default::default()
+    };
+    let verify = write_message(
+        Operation::VerifyPaymentNotice.request_element(),
+        &verify_request("302000000000000000"),
+    );
+    let verify_action = Operation::VerifyPaymentNotice.soap_action();
+    let direct = TestApp::start_fenced(backend, fence("")).await;
+    for headers in [&[][..], &[("X-Forwarded-For", "10.1.2.3")][..]] {
+        let answer = soap_with(&direct, verify_action, verify.clone(), headers).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{headers:?}");
+    }
+    let proxied = TestApp::start_fenced(backend, fence("127.0.0.1")).await;
+    let answer = soap_with(
+        &proxied,
+        verify_action,
+        verify.clone(),
+        &[("X-Forwarded-For", "10.1.2.3")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let answer = soap_with(
+        &proxied,
+        verify_action,
+        verify.clone(),
+        &[("X-Forwarded-For", "192.0.2.1")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+
+    // Nothing configured: every call is refused.
+    let closed = TestApp::start_fenced(backend, cassa_web::node::NodeFence::default()).await;
+    let answer = soap_with(
+        &closed,
+        verify_action,
+        verify,
+        &[("Ocp-Apim-Subscription-Key", crate::NODE_SECRET)],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer.text.contains("not configured"), "{}", answer.text);
 }
