@@ -5,7 +5,7 @@
 //! refused, and the amount is the option's, whatever a browser sends.
 
 use cassa_core::Cents;
-use cassa_core::debt::NotPayable;
+use cassa_core::debt::{NotPayable, excludes};
 use jiff::Timestamp;
 use serde::Serialize;
 use sqlx::Row;
@@ -65,6 +65,10 @@ pub enum CartError {
     NotPayable(NotPayable),
     #[error("the cart is no longer open")]
     NotOpen,
+    /// The cart holds notice `0` of the same debt, which this one excludes
+    /// (the single payment and the installments, or two single payments).
+    #[error("the cart holds notice {0} of the same debt: it is paid one way or the other")]
+    Excludes(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -182,6 +186,23 @@ impl Store {
         let cart_id: i64 = cart.try_get("id")?;
         if cart.try_get::<String, _>("status")? != "open" {
             return Err(CartError::NotOpen);
+        }
+        // Another notice of the same debt that this one excludes.
+        let siblings = sqlx::query(
+            "SELECT i.notice_number, o.is_partial_payment FROM cart_item i \
+             JOIN payment_option o ON o.ente_id = i.ente_id AND o.notice_number = i.notice_number \
+             WHERE i.cart_id = $1 AND o.position_id = $2 AND i.notice_number <> $3",
+        )
+        .bind(cart_id)
+        .bind(found.position.id)
+        .bind(&option.notice_number)
+        .fetch_all(&mut *tx)
+        .await?;
+        for sibling in &siblings {
+            let installment = sibling.try_get::<i64, _>("is_partial_payment")? != 0;
+            if excludes(installment, option.is_partial_payment) {
+                return Err(CartError::Excludes(sibling.try_get("notice_number")?));
+            }
         }
         let count: i64 = sqlx::query("SELECT COUNT(*) FROM cart_item WHERE cart_id = $1")
             .bind(cart_id)

@@ -5,7 +5,7 @@
 //! outcome pages and the receipt e-mails know what this attempt was.
 
 use cassa_core::Cents;
-use cassa_core::debt::NotPayable;
+use cassa_core::debt::{NotPayable, excludes};
 use jiff::Timestamp;
 use serde::Serialize;
 use sqlx::Row;
@@ -119,6 +119,9 @@ pub enum ItemProblem {
         was: Cents,
         now: Cents,
     },
+    /// Another notice of the cart belongs to the same debt and excludes
+    /// this one: the debt would be paid twice.
+    Excludes(String),
 }
 
 /// Why a cart cannot go to Checkout; nothing was recorded.
@@ -175,6 +178,8 @@ impl Store {
             return Ok(Err(CheckoutRefusal::NoEmail));
         };
         let mut problems = Vec::new();
+        // Each payable notice's debt and whether it is an installment.
+        let mut ways: Vec<(i64, bool, &str)> = Vec::new();
         for item in &cart.items {
             let problem = match self
                 .verify_notice(item.ente_id, &item.notice_number, now)
@@ -186,7 +191,16 @@ impl Store {
                         now: found.option().amount,
                     })
                 }
-                Ok(_) => None,
+                Ok(found) => {
+                    let installment = found.option().is_partial_payment;
+                    let clash = ways.iter().find(|(position, other, _)| {
+                        *position == found.position.id && excludes(*other, installment)
+                    });
+                    let problem =
+                        clash.map(|(_, _, notice)| ItemProblem::Excludes((*notice).to_owned()));
+                    ways.push((found.position.id, installment, &item.notice_number));
+                    problem
+                }
                 Err(PayRefusal::NotPayable(why)) => Some(ItemProblem::NotPayable(why)),
                 Err(_) => Some(ItemProblem::Gone),
             };
@@ -198,6 +212,20 @@ impl Store {
             return Ok(Err(CheckoutRefusal::Items(problems)));
         }
         let mut tx = self.begin_write().await?;
+        // The cart, locked: still open, and not changed since it was read
+        // (a notice added in another tab would escape the checks above).
+        let current: Option<(String, i64)> = sqlx::query_as(&format!(
+            "SELECT c.status, (SELECT COUNT(*) FROM cart_item i WHERE i.cart_id = c.id) \
+             FROM cart c WHERE c.id = $1{}",
+            self.for_update()
+        ))
+        .bind(cart.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match current {
+            Some((status, items)) if status == "open" && items as usize == cart.items.len() => {}
+            _ => return Ok(Err(CheckoutRefusal::NotOpen)),
+        }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO checkout (public_id, cart_id, email, payer_name, payer_fiscal_code, lang, \
              state, created_at, updated_at, citizen) \
@@ -312,18 +340,20 @@ impl Store {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         debug_assert!(outcome.is_outcome());
-        let changed = self
-            .set_checkout(
-                public_id,
-                "'created', 'redirected'",
-                outcome.code(),
-                None,
-                None,
-                now,
-            )
-            .await?;
+        let mut tx = self.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE checkout SET state = $1, updated_at = $2 WHERE public_id = $3 \
+             AND state IN ('created', 'redirected')",
+        )
+        .bind(outcome.code())
+        .bind(micros(now))
+        .bind(public_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        // In the same transaction: a paid or pending cart is closed with it.
         if changed && matches!(outcome, CheckoutState::Ok | CheckoutState::Waiting) {
-            let mut tx = self.begin_write().await?;
             sqlx::query(
                 "UPDATE cart SET status = 'closed', updated_at = $1 \
                  WHERE id = (SELECT cart_id FROM checkout WHERE public_id = $2)",
@@ -332,8 +362,8 @@ impl Store {
             .bind(public_id)
             .execute(&mut *tx)
             .await?;
-            tx.commit().await?;
         }
+        tx.commit().await?;
         Ok(changed)
     }
 

@@ -5,7 +5,10 @@
 //! applied is kept as an anomaly for the operators, never dropped.
 
 use cassa_core::Cents;
-use cassa_core::debt::{InstallmentMode, Lifecycle, NotPayable, OptionStatus, check_payable};
+pub use cassa_core::debt::ReceiptStatus;
+use cassa_core::debt::{
+    InstallmentMode, Lifecycle, NotPayable, OptionStatus, check_payable, classify_receipt,
+};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -40,55 +43,13 @@ pub struct ActivationRequest<'a> {
     /// `paGetPayment` or `paGetPaymentV2`.
     pub operation: &'a str,
     pub transfer_type: Option<&'a str>,
+    /// The node's paymentNote (Checkout's idCart: our checkout's id).
+    pub payment_note: Option<&'a str>,
     /// paGetPaymentV2 can ask for a revenue stamp; version 1 cannot.
     pub stamps_allowed: bool,
     /// How long the activation blocks others (the node's token validity).
     pub validity: SignedDuration,
     pub now: Timestamp,
-}
-
-/// What became of a receipt.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReceiptStatus {
-    /// It paid its option.
-    Applied,
-    /// A failed payment (outcome KO), kept for the record.
-    Ko,
-    /// Anomaly: the option had already been paid by another receipt.
-    DoublePayment,
-    /// Anomaly: no option of the ente has this notice number.
-    UnknownNotice,
-    /// Anomaly: the amount differs from the option's.
-    AmountMismatch,
-}
-
-impl ReceiptStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            ReceiptStatus::Applied => "applied",
-            ReceiptStatus::Ko => "ko",
-            ReceiptStatus::DoublePayment => "double_payment",
-            ReceiptStatus::UnknownNotice => "unknown_notice",
-            ReceiptStatus::AmountMismatch => "amount_mismatch",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Self> {
-        [
-            ReceiptStatus::Applied,
-            ReceiptStatus::Ko,
-            ReceiptStatus::DoublePayment,
-            ReceiptStatus::UnknownNotice,
-            ReceiptStatus::AmountMismatch,
-        ]
-        .into_iter()
-        .find(|s| s.code() == code)
-    }
-
-    pub fn is_anomaly(self) -> bool {
-        !matches!(self, ReceiptStatus::Applied | ReceiptStatus::Ko)
-    }
 }
 
 /// A receipt as the node sent it, already parsed.
@@ -106,9 +67,10 @@ pub struct NewReceipt<'a> {
     pub payment_method: Option<&'a str>,
     pub payer_fiscal_code: Option<&'a str>,
     pub payer_name: Option<&'a str>,
-    /// Where the receipt is e-mailed: the payer's address in the RT, else
-    /// the debtor's (the checkout's e-mail wins over both).
+    /// The payer's address in the RT: where the receipt is e-mailed.
     pub payer_email: Option<&'a str>,
+    /// The debtor's address in the RT, the last resort.
+    pub debtor_email: Option<&'a str>,
     pub payment_date_time: Option<Timestamp>,
     pub application_date: Option<&'a str>,
     pub transfer_date: Option<&'a str>,
@@ -196,19 +158,34 @@ async fn payable_lifecycle(
     Ok(lifecycle)
 }
 
-async fn open_activation(
+/// Which options of `position` have an open, unexpired activation (a
+/// payment being made right now), in the options' order.
+pub(crate) async fn open_activations(
     conn: &mut AnyConnection,
-    option_id: i64,
+    position: &StoredPosition,
     now: Timestamp,
-) -> Result<bool, StoreError> {
-    Ok(sqlx::query(
-        "SELECT 1 FROM payment_activation WHERE option_id = $1 AND closed_at IS NULL AND expires_at > $2",
-    )
-    .bind(option_id)
-    .bind(micros(now))
-    .fetch_optional(&mut *conn)
-    .await?
-    .is_some())
+) -> Result<Vec<bool>, StoreError> {
+    let ids: Vec<i64> = position.options.iter().map(|o| o.id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT DISTINCT option_id FROM payment_activation WHERE option_id IN ({}) \
+         AND closed_at IS NULL AND expires_at > ${}",
+        crate::sql::placeholders(ids.len(), 1),
+        ids.len() + 1
+    );
+    let mut query = sqlx::query_scalar::<_, i64>(&sql);
+    for id in &ids {
+        query = query.bind(*id);
+    }
+    let open: std::collections::HashSet<i64> = query
+        .bind(micros(now))
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(ids.iter().map(|id| open.contains(id)).collect())
 }
 
 /// Why a notice cannot be paid, or the notice does not exist.
@@ -235,11 +212,11 @@ impl Store {
         else {
             return Ok(Err(PayRefusal::UnknownNotice));
         };
-        let in_progress = open_activation(&mut conn, found.option().id, now).await?;
+        let in_progress = open_activations(&mut conn, &found.position, now).await?;
         Ok(check_payable(
             &payable_lifecycle(&mut conn, &found.position).await?,
             found.index,
-            in_progress,
+            &in_progress,
             now,
         )
         .map(|()| found)
@@ -256,25 +233,9 @@ impl Store {
     ) -> Result<Vec<Result<(), NotPayable>>, StoreError> {
         let mut conn = self.read().acquire().await?;
         let lifecycle = payable_lifecycle(&mut conn, position).await?;
-        let ids: Vec<i64> = position.options.iter().map(|o| o.id).collect();
-        let mut in_progress = std::collections::HashSet::new();
-        if !ids.is_empty() {
-            let sql = format!(
-                "SELECT option_id FROM payment_activation WHERE option_id IN ({}) \
-                 AND closed_at IS NULL AND expires_at > ${}",
-                crate::sql::placeholders(ids.len(), 1),
-                ids.len() + 1
-            );
-            let mut query = sqlx::query_scalar::<_, i64>(&sql);
-            for id in &ids {
-                query = query.bind(*id);
-            }
-            in_progress.extend(query.bind(micros(now)).fetch_all(&mut *conn).await?);
-        }
-        Ok(ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| check_payable(&lifecycle, i, in_progress.contains(id), now))
+        let in_progress = open_activations(&mut conn, position, now).await?;
+        Ok((0..position.options.len())
+            .map(|i| check_payable(&lifecycle, i, &in_progress, now))
             .collect())
     }
 
@@ -393,6 +354,7 @@ struct OwnedActivation {
     notice_number: String,
     operation: String,
     transfer_type: Option<String>,
+    payment_note: Option<String>,
     stamps_allowed: bool,
     validity: SignedDuration,
     now: Timestamp,
@@ -405,6 +367,7 @@ impl From<&ActivationRequest<'_>> for OwnedActivation {
             notice_number: r.notice_number.to_owned(),
             operation: r.operation.to_owned(),
             transfer_type: r.transfer_type.map(str::to_owned),
+            payment_note: r.payment_note.map(str::to_owned),
             stamps_allowed: r.stamps_allowed,
             validity: r.validity,
             now: r.now,
@@ -421,9 +384,9 @@ async fn activate_in(
     else {
         return Ok(Err(PayRefusal::UnknownNotice));
     };
-    let in_progress = open_activation(conn, found.option().id, r.now).await?;
+    let in_progress = open_activations(conn, &found.position, r.now).await?;
     let lifecycle = payable_lifecycle(conn, &found.position).await?;
-    if let Err(refusal) = check_payable(&lifecycle, found.index, in_progress, r.now) {
+    if let Err(refusal) = check_payable(&lifecycle, found.index, &in_progress, r.now) {
         return Ok(Err(PayRefusal::NotPayable(refusal)));
     }
     if !r.stamps_allowed && found.option().transfers.iter().any(|t| t.stamp.is_some()) {
@@ -431,13 +394,14 @@ async fn activate_in(
     }
     sqlx::query(
         "INSERT INTO payment_activation (ente_id, option_id, notice_number, operation, transfer_type, \
-         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         payment_note, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(r.ente_id)
     .bind(found.option().id)
     .bind(&r.notice_number)
     .bind(&r.operation)
     .bind(r.transfer_type.as_deref())
+    .bind(r.payment_note.as_deref())
     .bind(micros(r.now))
     .bind(micros(r.now + r.validity))
     .execute(&mut *conn)
@@ -460,6 +424,7 @@ struct OwnedReceipt {
     payer_fiscal_code: Option<String>,
     payer_name: Option<String>,
     payer_email: Option<String>,
+    debtor_email: Option<String>,
     payment_date_time: Option<Timestamp>,
     application_date: Option<String>,
     transfer_date: Option<String>,
@@ -485,6 +450,7 @@ impl From<&NewReceipt<'_>> for OwnedReceipt {
             payer_fiscal_code: own(r.payer_fiscal_code),
             payer_name: own(r.payer_name),
             payer_email: own(r.payer_email),
+            debtor_email: own(r.debtor_email),
             payment_date_time: r.payment_date_time,
             application_date: own(r.application_date),
             transfer_date: own(r.transfer_date),
@@ -504,10 +470,12 @@ async fn record_in(
     let found = find_notice(conn, r.ente_id, &r.notice_number, lock, Transfers::Skip).await?;
     let status = match &found {
         None => ReceiptStatus::UnknownNotice,
-        Some(_) if !r.ok => ReceiptStatus::Ko,
-        Some(f) if f.option().status.is_paid() => ReceiptStatus::DoublePayment,
-        Some(f) if f.option().amount != r.amount => ReceiptStatus::AmountMismatch,
-        Some(_) => ReceiptStatus::Applied,
+        Some(f) => classify_receipt(
+            &f.position.lifecycle(),
+            f.index,
+            r.ok,
+            f.option().amount == r.amount,
+        ),
     };
     let option_id = found.as_ref().map(|f| f.option().id);
     let inserted: Option<i64> = sqlx::query_scalar(
@@ -552,8 +520,16 @@ async fn record_in(
         return Ok(ReceiptOutcome::AlreadyStored(earlier));
     }
     if let (ReceiptStatus::Applied, Some(found), Some(row_id)) = (status, found, inserted) {
+        let note: Option<String> = sqlx::query_scalar(
+            "SELECT payment_note FROM payment_activation WHERE option_id = $1 \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(found.option().id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
         apply_payment(conn, found, &r).await?;
-        queue_receipt_mail(conn, &r, row_id).await?;
+        queue_receipt_mail(conn, &r, row_id, note.as_deref()).await?;
     }
     if let Some(option_id) = option_id {
         sqlx::query("UPDATE payment_activation SET closed_at = $2 WHERE option_id = $1 AND closed_at IS NULL")
@@ -580,30 +556,47 @@ async fn record_in(
     Ok(ReceiptOutcome::Stored(status))
 }
 
-/// Queues the receipt's e-mail, in the receipt's transaction: to the
-/// address given at checkout for this notice, else the payer's or debtor's
-/// from the RT. No address, no e-mail.
+/// Queues the receipt's e-mail, in the receipt's transaction, to whoever
+/// made this payment: the payer's address in the RT; else the address of
+/// the checkout that paid (the activation's paymentNote names it, as
+/// Checkout passes our idCart); else the debtor's address in the RT.
+/// Never to another attempt's address. No address, no e-mail.
 async fn queue_receipt_mail(
     conn: &mut AnyConnection,
     r: &OwnedReceipt,
     receipt_row: i64,
+    payment_note: Option<&str>,
 ) -> Result<(), StoreError> {
-    let checkout = sqlx::query(
-        "SELECT c.email, c.lang FROM checkout c JOIN checkout_item i ON i.checkout_id = c.id \
-         WHERE i.ente_id = $1 AND i.notice_number = $2 ORDER BY c.id DESC LIMIT 1",
-    )
-    .bind(r.ente_id)
-    .bind(&r.notice_number)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let (recipient, lang) = match &checkout {
-        Some(row) => (
-            Some(row.try_get::<String, _>("email")?),
-            row.try_get("lang")?,
-        ),
-        None => (r.payer_email.clone(), "it".to_owned()),
+    let plausible = |e: &String| cassa_core::spontaneous::plausible_email(e);
+    let checkout = match payment_note {
+        Some(note) => sqlx::query(
+            "SELECT c.email, c.lang FROM checkout c JOIN checkout_item i ON i.checkout_id = c.id \
+             WHERE c.public_id = $1 AND i.ente_id = $2 AND i.notice_number = $3",
+        )
+        .bind(note)
+        .bind(r.ente_id)
+        .bind(&r.notice_number)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|row| -> Result<(String, String), StoreError> {
+            Ok((row.try_get("email")?, row.try_get("lang")?))
+        })
+        .transpose()?,
+        None => None,
     };
-    let Some(recipient) = recipient.filter(|e| cassa_core::spontaneous::plausible_email(e)) else {
+    let lang = checkout.as_ref().map_or("it", |(_, lang)| lang.as_str());
+    let recipient = r
+        .payer_email
+        .clone()
+        .filter(plausible)
+        .or_else(|| {
+            checkout
+                .as_ref()
+                .map(|(email, _)| email.clone())
+                .filter(plausible)
+        })
+        .or_else(|| r.debtor_email.clone().filter(plausible));
+    let Some(recipient) = recipient else {
         return Ok(());
     };
     outbox::enqueue_mail(
@@ -612,7 +605,7 @@ async fn queue_receipt_mail(
             dedupe_key: &format!("receipt:{}:{}", r.ente_id, r.receipt_id),
             kind: outbox::MailKind::Receipt,
             recipient: &recipient,
-            lang: &lang,
+            lang,
             payload: &receipt_row.to_string(),
             now: r.now,
         },

@@ -320,7 +320,15 @@ async fn pay(
     }
     let mut receipts = Vec::new();
     for notice in &cart.payment_notices {
-        match activate(&state.client, &notice.fiscal_code, &notice.notice_number).await {
+        let note = cart.id_cart.as_deref();
+        match activate(
+            &state.client,
+            &notice.fiscal_code,
+            &notice.notice_number,
+            note,
+        )
+        .await
+        {
             Ok(activated) => {
                 let mut request = receipt_for(
                     &state.client.station,

@@ -197,6 +197,7 @@ impl NodeClient {
         fiscal_code: &str,
         notice: &str,
         amount: Option<String>,
+        payment_note: Option<String>,
     ) -> Result<Timed<GetPaymentResponse>, CallError> {
         let operation = if v2 {
             Operation::GetPaymentV2
@@ -212,7 +213,7 @@ impl NodeClient {
                 notice_number: notice.into(),
             },
             amount,
-            payment_note: None,
+            payment_note,
             transfer_type: None,
             due_date: None,
         };

@@ -162,11 +162,13 @@ pub struct Activated {
 }
 
 /// Verify, then activate (paGetPaymentV2), as the node does before the
-/// PSP takes the money.
+/// PSP takes the money. `payment_note`: what Checkout passes on (the EC's
+/// idCart).
 pub async fn activate(
     client: &NodeClient,
     fiscal_code: &str,
     notice: &str,
+    payment_note: Option<&str>,
 ) -> Result<Activated, PayError> {
     let verified = client.verify(fiscal_code, notice).await?;
     if let Some(fault) = verified.answer.fault {
@@ -177,7 +179,13 @@ pub async fn activate(
     }
     let amount = verified.answer.payment_list.map(|l| l.option.amount);
     let activated = client
-        .get_payment(true, fiscal_code, notice, amount)
+        .get_payment(
+            true,
+            fiscal_code,
+            notice,
+            amount,
+            payment_note.map(str::to_owned),
+        )
         .await?;
     match (activated.answer.fault, activated.answer.data) {
         (Some(fault), _) => Err(PayError::Refused {
@@ -235,7 +243,7 @@ pub async fn pay_notice(
     notice: &str,
     retry: &RetryPolicy,
 ) -> Result<Paid, PayError> {
-    let activated = activate(client, fiscal_code, notice).await?;
+    let activated = activate(client, fiscal_code, notice, None).await?;
     let data = activated.data;
     let receipt_id = new_receipt_id();
     let request = receipt_for(

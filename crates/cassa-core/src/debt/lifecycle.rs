@@ -32,6 +32,20 @@ pub enum Refusal {
     ValidityDateStarted,
     #[error("only a PUBLISHED or VALID position can be invalidated")]
     NotInvalidable,
+    #[error("a payment of the position is in progress")]
+    PaymentInProgress,
+}
+
+/// A position may be changed, deleted or cancelled only while nobody is
+/// paying it: a payment in progress (an open activation) would otherwise
+/// end in a receipt for a debt that changed under it. `in_progress[i]`:
+/// option `i` has an open activation.
+pub fn check_no_payment_in_progress(in_progress: &[bool]) -> Result<(), Refusal> {
+    if in_progress.contains(&true) {
+        Err(Refusal::PaymentInProgress)
+    } else {
+        Ok(())
+    }
 }
 
 /// What the status rules need to know of one payment option.

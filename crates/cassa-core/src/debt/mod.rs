@@ -5,15 +5,21 @@
 //! The shape mirrors pagoPA's GPD so that its API maps one to one.
 
 mod installments;
+#[cfg(test)]
+mod interleavings;
 mod lifecycle;
 mod payability;
+mod receipt;
 mod rules;
 
 pub use installments::{
     Installment, InstallmentMode, InstallmentRefusal, check_installments, payable_now,
 };
-pub use lifecycle::{Lifecycle, OptionLifecycle, Refusal, status_on_save};
-pub use payability::{NotPayable, check_payable};
+pub use lifecycle::{
+    Lifecycle, OptionLifecycle, Refusal, check_no_payment_in_progress, status_on_save,
+};
+pub use payability::{NotPayable, check_payable, excludes, exclusive};
+pub use receipt::{ReceiptStatus, classify_receipt};
 pub use rules::{Mode, Violation, ViolationKind, check_position};
 
 use jiff::Timestamp;

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use super::PositionStatus;
 use super::installments::{Installment, InstallmentRefusal, check_installments};
-use super::lifecycle::Lifecycle;
+use super::lifecycle::{Lifecycle, OptionLifecycle};
 
 /// Why an option cannot be paid.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -24,20 +24,36 @@ pub enum NotPayable {
     /// or installment plan) was paid (PAA_PAGAMENTO_ANNULLATO).
     #[error("the payment option has been cancelled")]
     Cancelled,
-    /// Another payment of it is being made right now (PAA_PAGAMENTO_IN_CORSO).
-    #[error("a payment of this option is in progress")]
+    /// A payment of it, or of an option it excludes, is being made right
+    /// now (PAA_PAGAMENTO_IN_CORSO).
+    #[error("a payment of this option or of its alternative is in progress")]
     InProgress,
     /// An installment out of its turn or past the plan's end of validity.
     #[error(transparent)]
     Installment(#[from] InstallmentRefusal),
 }
 
+/// Whether paying both `a` and `b`, two different options of one
+/// position, would pay the debt twice: the single payment excludes the
+/// installment plan and every other single payment; the installments of
+/// the plan go together.
+pub fn exclusive(a: &OptionLifecycle, b: &OptionLifecycle) -> bool {
+    excludes(a.is_partial_payment, b.is_partial_payment)
+}
+
+/// [`exclusive`] for two options known only by whether each is an
+/// installment.
+pub fn excludes(a_is_installment: bool, b_is_installment: bool) -> bool {
+    !(a_is_installment && b_is_installment)
+}
+
 /// Decides whether option `index` of `position` can be paid at `now`.
-/// `in_progress`: another activation of it is still open.
+/// `in_progress[i]`: option `i` has an open activation (a payment being
+/// made right now); a missing entry counts as none.
 pub fn check_payable(
     position: &Lifecycle,
     index: usize,
-    in_progress: bool,
+    in_progress: &[bool],
     now: Timestamp,
 ) -> Result<(), NotPayable> {
     let option = position.options.get(index).ok_or(NotPayable::Unknown)?;
@@ -55,7 +71,8 @@ pub fn check_payable(
     let alternative_paid = position
         .options
         .iter()
-        .any(|o| o.is_partial_payment != option.is_partial_payment && o.status.is_paid());
+        .enumerate()
+        .any(|(i, o)| i != index && exclusive(o, option) && o.status.is_paid());
     if alternative_paid {
         return Err(NotPayable::Cancelled);
     }
@@ -85,7 +102,19 @@ pub fn check_payable(
             now,
         )?;
     }
-    if in_progress {
+    // This option, or one it excludes, is being paid right now.
+    let busy = in_progress
+        .iter()
+        .enumerate()
+        .filter(|&(_, &open)| open)
+        .any(|(i, _)| {
+            i == index
+                || position
+                    .options
+                    .get(i)
+                    .is_some_and(|other| exclusive(other, option))
+        });
+    if busy {
         return Err(NotPayable::InProgress);
     }
     Ok(())
@@ -130,14 +159,14 @@ mod tests {
 
     #[test]
     fn an_open_option_is_payable_once() {
-        assert_eq!(check_payable(&plan(&[]), 0, false, now()), Ok(()));
-        assert_eq!(check_payable(&plan(&[]), 2, false, now()), Ok(()));
+        assert_eq!(check_payable(&plan(&[]), 0, &[], now()), Ok(()));
+        assert_eq!(check_payable(&plan(&[]), 2, &[], now()), Ok(()));
         assert_eq!(
-            check_payable(&plan(&[]), 0, true, now()),
+            check_payable(&plan(&[]), 0, &[true], now()),
             Err(NotPayable::InProgress)
         );
         assert_eq!(
-            check_payable(&plan(&[]), 9, false, now()),
+            check_payable(&plan(&[]), 9, &[], now()),
             Err(NotPayable::Unknown)
         );
     }
@@ -147,22 +176,64 @@ mod tests {
         let mut full_paid = plan(&[0]);
         full_paid.status = PositionStatus::Paid;
         assert_eq!(
-            check_payable(&full_paid, 0, false, now()),
+            check_payable(&full_paid, 0, &[], now()),
             Err(NotPayable::AlreadyPaid)
         );
         assert_eq!(
-            check_payable(&full_paid, 1, false, now()),
+            check_payable(&full_paid, 1, &[], now()),
             Err(NotPayable::Cancelled)
         );
         let one_installment = plan(&[1]);
         assert_eq!(
-            check_payable(&one_installment, 1, false, now()),
+            check_payable(&one_installment, 1, &[], now()),
             Err(NotPayable::AlreadyPaid)
         );
-        assert_eq!(check_payable(&one_installment, 2, false, now()), Ok(()));
+        assert_eq!(check_payable(&one_installment, 2, &[], now()), Ok(()));
         assert_eq!(
-            check_payable(&one_installment, 0, false, now()),
+            check_payable(&one_installment, 0, &[], now()),
             Err(NotPayable::Cancelled)
+        );
+    }
+
+    #[test]
+    fn a_payment_in_progress_blocks_what_it_excludes() {
+        let p = plan(&[]);
+        // The single payment being paid: no installment can start, nor it again.
+        let single_open = [true, false, false, false];
+        for i in 0..4 {
+            assert_eq!(
+                check_payable(&p, i, &single_open, now()),
+                Err(NotPayable::InProgress),
+                "option {i}"
+            );
+        }
+        // An installment being paid: the single payment waits, the other
+        // installments (Caso 2) go together.
+        let installment_open = [false, true, false, false];
+        assert_eq!(
+            check_payable(&p, 0, &installment_open, now()),
+            Err(NotPayable::InProgress)
+        );
+        assert_eq!(
+            check_payable(&p, 1, &installment_open, now()),
+            Err(NotPayable::InProgress)
+        );
+        assert_eq!(check_payable(&p, 2, &installment_open, now()), Ok(()));
+        // Two single payments (a discount until a date, say) exclude each other.
+        let mut two = plan(&[]);
+        two.options[1].is_partial_payment = false;
+        two.options.truncate(2);
+        assert_eq!(
+            check_payable(&two, 1, &[true, false], now()),
+            Err(NotPayable::InProgress)
+        );
+        assert_eq!(check_payable(&two, 1, &[], now()), Ok(()));
+        two.options[0].status = Paid;
+        two.status = two.status_after_payment();
+        assert_eq!(
+            check_payable(&two, 1, &[], now()),
+            Err(NotPayable::Cancelled),
+            "once one is paid the other is cancelled"
         );
     }
 
@@ -176,14 +247,14 @@ mod tests {
         ] {
             let mut p = plan(&[]);
             p.status = status;
-            assert_eq!(check_payable(&p, 0, false, now()), expected, "{status:?}");
+            assert_eq!(check_payable(&p, 0, &[], now()), expected, "{status:?}");
         }
         // Published with a validity date still ahead: not payable yet.
         let mut p = plan(&[]);
         p.status = PositionStatus::Published;
         p.validity_date = Some(now() + days(1));
-        assert_eq!(check_payable(&p, 0, false, now()), Err(NotPayable::Unknown));
-        assert_eq!(check_payable(&p, 0, false, now() + days(2)), Ok(()));
+        assert_eq!(check_payable(&p, 0, &[], now()), Err(NotPayable::Unknown));
+        assert_eq!(check_payable(&p, 0, &[], now() + days(2)), Ok(()));
     }
 
     #[test]
@@ -192,13 +263,13 @@ mod tests {
         let late = now() + days(45);
         // The single payment was due at +30 days, the first installment at +60.
         assert_eq!(
-            check_payable(&p, 0, false, late),
+            check_payable(&p, 0, &[], late),
             Ok(()),
             "accepted after the due date by default"
         );
         p.switch_to_expired = true;
-        assert_eq!(check_payable(&p, 0, false, late), Err(NotPayable::Expired));
-        assert_eq!(check_payable(&p, 1, false, late), Ok(()));
+        assert_eq!(check_payable(&p, 0, &[], late), Err(NotPayable::Expired));
+        assert_eq!(check_payable(&p, 1, &[], late), Ok(()));
     }
 
     #[test]
@@ -207,31 +278,31 @@ mod tests {
         let mut p = plan(&[]);
         p.installments = InstallmentMode::InOrder;
         assert!(matches!(
-            check_payable(&p, 2, false, now()),
+            check_payable(&p, 2, &[], now()),
             Err(NotPayable::Installment(
                 InstallmentRefusal::OutOfOrder { .. }
             ))
         ));
-        assert_eq!(check_payable(&p, 1, false, now()), Ok(()));
+        assert_eq!(check_payable(&p, 1, &[], now()), Ok(()));
         let mut p = plan(&[1]);
         p.status = PositionStatus::PartiallyPaid;
         p.installments = InstallmentMode::InOrder;
-        assert_eq!(check_payable(&p, 2, false, now()), Ok(()));
+        assert_eq!(check_payable(&p, 2, &[], now()), Ok(()));
         // Caso 2: any installment, until the plan's end of validity.
         let mut p = plan(&[]);
         let until = now() + days(10);
         for o in p.options.iter_mut().skip(1) {
             o.retention_date = Some(until);
         }
-        assert_eq!(check_payable(&p, 3, false, now()), Ok(()));
+        assert_eq!(check_payable(&p, 3, &[], now()), Ok(()));
         assert_eq!(
-            check_payable(&p, 3, false, now() + days(11)),
+            check_payable(&p, 3, &[], now() + days(11)),
             Err(NotPayable::Installment(InstallmentRefusal::PastValidity(
                 until
             )))
         );
         assert_eq!(
-            check_payable(&p, 0, false, now() + days(11)),
+            check_payable(&p, 0, &[], now() + days(11)),
             Ok(()),
             "the single payment has its own dates"
         );
@@ -245,12 +316,12 @@ mod tests {
             let paid: Vec<usize> = paid.into_iter().collect();
             let mut p = plan(&paid);
             p.status = p.status_after_payment();
-            let result = check_payable(&p, index, false, now());
+            let result = check_payable(&p, index, &[], now());
             if paid.contains(&index) {
                 prop_assert_eq!(result, Err(NotPayable::AlreadyPaid));
             }
-            let full_payable = check_payable(&p, 0, false, now()).is_ok();
-            let some_installment_payable = (1..4).any(|i| check_payable(&p, i, false, now()).is_ok());
+            let full_payable = check_payable(&p, 0, &[], now()).is_ok();
+            let some_installment_payable = (1..4).any(|i| check_payable(&p, i, &[], now()).is_ok());
             prop_assert!(!(full_payable && some_installment_payable && !paid.is_empty()));
         }
     }

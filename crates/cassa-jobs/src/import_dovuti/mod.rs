@@ -203,8 +203,30 @@ async fn check_existence(
 ) -> Result<(), JobFailure> {
     let keys: Vec<&str> = good.iter().map(|g| g.key.as_str()).collect();
     let existing = ctx.store().existing_iupds(ente_id, &keys).await?;
+    let changed: Vec<&str> = good
+        .iter()
+        .filter(|g| g.action != Action::Insert)
+        .map(|g| g.key.as_str())
+        .collect();
+    let being_paid = ctx
+        .store()
+        .iupds_being_paid(ente_id, &changed, jiff::Timestamp::now())
+        .await?;
     drop(keys);
     for g in good {
+        if let Some(notice) = being_paid.get(&g.key) {
+            refused.push(Refusal {
+                line: g.line,
+                iud: g.key.clone(),
+                column: column.into(),
+                code: "PAGAMENTO_IN_CORSO".into(),
+                reason: format!(
+                    "l'avviso {notice} è in pagamento in questo momento: il dovuto si potrà \
+                     modificare o annullare quando il pagamento sarà concluso"
+                ),
+            });
+            continue;
+        }
         let why = match (g.action, existing.contains(&g.key)) {
             (Action::Insert, true) => Some((
                 "ESISTENTE",

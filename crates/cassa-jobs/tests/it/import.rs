@@ -418,6 +418,7 @@ async fn what_was_imported_and_paid_comes_back_in_the_export(backend: Backend) {
             payer_fiscal_code: Some("RSSMRA85T10A562S"),
             payer_name: Some("=cmd|' /C calc'!A0"),
             payer_email: None,
+            debtor_email: None,
             payment_date_time: Some(now()),
             application_date: None,
             transfer_date: None,

@@ -31,4 +31,7 @@ pub mod titles {
     /// cassa's own: the notice and receipt PDFs, which GPD does not serve.
     pub const NO_DOCUMENT: &str = "No document for the debt position in its state";
     pub const NOT_PRINTABLE: &str = "The document cannot be printed";
+    /// cassa's own: a notice of the position is being paid (GPD leaves
+    /// this to the node, which cannot know the ente changed the debt).
+    pub const PAYMENT_IN_PROGRESS: &str = "A payment of the debt position is in progress";
 }

@@ -84,6 +84,41 @@ impl Store {
         Ok(found)
     }
 
+    /// Which of `iupds` have a notice being paid right now (an open
+    /// activation), with that notice: a change or cancellation of them
+    /// must wait.
+    pub async fn iupds_being_paid(
+        &self,
+        ente_id: i64,
+        iupds: &[&str],
+        now: Timestamp,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut found = std::collections::HashMap::new();
+        for chunk in iupds.chunks(500) {
+            let sql = many_parameters(
+                self.backend(),
+                format!(
+                    "SELECT p.iupd, a.notice_number FROM debt_position p \
+                     JOIN payment_option o ON o.position_id = p.id \
+                     JOIN payment_activation a ON a.option_id = o.id \
+                     WHERE p.ente_id = $1 AND a.closed_at IS NULL AND a.expires_at > $2 \
+                     AND p.iupd IN ({})",
+                    placeholders(chunk.len(), 3)
+                ),
+            );
+            let mut query = sqlx::query(&sql)
+                .bind(ente_id)
+                .bind(crate::sql::micros(now));
+            for iupd in chunk {
+                query = query.bind(*iupd);
+            }
+            for row in query.fetch_all(self.read()).await? {
+                found.insert(row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// Starts applying a file for `ente`, with `new_iuvs` IUV bases reserved
     /// for the options that come without one.
     pub async fn begin_import(

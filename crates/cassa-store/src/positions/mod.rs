@@ -199,6 +199,9 @@ pub enum PositionChangeError {
     /// Fewer fresh IUV bases were reserved than the change needs.
     #[error("{0} fresh IUVs are needed, fewer were reserved")]
     OutOfIuvs(usize),
+    /// A notice of the position is being paid right now (open activation).
+    #[error("notice {0} is being paid: the debt cannot change until that payment ends")]
+    PaymentInProgress(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

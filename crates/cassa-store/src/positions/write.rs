@@ -4,7 +4,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use cassa_core::debt::{DebtPositionDraft, Mode, PositionStatus, check_position, status_on_save};
+use cassa_core::debt::{
+    DebtPositionDraft, Mode, PositionStatus, check_no_payment_in_progress, check_position,
+    status_on_save,
+};
 use cassa_core::{Iuv, NoticeNumber};
 use jiff::Timestamp;
 use sqlx::Row;
@@ -237,6 +240,7 @@ impl Store {
             .lifecycle()
             .check_delete()
             .map_err(PositionChangeError::Refused)?;
+        refuse_while_paid(&mut tx, &before, now).await?;
         sqlx::query("DELETE FROM debt_position WHERE id = $1")
             .bind(before.id)
             .execute(&mut *tx)
@@ -420,6 +424,7 @@ pub(crate) async fn update_in(
         .lifecycle()
         .check_update(w.now)
         .map_err(PositionChangeError::Refused)?;
+    refuse_while_paid(tx, &before, w.now).await?;
 
     let reuse: Vec<Option<String>> = before.options.iter().map(|o| Some(o.iuv.clone())).collect();
     let fresh = fresh_iuvs_needed(w.draft, &reuse);
@@ -535,6 +540,7 @@ pub(crate) async fn change_status_in(
         lifecycle.invalidate(now)
     }
     .map_err(PositionChangeError::Refused)?;
+    refuse_while_paid(tx, &position, now).await?;
     if action == "publish" {
         position.published_at = Some(now);
     }
@@ -569,4 +575,24 @@ pub(crate) async fn change_status_in(
     )
     .await?;
     Ok(position)
+}
+
+/// Refuses to change `position` while one of its notices is being paid (an
+/// open activation): the receipt on its way would meet another debt.
+async fn refuse_while_paid(
+    conn: &mut sqlx::AnyConnection,
+    position: &StoredPosition,
+    now: Timestamp,
+) -> Result<(), PositionChangeError> {
+    let open = crate::payments::open_activations(conn, position, now).await?;
+    check_no_payment_in_progress(&open).map_err(|_| {
+        let notice = position
+            .options
+            .iter()
+            .zip(&open)
+            .find(|(_, open)| **open)
+            .map(|(o, _)| o.notice_number.clone())
+            .unwrap_or_default();
+        PositionChangeError::PaymentInProgress(notice)
+    })
 }

@@ -173,12 +173,24 @@ async fn each_receipt_queues_one_mail_and_each_cart_one_resume_link(backend: Bac
         .await
         .unwrap()
         .unwrap();
+    // Checkout activates with our idCart as paymentNote; its RT carries
+    // no payer address: the checkout that paid is found by the note.
+    let activation = cassa_store::ActivationRequest {
+        ente_id: f.ente.id,
+        notice_number: &in_cart,
+        operation: "paGetPaymentV2",
+        transfer_type: None,
+        payment_note: Some("k1"),
+        stamps_allowed: true,
+        validity: SignedDuration::from_mins(30),
+        now: now(),
+    };
+    store.activate_notice(&activation).await.unwrap().unwrap();
+    let mut from_checkout = receipt(&f, "rt-cart", &in_cart, 1_000);
+    from_checkout.payer_email = None;
     // Delivered twice, queued once; to the checkout's address.
     for _ in 0..2 {
-        store
-            .record_receipt(&receipt(&f, "rt-cart", &in_cart, 1_000))
-            .await
-            .unwrap();
+        store.record_receipt(&from_checkout).await.unwrap();
     }
     // Paid at a PSP: to the payer's address in the RT.
     store
@@ -206,6 +218,57 @@ async fn each_receipt_queues_one_mail_and_each_cart_one_resume_link(backend: Bac
     assert_eq!(cart.lang, "en");
     let stored = store.receipts_of_notice(f.ente.id, &in_cart).await.unwrap();
     assert_eq!(cart.payload, stored[0].id.to_string());
+
+    // Someone else started a checkout of a notice and gave up; the debtor
+    // then paid it at a bank: nothing goes to the one who gave up.
+    let other_cart = "fedcba9876543210fedcba9876543210";
+    let abandoned = publish(&f, "M-4", 4_000).await;
+    store
+        .add_to_cart(
+            other_cart,
+            f.ente.id,
+            &abandoned,
+            Some("stranger@example.org"),
+            "it",
+            now(),
+        )
+        .await
+        .unwrap();
+    store
+        .start_checkout(other_cart, "k-gave-up", "it", None, now())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .checkout_returned("k-gave-up", CheckoutState::Cancelled, now())
+        .await
+        .unwrap();
+    let mut at_bank = receipt(&f, "rt-bank", &abandoned, 4_000);
+    at_bank.payer_email = None;
+    at_bank.debtor_email = None;
+    store.record_receipt(&at_bank).await.unwrap();
+    let paid_by_another = publish(&f, "M-5", 5_000).await;
+    let mut with_payer = receipt(&f, "rt-bank-2", &paid_by_another, 5_000);
+    with_payer.payer_email = Some("payer@example.org");
+    store.record_receipt(&with_payer).await.unwrap();
+    let recipients: Vec<String> = store
+        .outbox_mails(20)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == MailKind::Receipt)
+        .map(|m| m.recipient)
+        .collect();
+    assert!(
+        !recipients.contains(&"stranger@example.org".to_owned()),
+        "{recipients:?}"
+    );
+    assert_eq!(recipients[0], "payer@example.org");
+    assert_eq!(
+        recipients.len(),
+        3,
+        "no address for the bank payment: {recipients:?}"
+    );
 }
 
 async fn mails_are_leased_retried_and_given_up(backend: Backend) {

@@ -7,6 +7,7 @@ mod dovuti;
 mod enti;
 mod group_commit;
 mod import;
+mod in_progress;
 mod iuv;
 mod jobs;
 mod operators;
@@ -22,7 +23,7 @@ use cassa_testkit::{Backend, TestDatabase, fresh_database};
 pub struct Fixture {
     pub store: Store,
     pub ente: Ente,
-    _db: TestDatabase,
+    pub db: TestDatabase,
 }
 
 pub const ACTOR: Actor<'static> = Actor {
@@ -50,11 +51,7 @@ pub async fn fixture(backend: Backend) -> Fixture {
         )
         .await
         .unwrap();
-    Fixture {
-        store,
-        ente,
-        _db: db,
-    }
+    Fixture { store, ente, db }
 }
 
 pub fn write<'a>(ente: &'a Ente, d: &'a DebtPositionDraft, to_publish: bool) -> PositionWrite<'a> {

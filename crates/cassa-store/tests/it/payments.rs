@@ -38,6 +38,7 @@ fn activation<'a>(f: &Fixture, notice: &'a str, at: Timestamp) -> ActivationRequ
         notice_number: notice,
         operation: "paGetPaymentV2",
         transfer_type: None,
+        payment_note: None,
         stamps_allowed: true,
         validity: SignedDuration::from_mins(30),
         now: at,
@@ -59,6 +60,7 @@ pub(crate) fn receipt<'a>(f: &Fixture, id: &'a str, notice: &'a str, cents: i64)
         payer_fiscal_code: Some("RSSMRA85T10A562S"),
         payer_name: Some("Mario Rossi"),
         payer_email: Some("mario.rossi@example.org"),
+        debtor_email: None,
         payment_date_time: Some(now()),
         application_date: Some("2026-11-23"),
         transfer_date: Some("2026-11-24"),
@@ -142,13 +144,15 @@ async fn verify_and_activate_follow_the_rules(backend: Backend) {
         .unwrap()
         .unwrap();
 
+    // Cancelled once nobody is paying it any more.
+    let after = later + SignedDuration::from_mins(31);
     f.store
-        .invalidate_position(f.ente.id, "P1", crate::ACTOR, now())
+        .invalidate_position(f.ente.id, "P1", crate::ACTOR, after)
         .await
         .unwrap();
     let cancelled = f
         .store
-        .verify_notice(f.ente.id, &p.options[1].notice_number, now())
+        .verify_notice(f.ente.id, &p.options[1].notice_number, after)
         .await
         .unwrap();
     assert_eq!(
@@ -170,6 +174,7 @@ async fn two_activations_at_once_one_wins(backend: Backend) {
                 notice_number: &notice,
                 operation: "paGetPaymentV2",
                 transfer_type: None,
+                payment_note: None,
                 stamps_allowed: true,
                 validity: SignedDuration::from_mins(30),
                 now: now(),
@@ -290,6 +295,7 @@ async fn concurrent_receipts_pay_once(backend: Backend) {
                 payer_fiscal_code: None,
                 payer_name: None,
                 payer_email: None,
+                debtor_email: None,
                 payment_date_time: None,
                 application_date: None,
                 transfer_date: None,

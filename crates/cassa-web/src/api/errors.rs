@@ -108,6 +108,10 @@ impl ApiError {
                     "A publish request occurred after the due date of a payment options has expired for {subject}"
                 ),
             ),
+            Refusal::PaymentInProgress => (
+                titles::PAYMENT_IN_PROGRESS,
+                format!("A payment of {subject} is in progress; retry when it has ended"),
+            ),
             Refusal::DueDateBeforeValidity => (
                 titles::PUBLISH_DUE_DATE_BEFORE_VALIDITY_DATE,
                 format!(
@@ -150,6 +154,14 @@ impl ApiError {
             PositionChangeError::DuplicateIuv(iuv) => {
                 Self::duplicate(ente, format!("the IUV {iuv} is already used"))
             }
+            PositionChangeError::PaymentInProgress(notice) => Self::new(
+                StatusCode::CONFLICT,
+                titles::PAYMENT_IN_PROGRESS,
+                format!(
+                    "A payment of notice {notice} of the debt position with Organization Fiscal Code \
+                     {ente} and IUPD {iupd} is in progress; retry when it has ended"
+                ),
+            ),
             PositionChangeError::Store(e) => Self::internal(e),
             e @ PositionChangeError::OutOfIuvs(_) => Self::internal(e),
         }

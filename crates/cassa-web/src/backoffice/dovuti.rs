@@ -534,8 +534,15 @@ pub async fn cancel(
             urlencode(&iupd)
         ))
         .into_response(),
-        Err(PositionChangeError::Refused(_)) => {
-            let message = Some(("danger", t.cancel_refused));
+        Err(e @ (PositionChangeError::Refused(_) | PositionChangeError::PaymentInProgress(_))) => {
+            let message = Some((
+                "danger",
+                if matches!(e, PositionChangeError::PaymentInProgress(_)) {
+                    t.cancel_in_progress
+                } else {
+                    t.cancel_refused
+                },
+            ));
             detail_page(
                 &state,
                 office,

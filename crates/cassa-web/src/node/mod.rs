@@ -368,6 +368,7 @@ async fn get_payment(
         notice_number: notice,
         operation: op.soap_action(),
         transfer_type: r.transfer_type.as_deref(),
+        payment_note: r.payment_note.as_deref(),
         stamps_allowed: op == Operation::GetPaymentV2,
         validity: state.node.activation_validity,
         now: Timestamp::now(),
@@ -415,14 +416,34 @@ async fn send_rt(
             &format!("receipt.paymentAmount: {e}"),
         ))
     })?;
+    // A field we cannot read is refused, never dropped: the fee and the
+    // payment time go into the ente's accounts and exports.
     let fee = receipt
         .fee
         .as_deref()
-        .and_then(|f| Cents::parse_decimal(f).ok());
+        .map(Cents::parse_decimal)
+        .transpose()
+        .map_err(|e| {
+            Ko(ko(
+                op,
+                FaultCode::SintassiExtraxsd,
+                &r.id_pa,
+                &format!("receipt.fee: {e}"),
+            ))
+        })?;
     let paid_at = receipt
         .payment_date_time
         .as_deref()
-        .and_then(|t| cassa_pagopa::time::parse_datetime(t).ok());
+        .map(cassa_pagopa::time::parse_datetime)
+        .transpose()
+        .map_err(|e| {
+            Ko(ko(
+                op,
+                FaultCode::SintassiExtraxsd,
+                &r.id_pa,
+                &format!("receipt.paymentDateTime: {e}"),
+            ))
+        })?;
     let payer = receipt.payer.as_ref();
     let new = NewReceipt {
         ente_id: ente.id,
@@ -437,9 +458,8 @@ async fn send_rt(
         payment_method: receipt.payment_method.as_deref(),
         payer_fiscal_code: payer.map(|p| p.unique_identifier.value.as_str()),
         payer_name: payer.map(|p| p.full_name.as_str()),
-        payer_email: payer
-            .and_then(|p| p.email.as_deref())
-            .or(receipt.debtor.email.as_deref()),
+        payer_email: payer.and_then(|p| p.email.as_deref()),
+        debtor_email: receipt.debtor.email.as_deref(),
         payment_date_time: paid_at,
         application_date: receipt.application_date.as_deref(),
         transfer_date: receipt.transfer_date.as_deref(),
@@ -472,6 +492,11 @@ async fn send_rt(
         ReceiptStatus::AmountMismatch => {
             (FaultCode::Semantica, "has another amount than this receipt")
         }
+        ReceiptStatus::Superseded => (
+            FaultCode::Semantica,
+            "was replaced: the debt was paid another way (single payment or installments)",
+        ),
+        ReceiptStatus::CancelledDebt => (FaultCode::Semantica, "was cancelled by the ente"),
     };
     let notice = &receipt.notice_number;
     let description = format!("notice {notice} {why}; the receipt is kept for the operators");

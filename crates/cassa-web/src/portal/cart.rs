@@ -85,6 +85,7 @@ pub async fn page(
         "pieno" => Some(("danger", t.cart_full)),
         "presente" => Some(("info", t.cart_already_in)),
         "non-pagabile" => Some(("danger", t.cart_not_payable)),
+        "alternativo" => Some(("danger", t.cart_excludes)),
         "svuotato" => Some(("info", t.cart_emptied)),
         "rimosso" => Some(("info", t.cart_removed)),
         _ => None,
@@ -152,6 +153,7 @@ pub(super) async fn put_in_cart(
         Ok(_) => "aggiunto",
         Err(CartError::Full) => "pieno",
         Err(CartError::AlreadyIn) => "presente",
+        Err(CartError::Excludes(_)) => "alternativo",
         Err(CartError::Store(e)) => return super::internal_error(page, e),
         Err(_) => "non-pagabile",
     };

@@ -285,6 +285,7 @@ fn problem_text(page: &PageContext, problem: &ItemProblem) -> String {
             t.problem_expired.to_owned()
         }
         ItemProblem::NotPayable(NotPayable::Installment(_)) => t.problem_installment.to_owned(),
+        ItemProblem::Excludes(_) => t.problem_excludes.to_owned(),
         ItemProblem::AmountChanged { now, .. } => format!(
             "{} {}: {}",
             t.problem_amount,

@@ -22,6 +22,8 @@ backend_tests!(
     broken_requests_get_soap_faults,
     paying_one_way_cancels_the_other_at_the_node,
     only_pagopa_passes_the_fence,
+    unreadable_receipt_fields_are_refused,
+    the_ente_waits_for_a_payment_in_progress,
 );
 
 const BROKER: &str = "80050050154";
@@ -752,4 +754,91 @@ async fn only_pagopa_passes_the_fence(backend: Backend) {
     .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     assert!(answer.text.contains("not configured"), "{}", answer.text);
+}
+
+/// A fee or a payment time we cannot read is refused with the field's
+/// name, not dropped: the receipt is stored only when the node sends it
+/// readable.
+async fn unreadable_receipt_fields_are_refused(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let notice = published(&app, "FIELDS-1", &[&[10000]]).await.remove(0);
+    let activated: GetPaymentResponse =
+        call(&app, Operation::GetPaymentV2, &get_request(&notice)).await;
+    let data = activated.data.unwrap();
+    type Break = fn(&mut SendRtRequest);
+    let breaks: [(&str, Break); 2] = [
+        ("receipt.fee", |r: &mut SendRtRequest| {
+            r.receipt.fee = Some("1,00".into())
+        }),
+        ("receipt.paymentDateTime", |r: &mut SendRtRequest| {
+            r.receipt.payment_date_time = Some("yesterday".into())
+        }),
+    ];
+    for (field, broken) in breaks {
+        let mut request = send_request(&notice, "R-FIELDS", &data);
+        broken(&mut request);
+        let answer: SendRtResponse = call(&app, Operation::SendRtV2, &request).await;
+        assert_eq!(fault_of(&answer.fault), "PAA_SINTASSI_EXTRAXSD", "{field}");
+        let description = answer.fault.unwrap().description.unwrap_or_default();
+        assert!(description.contains(field), "{description}");
+    }
+    assert!(
+        app.store
+            .receipts_of_notice(app.ente.id, &notice)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let ok: SendRtResponse = call(
+        &app,
+        Operation::SendRtV2,
+        &send_request(&notice, "R-FIELDS", &data),
+    )
+    .await;
+    assert_eq!(ok.outcome, "OK");
+}
+
+/// While a PSP holds an activation, the ente's software cannot update,
+/// delete or cancel the debt: 409 naming the notice being paid; the
+/// payment then ends normally.
+async fn the_ente_waits_for_a_payment_in_progress(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let notice = published(&app, "WAIT-1", &[&[10000]]).await.remove(0);
+    let activated: GetPaymentResponse =
+        call(&app, Operation::GetPaymentV2, &get_request(&notice)).await;
+    let data = activated.data.expect("activated");
+    let path = format!("{}/WAIT-1", app.positions());
+    let changed = position_body("WAIT-1", &[&[12000]]);
+    for reply in [
+        app.call(Method::PUT, &path, Some(&changed)).await,
+        app.call(Method::DELETE, &path, None).await,
+        app.call(Method::POST, &format!("{path}/invalidate"), None)
+            .await,
+    ] {
+        assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+        assert_eq!(
+            reply.body["title"],
+            "A payment of the debt position is in progress"
+        );
+        assert!(
+            reply.body["detail"].as_str().unwrap().contains(&notice),
+            "{}",
+            reply.body
+        );
+    }
+    let sent: SendRtResponse = call(
+        &app,
+        Operation::SendRtV2,
+        &send_request(&notice, "R-WAIT", &data),
+    )
+    .await;
+    assert_eq!(sent.outcome, "OK");
+    let position = app
+        .store
+        .position(app.ente.id, "WAIT-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(position.status.code(), "PAID");
+    assert_eq!(position.options[0].amount.get(), 10000, "the amount paid");
 }

@@ -360,18 +360,31 @@ pub async fn position(
         Ok(p) => p,
         Err(e) => return super::internal_error(&page, e),
     };
+    // What the cart holds of this debt rules out what it excludes: the
+    // page never offers both ways of paying it.
+    let in_cart_of = |o: &cassa_store::StoredOption| {
+        cart.get(&(position.ente_id, o.notice_number.clone()))
+            .copied()
+    };
+    let chosen: Vec<&cassa_store::StoredOption> = position
+        .options
+        .iter()
+        .filter(|o| in_cart_of(o).is_some())
+        .collect();
     let mut single = None;
     let mut installments = Vec::new();
     for (option, label, other_way_paid) in rows {
-        let payable = position
+        let excluded = chosen.iter().any(|c| {
+            c.id != option.id
+                && cassa_core::debt::excludes(c.is_partial_payment, option.is_partial_payment)
+        });
+        let payable_now = position
             .options
             .iter()
             .position(|o| o.id == option.id)
             .is_some_and(|i| payability[i].is_ok());
-        let in_cart = cart
-            .get(&(position.ente_id, option.notice_number.clone()))
-            .copied();
-        let status = match (option.status, other_way_paid, in_cart, payable) {
+        let in_cart = in_cart_of(option);
+        let status = match (option.status, other_way_paid, in_cart, payable_now) {
             (OptionStatus::Unpaid, true, _, _) => a.status_cancelled,
             (OptionStatus::Unpaid, false, Some(_), _) => a.status_in_cart,
             (OptionStatus::Unpaid, false, None, true) => a.status_to_pay,
@@ -391,7 +404,7 @@ pub async fn position(
             }),
             status,
             in_cart,
-            payable,
+            payable: payable_now && !excluded,
         };
         if option.is_partial_payment {
             installments.push(row);
@@ -421,6 +434,7 @@ pub async fn position(
         ),
         choose: !paid_single
             && !paid_installment
+            && chosen.is_empty()
             && single.as_ref().is_some_and(|s| s.payable)
             && installments.first().is_some_and(|i| i.payable),
         single,
