@@ -195,17 +195,23 @@ impl fmt::Display for Cents {
     }
 }
 
+/// `+`, `-` and `sum()` are checked in every build: an amount never wraps
+/// around. Overflowing means a bug (every stored amount is at most
+/// 999,999,999.99 €), so it stops the operation rather than record a wrong
+/// sum; sums of amounts from outside use `checked_sum`.
 impl Add for Cents {
     type Output = Cents;
     fn add(self, rhs: Cents) -> Cents {
-        Cents(self.0 + rhs.0)
+        self.checked_add(rhs)
+            .expect("amount overflow in Cents + Cents")
     }
 }
 
 impl Sub for Cents {
     type Output = Cents;
     fn sub(self, rhs: Cents) -> Cents {
-        Cents(self.0 - rhs.0)
+        self.checked_sub(rhs)
+            .expect("amount overflow in Cents - Cents")
     }
 }
 
@@ -292,6 +298,18 @@ mod tests {
             Cents(100_000_000_000).check_payable(),
             Err(AmountError::TooLarge)
         );
+    }
+
+    #[test]
+    #[should_panic(expected = "amount overflow")]
+    fn arithmetic_never_wraps() {
+        let _ = Cents(i64::MAX) + Cents(1);
+    }
+
+    #[test]
+    #[should_panic(expected = "amount overflow")]
+    fn sums_never_wrap() {
+        let _: Cents = [Cents(i64::MAX), Cents(1)].into_iter().sum();
     }
 
     proptest! {

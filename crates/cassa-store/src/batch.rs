@@ -9,12 +9,15 @@
 
 use futures_core::future::BoxFuture;
 use sqlx::{AnyConnection, AnyPool, Executor};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::StoreError;
 use crate::db::{Backend, begin_write_on};
+use crate::writer::WriterQueue;
 
 const MAX_BATCH: usize = 128;
+/// Units waiting beyond this are refused (the node retries).
+const CAPACITY: usize = 2048;
 
 /// What the writer does with a unit once the batch has committed (or not).
 type Delivery = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -26,22 +29,33 @@ type Unit =
 /// Where units go: the SQLite writer task, or straight to a PostgreSQL pool.
 #[derive(Clone)]
 pub(crate) enum BatchQueue {
-    Grouped(mpsc::UnboundedSender<Unit>),
+    Grouped(WriterQueue<Unit>),
     Direct(AnyPool),
+}
+
+impl BatchQueue {
+    /// The writer's health, where there is a writer.
+    pub(crate) fn health(&self) -> Option<&std::sync::Arc<crate::writer::WriterHealth>> {
+        match self {
+            BatchQueue::Grouped(queue) => Some(queue.health()),
+            BatchQueue::Direct(_) => None,
+        }
+    }
 }
 
 pub(crate) fn start(pool: AnyPool, backend: Backend) -> BatchQueue {
     if backend == Backend::Postgres {
         return BatchQueue::Direct(pool);
     }
-    let (sender, mut receiver) = mpsc::unbounded_channel::<Unit>();
-    tokio::spawn(async move {
-        let mut units = Vec::with_capacity(MAX_BATCH);
-        while receiver.recv_many(&mut units, MAX_BATCH).await > 0 {
-            run_batch(&pool, backend, std::mem::take(&mut units)).await;
-        }
-    });
-    BatchQueue::Grouped(sender)
+    BatchQueue::Grouped(WriterQueue::start(
+        "payments",
+        CAPACITY,
+        MAX_BATCH,
+        move |units| {
+            let pool = pool.clone();
+            async move { run_batch(&pool, backend, units).await }
+        },
+    ))
 }
 
 async fn run_batch(pool: &AnyPool, backend: Backend, units: Vec<Unit>) {
@@ -109,11 +123,9 @@ where
             (ok, delivery)
         })
     });
-    queue
-        .send(unit)
-        .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+    queue.send(unit)?;
     answer.await.map_err(|_| {
-        StoreError::Unavailable("the write was abandoned: the database did not answer".into())
+        StoreError::Unavailable("the write was abandoned and not committed; retry".into())
     })?
 }
 

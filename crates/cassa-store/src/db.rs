@@ -269,6 +269,13 @@ impl Store {
         Ok(())
     }
 
+    /// The writer tasks of this process and how each is doing.
+    pub fn writers(&self) -> Vec<(&'static str, crate::writer::WriterState)> {
+        let mut writers = vec![self.inner.creates.health()];
+        writers.extend(self.inner.batch.health());
+        writers.iter().map(|h| (h.name, h.state())).collect()
+    }
+
     pub async fn close(&self) {
         self.inner.read.close().await;
         self.inner.write.close().await;

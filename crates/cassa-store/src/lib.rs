@@ -29,6 +29,7 @@ mod sql;
 mod statistics;
 mod tipi_dovuto;
 mod ttl_cache;
+mod writer;
 
 pub use api_keys::{ApiKey, ApiKeyOwner};
 pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
@@ -55,3 +56,4 @@ pub use positions::{
 };
 pub use statistics::Statistics;
 pub use tipi_dovuto::{NewTipoDovuto, TipoDovuto, TipoDovutoError};
+pub use writer::{STUCK_AFTER, WriterState};

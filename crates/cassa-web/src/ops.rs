@@ -13,6 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use cassa_store::WriterState;
+
 use crate::{AppState, RequestId};
 
 pub fn routes() -> Router<AppState> {
@@ -42,19 +44,46 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// Healthy when the database answers and every writer task runs (a
+/// writer stopped, or stuck in one batch, cannot take a payment).
 async fn healthz(State(state): State<AppState>) -> Response {
     let database = state.store.backend().name();
-    match state.store.ping().await {
-        Ok(()) => Json(serde_json::json!({ "status": "ok", "database": database })).into_response(),
+    let writers: serde_json::Map<String, serde_json::Value> = state
+        .store
+        .writers()
+        .into_iter()
+        .map(|(name, writer)| {
+            let said = match writer {
+                WriterState::Running => "running".to_owned(),
+                WriterState::Stuck(for_) => format!("stuck for {} s", for_.as_secs()),
+                WriterState::Stopped => "stopped".to_owned(),
+            };
+            (name.to_owned(), serde_json::Value::String(said))
+        })
+        .collect();
+    let writers_ok = writers.values().all(|v| v == "running");
+    let database_ok = match state.store.ping().await {
+        Ok(()) => true,
         Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "status": "unavailable", "database": database })),
-            )
-                .into_response()
+            tracing::error!(error = %e, "health check: the database does not answer");
+            false
         }
+    };
+    let healthy = writers_ok && database_ok;
+    if !writers_ok {
+        tracing::error!(?writers, "health check: a writer is down");
     }
+    let body = serde_json::json!({
+        "status": if healthy { "ok" } else { "unavailable" },
+        "database": database,
+        "writers": writers,
+    });
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

@@ -9,7 +9,7 @@
 //! row never fails another's.
 
 use sqlx::AnyPool;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::StoredPosition;
 use super::rows::insert_positions;
@@ -18,6 +18,8 @@ use crate::db::{Backend, begin_write_on};
 
 /// At most this many creates share a transaction.
 const MAX_BATCH: usize = 256;
+/// Creates waiting beyond this are refused (503: retry).
+const CAPACITY: usize = 8192;
 
 pub(crate) struct CreateJob {
     pub position: StoredPosition,
@@ -26,18 +28,14 @@ pub(crate) struct CreateJob {
     pub reply: oneshot::Sender<Result<StoredPosition, sqlx::Error>>,
 }
 
-pub(crate) type CreateQueue = mpsc::UnboundedSender<CreateJob>;
+pub(crate) type CreateQueue = crate::writer::WriterQueue<CreateJob>;
 
 /// Starts the writer; it stops when every sender is gone.
 pub(crate) fn start(pool: AnyPool, backend: Backend) -> CreateQueue {
-    let (sender, mut receiver) = mpsc::unbounded_channel::<CreateJob>();
-    tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(MAX_BATCH);
-        while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            commit_batch(&pool, backend, std::mem::take(&mut batch)).await;
-        }
-    });
-    sender
+    CreateQueue::start("creates", CAPACITY, MAX_BATCH, move |batch| {
+        let pool = pool.clone();
+        async move { commit_batch(&pool, backend, batch).await }
+    })
 }
 
 async fn commit_batch(pool: &AnyPool, backend: Backend, batch: Vec<CreateJob>) {

@@ -161,17 +161,15 @@ impl Store {
             let bases = self.allocate_iuv_bases(w.ente.id, missing).await?;
             let iuvs = assign_iuvs(w.ente, w.draft, &[], &bases);
             let (reply, answer) = oneshot::channel();
-            self.create_queue()
-                .send(CreateJob {
-                    position: new_position(&w, status, &iuvs),
-                    actor: w.actor.name.to_owned(),
-                    request_id: w.actor.request_id.map(str::to_owned),
-                    reply,
-                })
-                .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
-            let stored = answer
-                .await
-                .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+            self.create_queue().send(CreateJob {
+                position: new_position(&w, status, &iuvs),
+                actor: w.actor.name.to_owned(),
+                request_id: w.actor.request_id.map(str::to_owned),
+                reply,
+            })?;
+            let stored = answer.await.map_err(|_| {
+                StoreError::Unavailable("the write was abandoned and not committed; retry".into())
+            })?;
             match stored {
                 Ok(position) => return Ok(position),
                 Err(e) if is_unique_violation(&e) => {

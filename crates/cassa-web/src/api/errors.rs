@@ -61,6 +61,21 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, title, detail)
     }
 
+    /// A store failure: busy or unreachable is 503 (retry), anything else 500.
+    pub fn store(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(why) => {
+                tracing::warn!(why, "store unavailable: answered 503");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    titles::INTERNAL_SERVER_ERROR,
+                    "The service is busy or its database unreachable; retry shortly",
+                )
+            }
+            other => Self::internal(other),
+        }
+    }
+
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(error = %error, "internal error");
         Self::new(
@@ -142,7 +157,7 @@ impl ApiError {
             CreateError::DuplicateIuv(iuv) => {
                 Self::duplicate(ente, format!("the IUV {iuv} is already used"))
             }
-            CreateError::Store(e) => Self::internal(e),
+            CreateError::Store(e) => Self::store(e),
         }
     }
 
@@ -162,7 +177,7 @@ impl ApiError {
                      {ente} and IUPD {iupd} is in progress; retry when it has ended"
                 ),
             ),
-            PositionChangeError::Store(e) => Self::internal(e),
+            PositionChangeError::Store(e) => Self::store(e),
             e @ PositionChangeError::OutOfIuvs(_) => Self::internal(e),
         }
     }
@@ -170,7 +185,7 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        Self::internal(e)
+        Self::store(e)
     }
 }
 

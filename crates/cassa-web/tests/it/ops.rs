@@ -10,6 +10,11 @@ async fn health_metrics_and_docs(backend: Backend) {
     let health = app.call_raw(Method::GET, "/healthz", None, None).await;
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.body["status"], "ok");
+    assert_eq!(
+        health.body["writers"]["creates"], "running",
+        "{}",
+        health.body
+    );
 
     // A request through the API shows up in the metrics under its route.
     app.call(Method::GET, &app.positions(), None).await;
