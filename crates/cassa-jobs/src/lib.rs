@@ -18,7 +18,7 @@ mod worker;
 
 pub use files::FileStore;
 pub use mailer::{MailTransport, Mailer};
-pub use worker::{JobContext, JobFailure, Worker};
+pub use worker::{JobContext, JobFailure, JobOutcome, Worker};
 
 /// A CSV cell that a spreadsheet will not run as a formula: cells starting
 /// with `=`, `+`, `-`, `@` (or a tab or carriage return) get a leading `'`.

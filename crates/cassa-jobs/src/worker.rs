@@ -11,6 +11,16 @@ use jiff::{SignedDuration, Timestamp};
 use crate::bulk_notices;
 use crate::files::FileStore;
 
+/// How a job's run ended well.
+#[derive(Debug)]
+pub enum JobOutcome {
+    /// Done with this result, for the worker to record.
+    Done(String),
+    /// The job recorded its own outcome in its final transaction (an
+    /// import: the job is done in the same commit as the data).
+    Recorded,
+}
+
 /// What a job's run hands back when it does not finish.
 #[derive(Debug)]
 pub enum JobFailure {
@@ -26,6 +36,10 @@ impl From<StoreError> for JobFailure {
     }
 }
 
+/// How often a running job's lease is renewed whatever the job is doing
+/// (a long check of a large file writes nothing for a while).
+const HEARTBEAT: Duration = Duration::from_secs(20);
+
 /// What a running job can reach.
 pub struct JobContext {
     store: Store,
@@ -40,6 +54,12 @@ impl JobContext {
 
     pub fn files(&self) -> &FileStore {
         &self.files
+    }
+
+    /// The worker's hold on the job: writes that must not outlive it check
+    /// it in their own transaction.
+    pub fn lease(&self) -> &Lease {
+        &self.lease
     }
 
     /// Records progress and renews the lease.
@@ -72,7 +92,7 @@ impl Worker {
             store,
             files,
             name: format!("worker-{}-{started:09}", std::process::id()),
-            // Renewed at every page of work, which takes well under a second.
+            // Renewed by a heartbeat every 20 s and by every page of work.
             lease: SignedDuration::from_secs(120),
             idle: Duration::from_secs(1),
         }
@@ -81,6 +101,12 @@ impl Worker {
     /// How long to wait before looking again when the queue is empty.
     pub fn with_idle(mut self, idle: Duration) -> Worker {
         self.idle = idle;
+        self
+    }
+
+    /// How long a claimed job is held without renewal (tests shorten it).
+    pub fn with_lease(mut self, lease: SignedDuration) -> Worker {
+        self.lease = lease;
         self
     }
 
@@ -113,16 +139,19 @@ impl Worker {
             files: self.files.clone(),
             lease: lease.clone(),
         };
+        let heartbeat = tokio::spawn(heartbeat(self.store.clone(), lease.clone()));
         // Its own task, so that a panic fails the job instead of the worker.
         let outcome = tokio::spawn(async move { run_job(&ctx, &job).await })
             .await
             .unwrap_or_else(|e| Err(JobFailure::Failed(format!("the job crashed: {e}"))));
+        heartbeat.abort();
         let recorded = match &outcome {
-            Ok(result) => {
+            Ok(JobOutcome::Done(result)) => {
                 self.store
                     .finish_job(&lease, Ok(result), Timestamp::now())
                     .await?
             }
+            Ok(JobOutcome::Recorded) => true,
             Err(JobFailure::Failed(why)) => {
                 tracing::warn!(job = id, reason = %why, "job failed");
                 self.store
@@ -143,11 +172,34 @@ impl Worker {
     }
 }
 
-async fn run_job(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
+/// Renews the lease until aborted; stops when it was lost.
+async fn heartbeat(store: Store, lease: Lease) {
+    loop {
+        tokio::time::sleep(HEARTBEAT).await;
+        match store.renew_lease(&lease, Timestamp::now()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(
+                    job = lease.job_id,
+                    "lease lost: another worker took the job"
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(job = lease.job_id, error = %e, "lease renewal failed; retrying")
+            }
+        }
+    }
+}
+
+async fn run_job(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobFailure> {
     match job.kind.as_str() {
-        bulk_notices::KIND => bulk_notices::run(ctx, job).await,
+        bulk_notices::KIND => bulk_notices::run(ctx, job).await.map(JobOutcome::Done),
         crate::import_dovuti::KIND => crate::import_dovuti::run(ctx, job).await,
-        crate::export_pagati::KIND => crate::export_pagati::run(ctx, job).await,
+        crate::import_dovuti::NOTICES_KIND => crate::import_dovuti::print_notices(ctx, job).await,
+        crate::export_pagati::KIND => crate::export_pagati::run(ctx, job)
+            .await
+            .map(JobOutcome::Done),
         other => Err(JobFailure::Failed(format!("unknown job kind {other:?}"))),
     }
 }

@@ -229,7 +229,8 @@ impl Store {
         let mut conn = self.read().acquire().await?;
         let mut positions: Vec<StoredPosition> = sqlx::query(&format!(
             "SELECT {POSITION_COLUMNS} FROM debt_position WHERE debtor_fiscal_code = $1 \
-             AND status IN ('PUBLISHED', 'VALID', 'PARTIALLY_PAID') ORDER BY id DESC LIMIT {MAX_LISTED}"
+             AND status IN ('PUBLISHED', 'VALID', 'PARTIALLY_PAID') AND {} ORDER BY id DESC LIMIT {MAX_LISTED}",
+            crate::positions::visible("")
         ))
         .bind(fiscal_code)
         .fetch_all(&mut *conn)

@@ -1,11 +1,12 @@
-//! The job queue: background work (bulk notice printing now, imports and
-//! exports later) that any `cassa serve` or `cassa worker` process may run.
+//! The job queue: background work (bulk notice printing, imports, exports)
+//! that any `cassa serve` or `cassa worker` process may run.
 //!
 //! Claiming is one portable statement, `UPDATE … WHERE id = (SELECT …)
 //! RETURNING`, with `FOR UPDATE SKIP LOCKED` on PostgreSQL so concurrent
 //! workers pass each other by; SQLite has one writer at a time anyway. A
 //! claimed job carries a lease that its worker renews as it reports
-//! progress. A job whose lease ran out (the worker died) is claimed again,
+//! progress and with a heartbeat; writes that must not outlive the lease
+//! check it in their own transaction (`renew_lease_in`, `finish_job_in`). A job whose lease ran out (the worker died) is claimed again,
 //! up to `MAX_ATTEMPTS` times, then it fails with a message saying so.
 
 use jiff::{SignedDuration, Timestamp};
@@ -111,12 +112,75 @@ pub struct NewJob<'a> {
     pub created_by: &'a str,
 }
 
-/// The worker's hold on a running job.
+/// The worker's hold on a running job. The worker's name and the attempt
+/// number together are the fencing token: a worker whose lease ran out and
+/// whose job was claimed again (attempt + 1) can no longer write as the
+/// job, even if it comes back.
 #[derive(Clone, Debug)]
 pub struct Lease {
     pub job_id: i64,
     pub worker: String,
+    pub attempt: i32,
     pub length: SignedDuration,
+}
+
+/// Renews `lease` inside the caller's transaction and, when given, records
+/// progress; `false` (nothing written) when the lease was lost. Writes
+/// that must not outlive the lease are made in the same transaction.
+pub(crate) async fn renew_lease_in(
+    conn: &mut sqlx::AnyConnection,
+    lease: &Lease,
+    progress: Option<(i64, i64)>,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let (done, total) = progress.unwrap_or((-1, -1));
+    let updated = sqlx::query(
+        "UPDATE job SET lease_until = $1, \
+         progress_done = CASE WHEN $2 < 0 THEN progress_done ELSE $2 END, \
+         progress_total = CASE WHEN $3 < 0 THEN progress_total ELSE $3 END \
+         WHERE id = $4 AND worker = $5 AND attempts = $6 AND state = 'running'",
+    )
+    .bind(micros(now + lease.length))
+    .bind(done)
+    .bind(total)
+    .bind(lease.job_id)
+    .bind(&lease.worker)
+    .bind(lease.attempt)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Ends a job inside the caller's transaction (its outcome then commits
+/// with whatever else the transaction wrote); `false` when the lease was
+/// lost, and then nothing must be committed.
+pub(crate) async fn finish_job_in(
+    conn: &mut sqlx::AnyConnection,
+    lease: &Lease,
+    outcome: Result<&str, &str>,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let (state, result, error) = match outcome {
+        Ok(result) => ("done", Some(result), None),
+        Err(error) => ("failed", None, Some(error)),
+    };
+    let updated = sqlx::query(
+        "UPDATE job SET state = $1, result = $2, error = $3, finished_at = $4, \
+         lease_until = NULL, progress_done = CASE WHEN $1 = 'done' THEN progress_total \
+         ELSE progress_done END WHERE id = $5 AND worker = $6 AND attempts = $7 AND state = 'running'",
+    )
+    .bind(state)
+    .bind(result)
+    .bind(error)
+    .bind(micros(now))
+    .bind(lease.job_id)
+    .bind(&lease.worker)
+    .bind(lease.attempt)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
 }
 
 impl Store {
@@ -234,6 +298,7 @@ impl Store {
         let lease = Lease {
             job_id: job.id,
             worker: worker.to_owned(),
+            attempt: job.attempts,
             length: lease,
         };
         Ok(Some((job, lease)))
@@ -249,20 +314,17 @@ impl Store {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let updated = sqlx::query(
-            "UPDATE job SET progress_done = $1, progress_total = $2, lease_until = $3 \
-             WHERE id = $4 AND worker = $5 AND state = 'running'",
-        )
-        .bind(done)
-        .bind(total)
-        .bind(micros(now + lease.length))
-        .bind(lease.job_id)
-        .bind(&lease.worker)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let kept = renew_lease_in(&mut tx, lease, Some((done, total)), now).await?;
         tx.commit().await?;
-        Ok(updated == 1)
+        Ok(kept)
+    }
+
+    /// Renews the lease only (the worker's heartbeat). `false`: lost.
+    pub async fn renew_lease(&self, lease: &Lease, now: Timestamp) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let kept = renew_lease_in(&mut tx, lease, None, now).await?;
+        tx.commit().await?;
+        Ok(kept)
     }
 
     /// Ends a job: `Ok(result)` as done, `Err(message)` as failed. `false`:
@@ -273,27 +335,46 @@ impl Store {
         outcome: Result<&str, &str>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let (state, result, error) = match outcome {
-            Ok(result) => ("done", Some(result), None),
-            Err(error) => ("failed", None, Some(error)),
-        };
         let mut tx = self.begin_write().await?;
-        let updated = sqlx::query(
-            "UPDATE job SET state = $1, result = $2, error = $3, finished_at = $4, \
-             lease_until = NULL, progress_done = CASE WHEN $1 = 'done' THEN progress_total \
-             ELSE progress_done END WHERE id = $5 AND worker = $6 AND state = 'running'",
-        )
-        .bind(state)
-        .bind(result)
-        .bind(error)
-        .bind(micros(now))
-        .bind(lease.job_id)
-        .bind(&lease.worker)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let ended = finish_job_in(&mut tx, lease, outcome, now).await?;
         tx.commit().await?;
-        Ok(updated == 1)
+        Ok(ended)
+    }
+
+    /// Replaces a finished job's result (a follow-up job telling how it
+    /// went).
+    pub async fn set_job_result(&self, job_id: i64, result: &str) -> Result<(), StoreError> {
+        self.write_one(
+            sqlx::query("UPDATE job SET result = $1 WHERE id = $2 AND state = 'done'")
+                .bind(result)
+                .bind(job_id),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a job done and, in the same transaction, replaces another job's
+    /// result with `other_result` (a follow-up job adding the file it made
+    /// to the job it follows). `false`: the lease was lost, nothing changed.
+    pub async fn finish_job_updating(
+        &self,
+        lease: &Lease,
+        result: &str,
+        other_job: i64,
+        other_result: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if !finish_job_in(&mut tx, lease, Ok(result), now).await? {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE job SET result = $1 WHERE id = $2")
+            .bind(other_result)
+            .bind(other_job)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
 

@@ -50,7 +50,7 @@ pub use payments::{
 };
 pub use positions::{
     Actor, Applied, AppliedOption, CreateError, DovutiFilter, DovutiSort, DovutoRow,
-    ImportRowError, ImportSession, ListFilter, ListOrder, Origin, PositionChangeError,
+    ImportRowError, ImportStage, ImportSwitch, ListFilter, ListOrder, Origin, PositionChangeError,
     PositionPage, PositionWrite, PrintSelection, SortKey, StoredOption, StoredPosition,
     StoredTransfer,
 };

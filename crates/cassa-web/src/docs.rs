@@ -133,18 +133,21 @@ fn add_jobs(doc: &mut Value) {
         "type": "object",
         "properties": {
             "id": { "type": "integer", "format": "int64" },
-            "kind": { "type": "string", "enum": ["bulk_notices", "import_dovuti", "export_pagati"] },
+            "kind": { "type": "string", "enum": ["bulk_notices", "import_dovuti", "import_notices", "export_pagati"] },
             "state": { "type": "string", "enum": ["QUEUED", "RUNNING", "DONE", "FAILED"] },
             "progress": { "type": "object", "properties": {
                 "done": { "type": "integer" }, "total": { "type": "integer" }, "percent": { "type": "integer" } } },
             "request": { "type": "object", "description": "A BulkNoticesRequest, or for an import { fileName, upload }" },
-            "result": { "type": "object", "nullable": true, "description": "bulk_notices: fileName, bytes, printed, skipped, pdfFiles. import_dovuti: applied, version, rows, refused, inserted, modified, annulled, notices, fileError, files (the reports, at files/{name})",
+            "result": { "type": "object", "nullable": true, "description": "bulk_notices: fileName, bytes, printed, skipped, pdfFiles. import_dovuti: applied, version, rows, refused, inserted, modified, annulled, notices, noticesPending, noticesError, fileError, files (the reports, at files/{name})",
                 "properties": {
                 "fileName": { "type": "string" }, "bytes": { "type": "integer" },
                 "printed": { "type": "integer" }, "skipped": { "type": "integer" }, "pdfFiles": { "type": "integer" },
                 "applied": { "type": "boolean" }, "version": { "type": "string", "nullable": true },
                 "rows": { "type": "integer" }, "refused": { "type": "integer" }, "inserted": { "type": "integer" },
                 "modified": { "type": "integer" }, "annulled": { "type": "integer" },
+                "notices": { "type": "integer" },
+                "noticesPending": { "type": "boolean", "description": "The file is applied; its notices are still being printed (the ZIP joins files when done)" },
+                "noticesError": { "type": "string", "description": "Why the notices could not be printed; the file is applied" },
                 "fileError": { "type": "string", "nullable": true },
                 "files": { "type": "array", "items": { "type": "string" } } } },
             "error": { "type": "string", "nullable": true },
@@ -172,10 +175,10 @@ fn add_jobs(doc: &mut Value) {
     doc["paths"][format!("{base}/imports")] = json!({ "post": {
         "tags": ["Jobs API"], "operationId": "startImport",
         "summary": "cassa extension: import a MyPay (1_0 to 1_4) or P4PA (2_0, 2_0-eng) debt file",
-        "description": "The body is the file itself (.csv, or .zip holding one; at most 512 MB), named by fileName as MyPay names it (<codIPA>-<IUF>-<versione>). The whole file is checked, then applied in one transaction, or not at all: the job's result lists the reports (<name>_SCARTI.csv and esito.csv, or <name>_IUV.csv and, when asked, <name>_AVVISI_PDF.zip). The same file sent again is refused with 409 and changes nothing.",
+        "description": "The body is the file itself (.csv, or .zip holding one; at most 512 MB), named by fileName as MyPay names it (<codIPA>-<IUF>-<versione>). The whole file is checked, then applied whole or not at all: new debts are staged out of sight, then everything becomes visible at once, in the transaction that marks the job DONE; payments go on meanwhile. The job's result lists the reports (<name>_SCARTI.csv and esito.csv, or <name>_IUV.csv and, when asked, <name>_AVVISI_PDF.zip, which joins the files once printed: noticesPending says it is on its way). The same file sent again is refused with 409 and changes nothing.",
         "parameters": [organization, { "name": "fileName", "in": "query", "required": true, "schema": { "type": "string" } },
             { "name": "notices", "in": "query", "required": false, "schema": { "type": "boolean", "default": false },
-              "description": "Also print the notices of the positions applied, in <name>_AVVISI_PDF.zip (listed among the result's files)" }],
+              "description": "Also print the notices of the positions applied, in <name>_AVVISI_PDF.zip (listed among the result's files once printed, after the import is DONE)" }],
         "requestBody": { "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
         "responses": {
             "202": { "description": "Queued", "content": job },

@@ -175,8 +175,9 @@ pub fn announce(text: &str) {
 }
 
 /// Moves PUBLISHED positions whose validity date has come to VALID and
-/// VALID ones past their due date to EXPIRED (when they ask to), and
-/// deletes export files past their 30 days.
+/// VALID ones past their due date to EXPIRED (when they ask to), discards
+/// what ended imports staged and never published, and deletes export files
+/// past their 30 days.
 async fn sweep(store: Store, files: cassa_jobs::FileStore, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     loop {
@@ -185,6 +186,11 @@ async fn sweep(store: Store, files: cassa_jobs::FileStore, every: Duration) {
             Ok((0, 0)) => {}
             Ok((valid, expired)) => tracing::info!(valid, expired, "position statuses updated"),
             Err(e) => tracing::error!(error = %e, "status sweep failed; retrying at the next tick"),
+        }
+        match store.discard_abandoned_imports().await {
+            Ok(0) => {}
+            Ok(imports) => tracing::info!(imports, "positions staged by ended imports discarded"),
+            Err(e) => tracing::error!(error = %e, "discarding abandoned imports failed; retrying"),
         }
         match cassa_jobs::retention::expire_exports(&store, &files, Timestamp::now()).await {
             Ok(0) => {}

@@ -145,6 +145,7 @@ impl BulkNotices {
             due_date: day_range(self.due_date_from, self.due_date_to),
             inserted: day_range(self.created_from, self.created_to),
             iupds: Vec::new(),
+            import_job: None,
         }
     }
 }
@@ -171,24 +172,36 @@ pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailur
         ),
     };
     let file_name = format!("avvisi-{}-{}.zip", ente.fiscal_code, job.id);
-    let result = render(ctx, job.id, &ente, &request, tipo_dovuto_id, file_name).await?;
+    let result = render(
+        ctx,
+        job.id,
+        &ente,
+        &request,
+        tipo_dovuto_id,
+        None,
+        file_name,
+    )
+    .await?;
     serde_json::to_string(&result).map_err(|e| JobFailure::Failed(e.to_string()))
 }
 
-/// Writes the ZIP of the notices `request` selects as `file_name`, a file
-/// of job `job_id` (a bulk printing job, or an import that was asked for
-/// its notices).
+/// Writes the ZIP of the notices `request` selects (and, with
+/// `import_job`, only that import's positions) as `file_name`, a file of
+/// job `job_id` (a bulk printing job, or an import that was asked for its
+/// notices).
 pub(crate) async fn render(
     ctx: &JobContext,
     job_id: i64,
     ente: &cassa_store::Ente,
     request: &BulkNotices,
     tipo_dovuto_id: Option<i64>,
+    import_job: Option<i64>,
     file_name: String,
 ) -> Result<BulkNoticesResult, JobFailure> {
     let store = ctx.store();
     let printing = store.ente_printing(ente.id).await?;
     let mut selection = request.selection(tipo_dovuto_id);
+    selection.import_job = import_job;
     let total = if request.iupds.is_empty() {
         store.count_printable(ente.id, &selection).await?
     } else {

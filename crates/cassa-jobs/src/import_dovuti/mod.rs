@@ -12,15 +12,23 @@
 //! 3. With any refused row nothing is applied: `<name>_SCARTI.csv` holds
 //!    the refused rows as they were plus `cod_rifiuto;de_rifiuto`, and
 //!    `esito.csv` says for each refused row which column and why.
-//! 4. Otherwise the file is read again and applied in one transaction
-//!    (cassa-store's import session); `<name>_IUV.csv` gives each IUD its
-//!    IUV and notice number.
+//! 4. Otherwise the file is read again and applied without holding the
+//!    database's writer (`apply`): new positions are staged, invisible, a
+//!    slice at a time; changes and cancellations are set aside; then one
+//!    transaction applies those, makes the file visible and records the
+//!    job done. `<name>_IUV.csv` gives each IUD its IUV and notice number.
+//!    Asked for, the notices are printed afterwards by a follow-up job
+//!    (`notices`).
 //!
 //! The file is read again rather than held: memory stays bounded by what
 //! one row (or one position's rows) and the list of keys need.
 
+mod apply;
 mod mypay;
+mod notices;
 mod p4pa;
+
+pub use notices::{NOTICES_KIND, print_notices};
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -34,7 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::csv_cell;
 use crate::files::PartFile;
-use crate::worker::{JobContext, JobFailure};
+use crate::worker::{JobContext, JobFailure, JobOutcome};
 
 pub const KIND: &str = "import_dovuti";
 /// Rows inserted per statement batch.
@@ -66,6 +74,12 @@ pub struct ImportResult {
     /// Notices printed into `<name>_AVVISI_PDF.zip`, when asked for.
     #[serde(default)]
     pub notices: u64,
+    /// The notices are still being printed (by a follow-up job).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notices_pending: bool,
+    /// Why the notices could not be printed (the file is applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notices_error: Option<String>,
     /// Why the whole file was refused (a bad header, say), if it was.
     pub file_error: Option<String>,
     /// The files the job left, for download.
@@ -250,54 +264,6 @@ async fn check_existence(
     Ok(())
 }
 
-/// What an apply pass did.
-#[derive(Default)]
-struct Counts {
-    inserted: u64,
-    modified: u64,
-    annulled: u64,
-}
-
-impl ImportResult {
-    fn applied(version: &str, rows: u64, counts: &Counts, iuv_file: String) -> ImportResult {
-        ImportResult {
-            applied: true,
-            version: Some(version.into()),
-            rows,
-            inserted: counts.inserted,
-            modified: counts.modified,
-            annulled: counts.annulled,
-            files: vec![iuv_file],
-            ..ImportResult::default()
-        }
-    }
-}
-
-/// The end of an apply pass: the reader must have read the file through;
-/// then the transaction commits, and the IUV file is kept with it.
-async fn finish(
-    job_id: i64,
-    session: cassa_store::ImportSession,
-    reader: tokio::task::JoinHandle<Result<(), String>>,
-    iuv_file: Report,
-    counts: &Counts,
-) -> Result<(), JobFailure> {
-    reader
-        .await
-        .map_err(|e| JobFailure::Failed(format!("the reader stopped: {e}")))?
-        .map_err(|e| JobFailure::Failed(format!("{e}; nothing was applied")))?;
-    session.commit().await?;
-    iuv_file.commit()?;
-    tracing::info!(
-        job = job_id,
-        inserted = counts.inserted,
-        modified = counts.modified,
-        annulled = counts.annulled,
-        "import: applied"
-    );
-    Ok(())
-}
-
 /// The answer for a file with refused rows: the report files, nothing applied.
 fn refused_result(
     ctx: &JobContext,
@@ -326,23 +292,22 @@ fn file_refused(file_error: String) -> Outcome {
     })
 }
 
-/// What a format's import gave: the result and, when the notices were
-/// asked for, the positions applied.
-struct Outcome {
-    result: ImportResult,
-    printable: Vec<String>,
+/// What a format's import gave.
+enum Outcome {
+    /// Nothing applied: the result (refusals, a bad file) for the worker
+    /// to record.
+    NotApplied(ImportResult),
+    /// Applied: the switch recorded the job done with its result.
+    Applied,
 }
 
 impl Outcome {
     fn of(result: ImportResult) -> Outcome {
-        Outcome {
-            result,
-            printable: Vec::new(),
-        }
+        Outcome::NotApplied(result)
     }
 }
 
-pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
+pub async fn run(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobFailure> {
     let request: ImportRequest = serde_json::from_str(&job.params)
         .map_err(|e| JobFailure::Failed(format!("invalid request: {e}")))?;
     let path: PathBuf = ctx
@@ -368,7 +333,12 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
     };
     let header = match header {
         Ok(header) => header,
-        Err(file_error) => return Ok(serialized(&file_refused(file_error).result)),
+        Err(file_error) => {
+            return Ok(JobOutcome::Done(serialized(&ImportResult {
+                file_error: Some(file_error),
+                ..ImportResult::default()
+            })));
+        }
     };
     let file = Upload {
         path,
@@ -378,23 +348,16 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<String, JobFailure> {
         with_notices: request.notices,
     };
     let names: Vec<&str> = file.header.iter().map(String::as_str).collect();
-    let mut outcome = if cassa_core::tracciati::p4pa::is_p4pa_header(&names) {
-        p4pa::run(ctx, job, &ente, creditors, &file).await?
+    let outcome = if cassa_core::tracciati::p4pa::is_p4pa_header(&names) {
+        p4pa::run(ctx, job, &ente, creditors, &file).await
     } else {
-        mypay::run(ctx, job, &ente, creditors, &file).await?
+        mypay::run(ctx, job, &ente, creditors, &file).await
     };
-    if file.with_notices && outcome.result.applied {
-        let name = format!("{}_AVVISI_PDF.zip", file.base);
-        let request = crate::bulk_notices::BulkNotices {
-            iupds: std::mem::take(&mut outcome.printable),
-            ..Default::default()
-        };
-        let printed =
-            crate::bulk_notices::render(ctx, job.id, &ente, &request, None, name.clone()).await?;
-        outcome.result.notices = printed.printed;
-        outcome.result.files.push(name);
+    let _ = std::fs::remove_file(file.path.with_extension("changes.csv"));
+    match outcome? {
+        Outcome::NotApplied(result) => Ok(JobOutcome::Done(serialized(&result))),
+        Outcome::Applied => Ok(JobOutcome::Recorded),
     }
-    Ok(serialized(&outcome.result))
 }
 
 fn serialized(result: &ImportResult) -> String {

@@ -8,12 +8,13 @@ use std::path::Path;
 use cassa_core::debt::DebtPositionDraft;
 use cassa_core::taxonomy::Catalogue;
 use cassa_core::tracciati::mypay::{self, Action, Version};
-use cassa_store::{Ente, ImportRowError, Job};
+use cassa_store::{Ente, Job};
 use jiff::Timestamp;
 
+use super::apply::{Counts, Spill, commit_switch, discarding_on_failure, held, row_failure};
 use super::{
-    CHUNK, Counts, Creditors, Good, ImportResult, Outcome, Refusal, Report, Upload,
-    check_existence, finish, open_rows, record_cells, refusals, refused_result,
+    CHUNK, Creditors, Good, ImportResult, Outcome, Refusal, Report, Upload, check_existence,
+    open_rows, record_cells, refusals, refused_result,
 };
 use crate::worker::{JobContext, JobFailure};
 
@@ -197,10 +198,64 @@ pub(super) async fn run(
         return refused_result(ctx, job.id, file, version.code(), rows, refused);
     }
     drop(good);
-    apply(ctx, job, ente, creditors, file, version, new_iuvs, rows).await
+    discarding_on_failure(
+        ctx,
+        job.id,
+        apply(ctx, job, ente, creditors, file, version, new_iuvs, rows),
+    )
+    .await
 }
 
-/// Pass 2: the file again, applied in one transaction.
+/// Reads `path` (the upload, or the spill of its changes) in a blocking
+/// task, checks each row again and hands over what `pick` wants; rows it
+/// does not want go to `spill` as they were. Answers the spill.
+fn read_rows(
+    path: std::path::PathBuf,
+    version: Version,
+    creditors: Creditors,
+    sender: tokio::sync::mpsc::Sender<Checked>,
+    mut spill: Option<Spill>,
+) -> tokio::task::JoinHandle<Result<Option<Spill>, String>> {
+    tokio::task::spawn_blocking(move || {
+        let mut records = open_rows(&path)?.into_byte_records().skip(1);
+        let mut checker = Checker {
+            version,
+            creditors: &creditors,
+            seen: None,
+            rules: false,
+        };
+        for record in records.by_ref() {
+            let record = record.map_err(|e| e.to_string())?;
+            let values = super::cells(&record).map_err(|_| "codifica".to_owned())?;
+            let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+            let checked = checker
+                .check(&refs)
+                .map_err(|_| "il file è cambiato durante l'importazione".to_owned())?;
+            match &mut spill {
+                Some(spill) if checked.action != Action::Insert => spill.row(record.iter())?,
+                _ => {
+                    if sender.blocking_send(checked).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(spill)
+    })
+}
+
+async fn read_through<T>(
+    reader: tokio::task::JoinHandle<Result<T, String>>,
+) -> Result<T, JobFailure> {
+    reader
+        .await
+        .map_err(|e| JobFailure::Failed(format!("the reader stopped: {e}")))?
+        .map_err(|e| JobFailure::Failed(format!("{e}; nothing was applied")))
+}
+
+/// Pass 2: the file again. New positions are staged a slice at a time;
+/// changes and cancellations are set aside, then applied in the switch,
+/// which makes the file visible and records the job done.
 #[allow(clippy::too_many_arguments)]
 async fn apply(
     ctx: &JobContext,
@@ -212,49 +267,16 @@ async fn apply(
     new_iuvs: usize,
     rows: u64,
 ) -> Result<Outcome, JobFailure> {
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Checked>(CHUNK * 2);
-    let reader = {
-        let path = file.path.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), String> {
-            let mut records = open_rows(&path)?.into_byte_records().skip(1);
-            let mut checker = Checker {
-                version,
-                creditors: &creditors,
-                seen: None,
-                rules: false,
-            };
-            for record in records.by_ref() {
-                let record = record.map_err(|e| e.to_string())?;
-                let values = super::cells(&record).map_err(|_| "codifica".to_owned())?;
-                let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-                let checked = checker
-                    .check(&refs)
-                    .map_err(|_| "il file è cambiato durante l'importazione".to_owned())?;
-                if sender.blocking_send(checked).is_err() {
-                    break;
-                }
-            }
-            Ok(())
-        })
-    };
     let actor = format!("import:{}", job.id);
-    let mut session = ctx
-        .store()
-        .begin_import(ente, new_iuvs, &actor, Timestamp::now())
-        .await?;
-    // Written as rows are applied, kept only if the transaction commits.
+    let mut stage = held(
+        ctx.store()
+            .begin_import(ente, new_iuvs, &actor, ctx.lease(), Timestamp::now())
+            .await?,
+    )?;
     let iuv_name = format!("{}_IUV.csv", file.base);
     let mut iuv_file = Report::create(ctx, job.id, &iuv_name)?;
     iuv_file.line(&["IUD", "codIuv", "numeroAvviso"])?;
-    let mut batch: Vec<(DebtPositionDraft, Option<i64>)> = Vec::new();
-    let fail = |iud: &str, e: ImportRowError| {
-        JobFailure::Failed(format!("IUD {iud}: {e}; nothing was applied"))
-    };
-    let mut printable = Vec::new();
     let mut write_applied = |a: &cassa_store::Applied| -> Result<(), JobFailure> {
-        if file.with_notices {
-            printable.push(a.iupd.clone());
-        }
         let first = a.options.first();
         iuv_file.line(&[
             &a.iupd,
@@ -263,13 +285,26 @@ async fn apply(
         ])
     };
     let mut counts = Counts::default();
+
+    // Staging: the inserts, a slice at a time; the rest set aside.
+    let spill = Spill::create(&file.path, &file.header).map_err(JobFailure::Failed)?;
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Checked>(CHUNK * 2);
+    let reader = read_rows(
+        file.path.clone(),
+        version,
+        creditors.clone(),
+        sender,
+        Some(spill),
+    );
+    let mut batch: Vec<(DebtPositionDraft, Option<i64>)> = Vec::new();
     loop {
         let next = receiver.recv().await;
         if !batch.is_empty() && (next.is_none() || batch.len() >= CHUNK) {
-            for a in session
+            stage.progress(counts.inserted, rows);
+            for a in stage
                 .insert(&batch, true)
                 .await
-                .map_err(|e| fail(&batch[0].0.iupd, e))?
+                .map_err(|e| row_failure("IUD", &batch[0].0.iupd, e))?
             {
                 write_applied(&a)?;
             }
@@ -277,27 +312,44 @@ async fn apply(
             batch.clear();
         }
         let Some(checked) = next else { break };
-        let tipo = Some(checked.tipo_dovuto_id);
-        match (checked.action, checked.draft) {
-            (Action::Insert, Some(draft)) => batch.push((draft, tipo)),
-            (Action::Modify, Some(draft)) => {
-                let a = session
-                    .modify(&draft, tipo, true)
-                    .await
-                    .map_err(|e| fail(&checked.iud, e))?;
-                write_applied(&a)?;
-                counts.modified += 1;
-            }
-            _ => {
-                session
-                    .annul(&checked.iud)
-                    .await
-                    .map_err(|e| fail(&checked.iud, e))?;
-                counts.annulled += 1;
-            }
+        if let Some(draft) = checked.draft {
+            batch.push((draft, Some(checked.tipo_dovuto_id)));
         }
     }
-    finish(job.id, session, reader, iuv_file, &counts).await?;
-    let result = ImportResult::applied(version.code(), rows, &counts, iuv_name);
-    Ok(Outcome { result, printable })
+    let (spilled, changes) = read_through(reader)
+        .await?
+        .expect("the staging pass spills")
+        .finish()
+        .map_err(JobFailure::Failed)?;
+
+    // The switch: changes and cancellations, then everything visible.
+    let mut switch = held(stage.switch().await?)?;
+    if changes > 0 {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Checked>(CHUNK);
+        let reader = read_rows(spilled, version, creditors, sender, None);
+        while let Some(checked) = receiver.recv().await {
+            let tipo = Some(checked.tipo_dovuto_id);
+            match (checked.action, checked.draft) {
+                (Action::Modify, Some(draft)) => {
+                    let a = switch
+                        .modify(&draft, tipo, true)
+                        .await
+                        .map_err(|e| row_failure("IUD", &checked.iud, e))?;
+                    write_applied(&a)?;
+                    counts.modified += 1;
+                }
+                _ => {
+                    switch
+                        .annul(&checked.iud)
+                        .await
+                        .map_err(|e| row_failure("IUD", &checked.iud, e))?;
+                    counts.annulled += 1;
+                }
+            }
+        }
+        read_through(reader).await?;
+    }
+    let result = ImportResult::applied(version.code(), rows, &counts, iuv_name, file.with_notices);
+    commit_switch(job, file, switch, iuv_file, &result).await?;
+    Ok(Outcome::Applied)
 }

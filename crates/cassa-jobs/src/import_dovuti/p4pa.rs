@@ -14,12 +14,13 @@ use cassa_core::debt::{Mode, check_position};
 use cassa_core::taxonomy::Catalogue;
 use cassa_core::tracciati::p4pa::{self, Header, Position, Row};
 use cassa_core::tracciati::{Action, FieldError};
-use cassa_store::{Ente, ImportRowError, Job};
+use cassa_store::{Ente, Job};
 use jiff::Timestamp;
 
+use super::apply::{Counts, Spill, commit_switch, discarding_on_failure, held, row_failure};
 use super::{
-    CHUNK, Counts, Creditors, Good, ImportResult, Outcome, Refusal, Report, Upload,
-    check_existence, finish, open_rows, record_cells, refusals, refused_result,
+    CHUNK, Creditors, Good, ImportResult, Outcome, Refusal, Report, Upload, check_existence,
+    open_rows, record_cells, refusals, refused_result,
 };
 use crate::worker::{JobContext, JobFailure};
 
@@ -160,6 +161,8 @@ struct Failed {
 /// A position built from its rows, with the lines they came from.
 struct Built {
     lines: Vec<u64>,
+    /// Its rows' cells, as they were in the file.
+    raw: Vec<Vec<String>>,
     /// What building it gave: the position and its tipo dovuto's id.
     position: Result<(Position, i64), Failed>,
 }
@@ -173,7 +176,7 @@ fn for_each_position(
     creditors: &Creditors,
     mut give: impl FnMut(Built) -> bool,
 ) -> Result<(), String> {
-    let mut open: HashMap<String, Vec<(u64, Row)>> = HashMap::new();
+    let mut open: HashMap<String, Vec<(u64, Row, Vec<String>)>> = HashMap::new();
     for (i, record) in open_rows(path)?.byte_records().enumerate().skip(1) {
         let line = i as u64 + 1;
         let Ok(record) = record else { continue };
@@ -190,13 +193,14 @@ fn for_each_position(
         let last = scan.last_line.get(&row.iupd).copied();
         let iupd = row.iupd.clone();
         let mut rows = open.remove(&iupd).unwrap_or_default();
-        rows.push((line, row));
+        rows.push((line, row, values.clone()));
         if last != Some(line) {
             open.insert(iupd, rows);
             continue;
         }
-        let lines: Vec<u64> = rows.iter().map(|(l, _)| *l).collect();
-        let rows: Vec<Row> = rows.into_iter().map(|(_, r)| r).collect();
+        let lines: Vec<u64> = rows.iter().map(|(l, _, _)| *l).collect();
+        let (rows, raw): (Vec<Row>, Vec<Vec<String>>) =
+            rows.into_iter().map(|(_, r, v)| (r, v)).unzip();
         let tipo = &creditors[&rows[0].tipo_dovuto];
         let creditor = tipo.creditor.as_ref().expect("checked in check_row");
         let default_taxonomy = rows[0]
@@ -210,7 +214,11 @@ fn for_each_position(
                 iud: rows[e.row].iud.clone(),
                 errors: vec![e.error],
             });
-        if !give(Built { lines, position }) {
+        if !give(Built {
+            lines,
+            raw,
+            position,
+        }) {
             break;
         }
     }
@@ -311,44 +319,86 @@ pub(super) async fn run(
         return refused_result(ctx, job.id, file, version, scan.rows, refused);
     }
     drop(good);
-    apply(ctx, job, ente, creditors, file, scan, new_iuvs).await
+    discarding_on_failure(
+        ctx,
+        job.id,
+        apply(ctx, job, ente, creditors, file, scan, new_iuvs),
+    )
+    .await
 }
 
-/// The apply pass: every position again, in one transaction.
+/// Reads the positions of `file` (the upload, or the spill of its
+/// changes) in a blocking task and hands over what `spill` does not take:
+/// with a spill, the new positions go over the channel and the rows of
+/// changes and cancellations go to it as they were; without, everything
+/// goes over the channel.
+fn read_positions(
+    file: Upload,
+    scan: Scan,
+    creditors: Creditors,
+    sender: tokio::sync::mpsc::Sender<(Position, i64)>,
+    mut spill: Option<Spill>,
+) -> tokio::task::JoinHandle<Result<Option<Spill>, String>> {
+    tokio::task::spawn_blocking(move || {
+        let mut changed = false;
+        let mut failed = None;
+        for_each_position(&file.path, &scan, &creditors, |built| {
+            let Ok(position) = built.position else {
+                changed = true;
+                return false;
+            };
+            match &mut spill {
+                Some(spill) if position.0.action != Action::Insert => {
+                    for row in &built.raw {
+                        if let Err(e) = spill.row(row) {
+                            failed = Some(e);
+                            return false;
+                        }
+                    }
+                    true
+                }
+                _ => sender.blocking_send(position).is_ok(),
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if changed {
+            return Err("il file è cambiato durante l'importazione".into());
+        }
+        Ok(spill)
+    })
+}
+
+async fn read_through<T>(
+    reader: tokio::task::JoinHandle<Result<T, String>>,
+) -> Result<T, JobFailure> {
+    reader
+        .await
+        .map_err(|e| JobFailure::Failed(format!("the reader stopped: {e}")))?
+        .map_err(|e| JobFailure::Failed(format!("{e}; nothing was applied")))
+}
+
+/// The apply pass: every position again. New ones are staged a slice at a
+/// time; changes and cancellations are set aside, then applied in the
+/// switch, which makes the file visible and records the job done.
 async fn apply(
     ctx: &JobContext,
     job: &Job,
     ente: &Ente,
     creditors: Creditors,
     file: &Upload,
-    scan: Scan,
+    checked: Scan,
     new_iuvs: usize,
 ) -> Result<Outcome, JobFailure> {
-    let header = scan.header.clone();
-    let rows = scan.rows;
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<(Position, i64)>(CHUNK);
-    let reader = {
-        let path = file.path.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), String> {
-            let mut changed = false;
-            for_each_position(&path, &scan, &creditors, |built| match built.position {
-                Ok(position) => sender.blocking_send(position).is_ok(),
-                Err(_) => {
-                    changed = true;
-                    false
-                }
-            })?;
-            if changed {
-                return Err("il file è cambiato durante l'importazione".into());
-            }
-            Ok(())
-        })
-    };
+    let header = checked.header.clone();
+    let rows = checked.rows;
     let actor = format!("import:{}", job.id);
-    let mut session = ctx
-        .store()
-        .begin_import(ente, new_iuvs, &actor, Timestamp::now())
-        .await?;
+    let mut stage = held(
+        ctx.store()
+            .begin_import(ente, new_iuvs, &actor, ctx.lease(), Timestamp::now())
+            .await?,
+    )?;
     let mut counts = Counts::default();
     let iuv_name = format!("{}_IUV.csv", file.base);
     let mut iuv_file = Report::create(ctx, job.id, &iuv_name)?;
@@ -358,68 +408,97 @@ async fn apply(
         header.name_in_file("codIUV"),
         "numeroAvviso",
     ])?;
-    let fail = |iupd: &str, e: ImportRowError| {
-        JobFailure::Failed(format!("IUPD {iupd}: {e}; nothing was applied"))
-    };
-    // Inserts wait in two batches: published, and drafts.
+    let mut written =
+        |applied: Vec<cassa_store::Applied>, iuds: Vec<Vec<String>>| -> Result<(), JobFailure> {
+            for (a, iuds) in applied.iter().zip(iuds) {
+                for (o, iud) in a.options.iter().zip(iuds) {
+                    iuv_file.line(&[&a.iupd, &iud, &o.iuv, &o.notice_number])?;
+                }
+            }
+            Ok(())
+        };
+
+    // Staging: new positions in two batches (published, drafts), a slice
+    // at a time; changes and cancellations set aside.
+    let spill = Spill::create(&file.path, &file.header).map_err(JobFailure::Failed)?;
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<(Position, i64)>(CHUNK);
+    let reader = read_positions(
+        file.clone(),
+        checked,
+        creditors.clone(),
+        sender,
+        Some(spill),
+    );
     let mut batches: [Vec<(cassa_core::debt::DebtPositionDraft, Option<i64>)>; 2] =
         [Vec::new(), Vec::new()];
     let mut iuds: [Vec<Vec<String>>; 2] = [Vec::new(), Vec::new()];
-    let mut printable = Vec::new();
-    // Drafts have no notice to print yet.
-    let mut written = |applied: Vec<cassa_store::Applied>,
-                       iuds: Vec<Vec<String>>,
-                       published: bool|
-     -> Result<(), JobFailure> {
-        for (a, iuds) in applied.iter().zip(iuds) {
-            if file.with_notices && published {
-                printable.push(a.iupd.clone());
-            }
-            for (o, iud) in a.options.iter().zip(iuds) {
-                iuv_file.line(&[&a.iupd, &iud, &o.iuv, &o.notice_number])?;
-            }
-        }
-        Ok(())
-    };
     loop {
         let next = receiver.recv().await;
         for (k, publish) in [(0usize, true), (1, false)] {
             if !batches[k].is_empty() && (next.is_none() || batches[k].len() >= CHUNK) {
-                let applied = session
+                stage.progress(counts.inserted, rows);
+                let applied = stage
                     .insert(&batches[k], publish)
                     .await
-                    .map_err(|e| fail(&batches[k][0].0.iupd, e))?;
+                    .map_err(|e| row_failure("IUPD", &batches[k][0].0.iupd, e))?;
                 counts.inserted += batches[k].len() as u64;
                 batches[k].clear();
-                written(applied, std::mem::take(&mut iuds[k]), publish)?;
+                written(applied, std::mem::take(&mut iuds[k]))?;
             }
         }
         let Some((position, tipo)) = next else { break };
-        let publish = !position.draft_only;
-        match position.action {
-            Action::Insert => {
-                let k = usize::from(!publish);
-                batches[k].push((position.draft, Some(tipo)));
-                iuds[k].push(position.iuds);
-            }
-            Action::Modify => {
-                let a = session
-                    .modify(&position.draft, Some(tipo), publish)
-                    .await
-                    .map_err(|e| fail(&position.draft.iupd, e))?;
-                written(vec![a], vec![position.iuds], publish)?;
-                counts.modified += 1;
-            }
-            Action::Annul => {
-                session
-                    .annul(&position.draft.iupd)
-                    .await
-                    .map_err(|e| fail(&position.draft.iupd, e))?;
-                counts.annulled += 1;
+        let k = usize::from(position.draft_only);
+        batches[k].push((position.draft, Some(tipo)));
+        iuds[k].push(position.iuds);
+    }
+    let (spilled, changes) = read_through(reader)
+        .await?
+        .expect("the staging pass spills")
+        .finish()
+        .map_err(JobFailure::Failed)?;
+
+    // The switch: changes and cancellations, then everything visible.
+    let mut switch = held(stage.switch().await?)?;
+    if changes > 0 {
+        let changes_file = super::apply::spilled(file, spilled);
+        let changes_scan = {
+            let (changes_file, creditors) = (changes_file.clone(), creditors.clone());
+            tokio::task::spawn_blocking(move || scan(&changes_file, &creditors))
+                .await
+                .map_err(|e| JobFailure::Failed(format!("the check stopped: {e}")))?
+                .map_err(JobFailure::Failed)?
+        };
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<(Position, i64)>(CHUNK);
+        let reader = read_positions(changes_file, changes_scan, creditors, sender, None);
+        while let Some((position, tipo)) = receiver.recv().await {
+            let publish = !position.draft_only;
+            match position.action {
+                Action::Modify => {
+                    let a = switch
+                        .modify(&position.draft, Some(tipo), publish)
+                        .await
+                        .map_err(|e| row_failure("IUPD", &position.draft.iupd, e))?;
+                    written(vec![a], vec![position.iuds])?;
+                    counts.modified += 1;
+                }
+                _ => {
+                    switch
+                        .annul(&position.draft.iupd)
+                        .await
+                        .map_err(|e| row_failure("IUPD", &position.draft.iupd, e))?;
+                    counts.annulled += 1;
+                }
             }
         }
+        read_through(reader).await?;
     }
-    finish(job.id, session, reader, iuv_file, &counts).await?;
-    let result = ImportResult::applied(header.language.code(), rows, &counts, iuv_name);
-    Ok(Outcome { result, printable })
+    let result = ImportResult::applied(
+        header.language.code(),
+        rows,
+        &counts,
+        iuv_name,
+        file.with_notices,
+    );
+    commit_switch(job, file, switch, iuv_file, &result).await?;
+    Ok(Outcome::Applied)
 }

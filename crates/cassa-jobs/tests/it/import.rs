@@ -15,6 +15,7 @@ backend_tests!(
     a_good_file_is_applied_whole_and_reported,
     a_file_with_bad_rows_changes_nothing_and_says_why,
     bad_headers_and_separators_are_named,
+    a_debt_being_paid_is_not_changed_by_a_file,
 );
 
 fn header(version: Version) -> String {
@@ -77,7 +78,30 @@ impl Fixture {
         .unwrap();
         let job = self.run_job(KIND, &params).await;
         assert_eq!(job.state, JobState::Done, "{:?}", job.error);
-        let result = serde_json::from_str(job.result.as_deref().unwrap()).unwrap();
+        let result: ImportResult = serde_json::from_str(job.result.as_deref().unwrap()).unwrap();
+        if !(notices && result.applied) {
+            return (job, result);
+        }
+        // Applied first; a follow-up job prints the notices and adds the
+        // ZIP to the import's result.
+        assert!(result.notices_pending, "{result:?}");
+        let follow_up = self
+            .worker
+            .run_next()
+            .await
+            .unwrap()
+            .expect("a follow-up job");
+        let printing = self
+            .store
+            .job(self.ente.id, follow_up)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(printing.kind, cassa_jobs::import_dovuti::NOTICES_KIND);
+        assert_eq!(printing.state, JobState::Done, "{:?}", printing.error);
+        let job = self.store.job(self.ente.id, job.id).await.unwrap().unwrap();
+        let result: ImportResult = serde_json::from_str(job.result.as_deref().unwrap()).unwrap();
+        assert!(!result.notices_pending, "{result:?}");
         (job, result)
     }
 
@@ -205,6 +229,98 @@ async fn a_good_file_is_applied_whole_and_reported(backend: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(cancelled.status.code(), "INVALID");
+}
+
+/// A row that changes or cancels a debt someone is paying right now is
+/// refused with that reason, and the file changes nothing.
+async fn a_debt_being_paid_is_not_changed_by_a_file(backend: Backend) {
+    let f = fixture(backend).await;
+    f.tari().await;
+    let insert = [
+        header(Version::V1_4),
+        row(
+            "BUSY-1",
+            "RSSMRA85T10A562S",
+            "10.00",
+            "TARI",
+            "9/0101100IM/",
+            "I",
+        ),
+        row(
+            "FREE-1",
+            "RSSMRA85T10A562S",
+            "20.00",
+            "TARI",
+            "9/0101100IM/",
+            "I",
+        ),
+    ]
+    .join("\n");
+    let (_, result) = f.import("c_f205-BUSY1-1_4.csv", insert.as_bytes()).await;
+    assert!(result.applied, "{result:?}");
+    let busy = f
+        .store
+        .position(f.ente.id, "BUSY-1")
+        .await
+        .unwrap()
+        .unwrap();
+    let notice = busy.options[0].notice_number.clone();
+    f.store
+        .activate_notice(&cassa_store::ActivationRequest {
+            ente_id: f.ente.id,
+            notice_number: &notice,
+            operation: "paGetPaymentV2",
+            transfer_type: None,
+            payment_note: None,
+            stamps_allowed: true,
+            validity: jiff::SignedDuration::from_mins(30),
+            now: jiff::Timestamp::now(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let change = [
+        header(Version::V1_4),
+        row(
+            "FREE-1",
+            "RSSMRA85T10A562S",
+            "21.00",
+            "TARI",
+            "9/0101100IM/",
+            "M",
+        ),
+        row(
+            "BUSY-1",
+            "RSSMRA85T10A562S",
+            "11.00",
+            "TARI",
+            "9/0101100IM/",
+            "A",
+        ),
+    ]
+    .join("\n");
+    let (job, result) = f.import("c_f205-BUSY2-1_4.csv", change.as_bytes()).await;
+    assert!(!result.applied, "{result:?}");
+    assert_eq!(result.refused, 1);
+    let esito = f.report(&job, "esito.csv");
+    assert!(
+        esito.contains("PAGAMENTO_IN_CORSO") && esito.contains(&notice),
+        "{esito}"
+    );
+    let free = f
+        .store
+        .position(f.ente.id, "FREE-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(free.options[0].amount.get(), 2_000, "nothing applied");
+    let busy = f
+        .store
+        .position(f.ente.id, "BUSY-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(busy.status.code(), "VALID");
 }
 
 async fn a_file_with_bad_rows_changes_nothing_and_says_why(backend: Backend) {

@@ -1,9 +1,25 @@
-//! Applying an import file: every row of it in one transaction, so a file
-//! is applied whole or not at all (a crash rolls it back; the job then
-//! runs again from the start). Inserts go in multi-row statements; changes
-//! and cancellations reuse the single-position code inside the same
-//! transaction. IUV bases for the rows that need one are reserved before
-//! the transaction starts, since on SQLite it holds the only writer.
+//! Applying an import file without making payments wait. A file is
+//! applied whole or not at all, as users see it, yet it never holds the
+//! database's writer for long (on SQLite there is one writer, shared with
+//! every payment):
+//!
+//! 1. **Staging**: new positions go in a slice at a time, each slice its
+//!    own short transaction, marked with the import's job id. While the
+//!    job is listed in `import_staging` those positions are invisible
+//!    (`positions::visible`): the node does not know their notices, the
+//!    portal, the API and the back office do not show them. Each slice
+//!    renews the job's lease in its own transaction: a worker that lost its
+//!    lease cannot stage another row.
+//! 2. **The switch**: one transaction, fenced by the lease, applies the
+//!    file's changes and cancellations (they touch visible positions, so
+//!    they wait for this moment), takes the job out of `import_staging`
+//!    (every staged position becomes visible at once) and records the job
+//!    done with its result. Either all of that commits or none of it.
+//! 3. **Discard**: a file that fails after staging began has its staged
+//!    positions deleted (a slice at a time); so does the next attempt of a
+//!    job whose worker died, and the janitor those of a job that ended.
+//!
+//! IUV bases for the rows that need one are reserved before staging.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -16,8 +32,12 @@ use super::rows::{insert_positions, new_position};
 use super::write::{PositionWrite, change_status_in, update_in};
 use super::{Actor, Origin, PositionChangeError, StoredPosition};
 use crate::audit::{self, NewAuditEvent};
-use crate::sql::{many_parameters, placeholders};
+use crate::jobs::{Lease, NewJob, finish_job_in, insert_job, renew_lease_in};
+use crate::sql::{many_parameters, micros, placeholders};
 use crate::{Ente, Store, StoreError};
+
+/// Staged positions deleted per transaction when an import is discarded.
+const DISCARD_SLICE: i64 = 2_000;
 
 /// What one applied position gave: its IUPD and each option's notice, in
 /// the draft's order.
@@ -45,16 +65,6 @@ fn applied(position: &StoredPosition) -> Applied {
             })
             .collect(),
     }
-}
-
-/// An import under way: its transaction and the IUV bases reserved for it.
-pub struct ImportSession {
-    tx: Transaction<'static, Any>,
-    ente: Ente,
-    actor: String,
-    now: Timestamp,
-    lock: &'static str,
-    bases: VecDeque<u64>,
 }
 
 impl Store {
@@ -119,28 +129,173 @@ impl Store {
         Ok(found)
     }
 
-    /// Starts applying a file for `ente`, with `new_iuvs` IUV bases reserved
-    /// for the options that come without one.
+    /// Starts staging a file for `ente` as the job `lease` holds, with
+    /// `new_iuvs` IUV bases reserved for the options that come without one.
+    /// What an earlier attempt of the job staged is discarded first.
+    /// `None`: the lease was lost.
     pub async fn begin_import(
         &self,
         ente: &Ente,
         new_iuvs: usize,
         actor: &str,
+        lease: &Lease,
         now: Timestamp,
-    ) -> Result<ImportSession, StoreError> {
+    ) -> Result<Option<ImportStage>, StoreError> {
+        if self
+            .discard_import(lease.job_id, Some(lease))
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
         let bases = self.allocate_iuv_bases(ente.id, new_iuvs).await?;
-        Ok(ImportSession {
-            tx: self.begin_write().await?,
+        let mut tx = self.begin_write().await?;
+        if !renew_lease_in(&mut tx, lease, None, Timestamp::now()).await? {
+            return Ok(None);
+        }
+        sqlx::query("INSERT INTO import_staging (job_id, ente_id, started_at) VALUES ($1, $2, $3)")
+            .bind(lease.job_id)
+            .bind(ente.id)
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(ImportStage {
+            store: self.clone(),
             ente: ente.clone(),
             actor: actor.to_owned(),
+            lease: lease.clone(),
             now,
-            lock: self.for_update(),
             bases: bases.into(),
-        })
+            progress: None,
+        }))
+    }
+
+    /// Deletes what the import job `job_id` staged and never published, a
+    /// slice at a time, and takes it out of `import_staging`. With a lease
+    /// every slice checks it (`None` answered when it was lost); without
+    /// one, only a job no longer running is touched (the janitor). A
+    /// published import has nothing staged: nothing is deleted. Answers
+    /// how many positions went.
+    pub async fn discard_import(
+        &self,
+        job_id: i64,
+        lease: Option<&Lease>,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut discarded = 0u64;
+        loop {
+            let mut tx = self.begin_write().await?;
+            let allowed = match lease {
+                Some(lease) => renew_lease_in(&mut tx, lease, None, Timestamp::now()).await?,
+                None => {
+                    sqlx::query_scalar::<_, i64>(
+                        "SELECT COUNT(*) FROM job WHERE id = $1 AND state = 'running'",
+                    )
+                    .bind(job_id)
+                    .fetch_one(&mut *tx)
+                    .await?
+                        == 0
+                }
+            };
+            if !allowed {
+                return Ok(None);
+            }
+            let gone = sqlx::query(&format!(
+                "DELETE FROM debt_position WHERE id IN (SELECT id FROM debt_position \
+                 WHERE import_job = $1 AND import_job IN (SELECT job_id FROM import_staging) \
+                 LIMIT {DISCARD_SLICE}) RETURNING ente_id, iupd"
+            ))
+            .bind(job_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let actor = format!("import:{job_id}");
+            let now = Timestamp::now();
+            let keys: Vec<(i64, String)> = gone
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+            let events: Vec<NewAuditEvent<'_>> = keys
+                .iter()
+                .map(|(ente, iupd)| NewAuditEvent {
+                    at: now,
+                    actor: &actor,
+                    ente_id: Some(*ente),
+                    action: "discard",
+                    entity: "debt_position",
+                    entity_key: iupd,
+                    before: None,
+                    after: Some(serde_json::json!({ "importJob": job_id })),
+                    request_id: None,
+                })
+                .collect();
+            audit::record_many(&mut tx, events).await?;
+            if keys.is_empty() {
+                sqlx::query("DELETE FROM import_staging WHERE job_id = $1")
+                    .bind(job_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                if discarded > 0 {
+                    tracing::info!(
+                        job = job_id,
+                        discarded,
+                        "import: staged positions discarded"
+                    );
+                }
+                return Ok(Some(discarded));
+            }
+            tx.commit().await?;
+            discarded += keys.len() as u64;
+        }
+    }
+
+    /// The janitor: discards what imports staged whose jobs ended without
+    /// publishing it (a worker died for the last time, say). Answers how
+    /// many imports it cleaned.
+    pub async fn discard_abandoned_imports(&self) -> Result<u64, StoreError> {
+        let abandoned: Vec<i64> = sqlx::query_scalar(
+            "SELECT s.job_id FROM import_staging s JOIN job j ON j.id = s.job_id \
+             WHERE j.state <> 'running'",
+        )
+        .fetch_all(self.read())
+        .await?;
+        let mut cleaned = 0;
+        for job in abandoned {
+            if self.discard_import(job, None).await?.is_some() {
+                cleaned += 1;
+            }
+        }
+        Ok(cleaned)
     }
 }
 
-/// Why a row could not be applied; the whole import is then dropped.
+/// An import being staged: new positions go in, invisible, a slice at a
+/// time; [`ImportStage::switch`] then opens the transaction that makes it
+/// all visible.
+pub struct ImportStage {
+    store: Store,
+    ente: Ente,
+    actor: String,
+    lease: Lease,
+    now: Timestamp,
+    bases: VecDeque<u64>,
+    /// Progress to record with the next slice (rows done, rows in all).
+    progress: Option<(i64, i64)>,
+}
+
+/// The switch: the file's changes and cancellations, and the moment the
+/// whole import becomes visible and its job done.
+pub struct ImportSwitch {
+    tx: Transaction<'static, Any>,
+    ente: Ente,
+    actor: String,
+    lease: Lease,
+    now: Timestamp,
+    lock: &'static str,
+    bases: VecDeque<u64>,
+}
+
+/// Why a row could not be applied; the whole import is then discarded.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportRowError {
     #[error(transparent)]
@@ -149,6 +304,9 @@ pub enum ImportRowError {
     Conflict,
     #[error("{0} IUV bases were reserved, more were needed")]
     OutOfIuvs(usize),
+    /// Another worker took the job over: stop, touch nothing.
+    #[error("the job's lease was lost")]
+    LeaseLost,
 }
 
 impl From<StoreError> for ImportRowError {
@@ -157,7 +315,7 @@ impl From<StoreError> for ImportRowError {
     }
 }
 
-impl ImportSession {
+impl ImportStage {
     fn actor(&self) -> Actor<'_> {
         Actor {
             name: &self.actor,
@@ -172,8 +330,14 @@ impl ImportSession {
         Ok(self.bases.drain(..n).collect())
     }
 
-    /// Inserts new positions (checked by the caller, and again here), in
-    /// multi-row statements: published, or kept as drafts.
+    /// Records `done` of `total` with the next slice.
+    pub fn progress(&mut self, done: u64, total: u64) {
+        self.progress = Some((done as i64, total as i64));
+    }
+
+    /// Stages new positions (checked by the caller, and again here) in one
+    /// short transaction of multi-row statements, published or as drafts,
+    /// invisible until the switch.
     pub async fn insert(
         &mut self,
         drafts: &[(DebtPositionDraft, Option<i64>)],
@@ -210,9 +374,15 @@ impl ImportSession {
                 now: self.now,
             };
             let status = status_on_save(publish, draft.validity_date, self.now);
-            positions.push(new_position(&w, status, &iuvs));
+            let mut position = new_position(&w, status, &iuvs);
+            position.import_job = Some(self.lease.job_id);
+            positions.push(position);
         }
-        if let Err(e) = insert_positions(&mut self.tx, &mut positions).await {
+        let mut tx = self.store.begin_write().await?;
+        if !renew_lease_in(&mut tx, &self.lease, self.progress, Timestamp::now()).await? {
+            return Err(ImportRowError::LeaseLost);
+        }
+        if let Err(e) = insert_positions(&mut tx, &mut positions).await {
             return Err(if crate::sql::is_unique_violation(&e) {
                 ImportRowError::Conflict
             } else {
@@ -229,16 +399,40 @@ impl ImportSession {
                 entity: "debt_position",
                 entity_key: &p.iupd,
                 before: None,
-                after: Some(serde_json::json!({ "origin": "import", "status": p.status })),
+                after: Some(serde_json::json!({
+                    "origin": "import", "status": p.status, "importJob": p.import_job
+                })),
                 request_id: None,
             })
             .collect();
-        audit::record_many(&mut self.tx, events)
+        audit::record_many(&mut tx, events)
             .await
             .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(positions.iter().map(applied).collect())
     }
 
+    /// Opens the switch: one transaction, holding the writer until it
+    /// commits, so the caller has everything ready before calling this.
+    /// `None`: the lease was lost (nothing was written).
+    pub async fn switch(self) -> Result<Option<ImportSwitch>, StoreError> {
+        let mut tx = self.store.begin_write().await?;
+        if !renew_lease_in(&mut tx, &self.lease, self.progress, Timestamp::now()).await? {
+            return Ok(None);
+        }
+        Ok(Some(ImportSwitch {
+            tx,
+            lock: self.store.for_update(),
+            ente: self.ente,
+            actor: self.actor,
+            lease: self.lease,
+            now: self.now,
+            bases: self.bases,
+        }))
+    }
+}
+
+impl ImportSwitch {
     /// Replaces a position (action M), published or as a draft.
     pub async fn modify(
         &mut self,
@@ -301,9 +495,27 @@ impl ImportSession {
         Ok(applied(&position))
     }
 
-    /// The whole file takes effect.
-    pub async fn commit(self) -> Result<(), StoreError> {
+    /// The whole file takes effect: its staged positions become visible,
+    /// and the job is done with `result`, with `follow_up` queued (the
+    /// notices to print, say), all in this one transaction. `false`: the
+    /// lease was lost and nothing was committed.
+    pub async fn commit(
+        mut self,
+        result: &str,
+        follow_up: Option<NewJob<'_>>,
+    ) -> Result<bool, StoreError> {
+        let now = Timestamp::now();
+        sqlx::query("DELETE FROM import_staging WHERE job_id = $1")
+            .bind(self.lease.job_id)
+            .execute(&mut *self.tx)
+            .await?;
+        if !finish_job_in(&mut self.tx, &self.lease, Ok(result), now).await? {
+            return Ok(false);
+        }
+        if let Some(job) = follow_up {
+            insert_job(&mut self.tx, &job, now).await?;
+        }
         self.tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 }

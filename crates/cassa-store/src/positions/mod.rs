@@ -18,7 +18,16 @@ use serde::Serialize;
 
 use crate::StoreError;
 
-pub use import::{Applied, AppliedOption, ImportRowError, ImportSession};
+/// The condition that leaves out the positions an import has staged and
+/// not yet published: until then nobody sees them, pays them or prints
+/// them. `alias` is the table's alias with its dot (`"p."`), or empty.
+pub(crate) fn visible(alias: &str) -> String {
+    format!(
+        "({alias}import_job IS NULL OR {alias}import_job NOT IN (SELECT job_id FROM import_staging))"
+    )
+}
+
+pub use import::{Applied, AppliedOption, ImportRowError, ImportStage, ImportSwitch};
 pub use printable::PrintSelection;
 pub use read::{ListFilter, ListOrder, PositionPage, SortKey};
 pub use search::{DovutiFilter, DovutiSort, DovutoRow};
@@ -137,6 +146,10 @@ pub struct StoredPosition {
     pub published_at: Option<Timestamp>,
     pub payment_date: Option<Timestamp>,
     pub version: i64,
+    /// The import job that inserted it, if one did (hidden until that
+    /// import is published).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import_job: Option<i64>,
     pub options: Vec<StoredOption>,
 }
 

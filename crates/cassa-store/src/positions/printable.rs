@@ -22,6 +22,8 @@ pub struct PrintSelection {
     pub inserted: Option<(Timestamp, Timestamp)>,
     /// Only these IUPDs (at most a few hundred per call).
     pub iupds: Vec<String>,
+    /// Only the positions this import job inserted.
+    pub import_job: Option<i64>,
 }
 
 /// The statuses whose positions have a notice to print.
@@ -39,12 +41,16 @@ enum Param<'a> {
 /// The WHERE clause of `selection` for `ente_id` and its parameters, in order.
 fn conditions(ente_id: i64, selection: &PrintSelection) -> (String, Vec<Param<'_>>) {
     let mut params = vec![Param::Int(ente_id)];
-    let mut clauses = vec!["ente_id = $1".to_owned()];
+    let mut clauses = vec!["ente_id = $1".to_owned(), super::visible("")];
     let statuses: Vec<String> = PRINTABLE
         .iter()
         .map(|s| format!("'{}'", s.code()))
         .collect();
     clauses.push(format!("status IN ({})", statuses.join(", ")));
+    if let Some(job) = selection.import_job {
+        params.push(Param::Int(job));
+        clauses.push(format!("import_job = ${}", params.len()));
+    }
     if let Some(tipo) = selection.tipo_dovuto_id {
         params.push(Param::Int(tipo));
         clauses.push(format!("tipo_dovuto_id = ${}", params.len()));

@@ -17,7 +17,7 @@ use crate::{Store, StoreError};
 pub(crate) const POSITION_COLUMNS: &str = "id, ente_id, tipo_dovuto_id, iupd, debtor_type, \
     debtor_fiscal_code, debtor_name, street_name, civic_number, postal_code, city, province, region, \
     country, email, phone, company_name, office_name, validity_date, switch_to_expired, pay_stand_in, \
-    status, origin, inserted_at, updated_at, published_at, payment_date, version";
+    status, origin, inserted_at, updated_at, published_at, payment_date, version, import_job";
 
 const OPTION_COLUMNS: &str = "id, position_id, seq, iuv, notice_number, amount, description, \
     is_partial_payment, due_date, retention_date, valid_from, fee, notification_fee, status, payment_date, \
@@ -70,6 +70,7 @@ pub(crate) fn position_from_row(row: &AnyRow) -> Result<StoredPosition, StoreErr
         published_at: opt_timestamp(row.try_get("published_at")?)?,
         payment_date: opt_timestamp(row.try_get("payment_date")?)?,
         version: row.try_get("version")?,
+        import_job: row.try_get("import_job")?,
         options: Vec::new(),
     })
 }
@@ -260,7 +261,8 @@ pub(crate) async fn load_where(
     transfers: Transfers,
 ) -> Result<Option<StoredPosition>, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {POSITION_COLUMNS} FROM debt_position WHERE {condition}{lock}"
+        "SELECT {POSITION_COLUMNS} FROM debt_position WHERE {condition} AND {}{lock}",
+        super::visible("")
     ))
     .bind(ente_id)
     .bind(key)
@@ -376,7 +378,8 @@ impl Store {
         let mut conn = self.read().acquire().await?;
         let mut positions: Vec<StoredPosition> = sqlx::query(&format!(
             "SELECT {POSITION_COLUMNS} FROM debt_position WHERE debtor_fiscal_code = $2 \
-             AND id IN (SELECT position_id FROM payment_option WHERE notice_number = $1) ORDER BY id"
+             AND id IN (SELECT position_id FROM payment_option WHERE notice_number = $1) AND {} ORDER BY id",
+            super::visible("")
         ))
         .bind(notice_number)
         .bind(debtor_fiscal_code)
@@ -394,7 +397,7 @@ impl Store {
         ente_id: i64,
         filter: &ListFilter,
     ) -> Result<PositionPage, StoreError> {
-        let mut conditions = vec!["ente_id = $1".to_owned()];
+        let mut conditions = vec!["ente_id = $1".to_owned(), super::visible("")];
         let mut ints: Vec<i64> = vec![ente_id];
         let mut status_param = None;
         if let Some(status) = filter.status {

@@ -58,6 +58,7 @@ pub(super) fn new_position(
         published_at: (status != PositionStatus::Draft).then_some(now),
         payment_date: None,
         version: 0,
+        import_job: None,
         options: d
             .options
             .iter()
@@ -142,7 +143,7 @@ fn metadata_json(metadata: &[cassa_core::debt::Metadata]) -> String {
     serde_json::to_string(metadata).unwrap_or_else(|_| "[]".to_owned())
 }
 
-const POSITION_COLUMNS: [&str; 29] = [
+const POSITION_COLUMNS: [&str; 30] = [
     "ente_id",
     "tipo_dovuto_id",
     "iupd",
@@ -172,6 +173,7 @@ const POSITION_COLUMNS: [&str; 29] = [
     "published_at",
     "payment_date",
     "version",
+    "import_job",
 ];
 
 fn position_cells(p: &StoredPosition) -> Vec<Cell> {
@@ -206,6 +208,7 @@ fn position_cells(p: &StoredPosition) -> Vec<Cell> {
         opt_micros(p.published_at).into(),
         opt_micros(p.payment_date).into(),
         p.version.into(),
+        p.import_job.into(),
     ]
 }
 

@@ -105,7 +105,7 @@ impl Store {
         filter: &DovutiFilter,
     ) -> Result<(Vec<DovutoRow>, u64), StoreError> {
         let mut params = vec![Param::Int(ente_id)];
-        let mut conditions = vec!["p.ente_id = $1".to_owned()];
+        let mut conditions = vec!["p.ente_id = $1".to_owned(), super::visible("p.")];
         let next = |p: Param, params: &mut Vec<Param>| {
             params.push(p);
             format!("${}", params.len())

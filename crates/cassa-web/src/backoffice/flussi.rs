@@ -142,7 +142,11 @@ async fn page(
                         r.annulled,
                         t.import_annulled
                     );
-                    if r.notices > 0 {
+                    if r.notices_pending {
+                        summary.push_str(&format!(", {}", t.import_notices_pending));
+                    } else if let Some(why) = &r.notices_error {
+                        summary.push_str(&format!(", {}: {why}", t.import_notices_failed));
+                    } else if r.notices > 0 {
                         summary.push_str(&format!(", {} {}", r.notices, t.import_notices_printed));
                     }
                     summary

@@ -88,6 +88,15 @@ async fn a_file_is_imported_once_through_the_api_and_the_back_office(backend: Ba
     let job = wait_done(&app, &location).await;
     assert_eq!(job["result"]["applied"], true, "{job}");
     assert_eq!(job["result"]["inserted"], 2);
+    // Applied at once; the notices follow, printed by a job of their own.
+    let mut job = job;
+    for _ in 0..200 {
+        if job["result"]["noticesPending"] != true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        job = app.call(Method::GET, &location, None).await.body;
+    }
     let report = app
         .call(
             Method::GET,
