@@ -36,9 +36,11 @@ impl From<StoreError> for JobFailure {
     }
 }
 
-/// How often a running job's lease is renewed whatever the job is doing
-/// (a long check of a large file writes nothing for a while).
-const HEARTBEAT: Duration = Duration::from_secs(20);
+/// How a running job's lease is renewed whatever the job is doing (a long
+/// check of a large file writes nothing for a while): four times a lease.
+fn heartbeat_every(lease: SignedDuration) -> Duration {
+    Duration::try_from(lease / 4).unwrap_or(Duration::from_secs(1))
+}
 
 /// What a running job can reach.
 pub struct JobContext {
@@ -92,7 +94,7 @@ impl Worker {
             store,
             files,
             name: format!("worker-{}-{started:09}", std::process::id()),
-            // Renewed by a heartbeat every 20 s and by every page of work.
+            // Renewed by a heartbeat (a quarter of it) and by every page of work.
             lease: SignedDuration::from_secs(120),
             idle: Duration::from_secs(1),
         }
@@ -174,8 +176,9 @@ impl Worker {
 
 /// Renews the lease until aborted; stops when it was lost.
 async fn heartbeat(store: Store, lease: Lease) {
+    let every = heartbeat_every(lease.length);
     loop {
-        tokio::time::sleep(HEARTBEAT).await;
+        tokio::time::sleep(every).await;
         match store.renew_lease(&lease, Timestamp::now()).await {
             Ok(true) => {}
             Ok(false) => {

@@ -24,6 +24,9 @@ pub struct Config {
     pub files_dir: Option<PathBuf>,
     /// Run queued jobs inside `cassa serve` too (besides `cassa worker`).
     pub serve_runs_jobs: bool,
+    /// How long a worker holds a job without renewing it (it renews four
+    /// times as often); a job whose worker died is taken over after this.
+    pub job_lease_seconds: u64,
     /// Connections in the database pool. Default: 2 per core on SQLite
     /// (readers beside the one writer; more only adds thread switching),
     /// 3 per core on PostgreSQL (more backends than cores just contend).
@@ -132,6 +135,7 @@ impl Default for Config {
             database_url: None,
             files_dir: None,
             serve_runs_jobs: true,
+            job_lease_seconds: 120,
             database_max_connections: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log_format: LogFormat::Text,
@@ -230,6 +234,9 @@ impl Config {
         }
         if self.database_max_connections == Some(0) {
             bail!("database_max_connections must be at least 1");
+        }
+        if self.job_lease_seconds < 4 {
+            bail!("job_lease_seconds must be at least 4");
         }
         if self.status_sweep_seconds == 0 {
             bail!("status_sweep_seconds must be at least 1");
@@ -413,6 +420,13 @@ impl Config {
                 Ok(cassa_store::Backend::Sqlite) => 2 * cores,
                 _ => 3 * cores,
             })
+    }
+
+    /// A job worker as configured.
+    pub fn worker(&self, store: cassa_store::Store) -> cassa_jobs::Worker {
+        cassa_jobs::Worker::new(store, self.files()).with_lease(jiff::SignedDuration::from_secs(
+            self.job_lease_seconds as i64,
+        ))
     }
 
     /// The job file store: the configured directory, or `files` in the

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use cassa_jobs::Worker;
 use cassa_store::{Store, StoreOptions};
 use cassa_web::{AppState, node_router, router, router_without_node};
 use jiff::Timestamp;
@@ -111,7 +110,7 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     let mailer = config.mailer(store.clone())?;
     let worker = config.serve_runs_jobs.then(|| {
         (
-            tokio::spawn(Worker::new(store.clone(), config.files()).run()),
+            tokio::spawn(config.worker(store.clone()).run()),
             tokio::spawn(mailer.run()),
         )
     });
@@ -223,7 +222,7 @@ async fn shutdown_signal() {
 /// without serving HTTP.
 pub async fn work(config: &Config) -> anyhow::Result<()> {
     let store = open_store(config).await?;
-    let worker = tokio::spawn(Worker::new(store.clone(), config.files()).run());
+    let worker = tokio::spawn(config.worker(store.clone()).run());
     let mailer = tokio::spawn(config.mailer(store.clone())?.run());
     shutdown_signal().await;
     worker.abort();

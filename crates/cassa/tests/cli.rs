@@ -11,7 +11,15 @@ use std::time::Duration;
 
 use cassa_testkit::{Backend, TestDatabase, backend_tests, fresh_database};
 
-backend_tests!(demo_then_keys_then_serve);
+#[path = "cli/lease.rs"]
+mod lease;
+
+backend_tests!(
+    demo_then_keys_then_serve,
+    a_killed_worker_s_import_is_applied_once
+);
+
+use lease::a_killed_worker_s_import_is_applied_once;
 
 const POSTE_AUTHORIZATION: &str = "Aut. n. 1234/DEMO del 01/01/2026";
 

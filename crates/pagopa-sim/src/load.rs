@@ -35,9 +35,17 @@ pub struct LoadArgs {
     /// (`pagopa_echo_route = true` in cassa's configuration).
     #[arg(long)]
     pub echo: bool,
+    /// Instead: upload this debt file to cassa's import API and pay notices
+    /// (up to --cycles of them) for as long as the import runs, printing
+    /// each node call's latency during it.
+    #[arg(long)]
+    pub import_file: Option<String>,
+    /// The name the file is uploaded under (MyPay's naming).
+    #[arg(long)]
+    pub import_name: Option<String>,
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -75,7 +83,7 @@ where
 }
 
 /// Publishes `count` positions through cassa's GPD API; their notices.
-async fn create_notices(
+pub(crate) async fn create_notices(
     args: &LoadArgs,
     prefix: &str,
     count: usize,
@@ -167,6 +175,9 @@ async fn soap_rate(
 }
 
 pub async fn run(client: &NodeClient, args: &LoadArgs) -> anyhow::Result<()> {
+    if let Some(file) = &args.import_file {
+        return crate::load_import::run(client, args, file).await;
+    }
     eprintln!("creating {} notices...", args.cycles);
     let notices = Arc::new(create_notices(args, "LOAD", args.cycles).await?);
     eprintln!("paying them with {} concurrent PSPs...", args.concurrency);

@@ -310,6 +310,16 @@ impl Outcome {
 pub async fn run(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobFailure> {
     let request: ImportRequest = serde_json::from_str(&job.params)
         .map_err(|e| JobFailure::Failed(format!("invalid request: {e}")))?;
+    // An earlier attempt whose worker died may have staged rows: they go
+    // before anything is checked, or the file would meet itself.
+    if ctx
+        .store()
+        .discard_import(job.id, Some(ctx.lease()))
+        .await?
+        .is_none()
+    {
+        return Err(JobFailure::LeaseLost);
+    }
     let path: PathBuf = ctx
         .files()
         .upload_file(&request.upload, &request.file_name)

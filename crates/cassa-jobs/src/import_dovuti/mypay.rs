@@ -187,7 +187,8 @@ pub(super) async fn run(
         seconds = started.elapsed().as_secs_f64(),
         "import: file checked"
     );
-    ctx.progress(good.len() as u64, rows.max(1)).await?;
+    // Checked; the apply pass counts what it has applied.
+    ctx.progress(0, rows.max(1)).await?;
     check_existence(ctx, ente.id, &good, "IUD", &mut refused).await?;
     tracing::info!(
         job = job.id,

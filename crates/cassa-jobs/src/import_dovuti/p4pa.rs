@@ -309,9 +309,8 @@ pub(super) async fn run(
         seconds = started.elapsed().as_secs_f64(),
         "import: file checked"
     );
-    let refused_lines = scan.refused.iter().map(|r| r.line).collect::<HashSet<_>>();
-    ctx.progress(scan.rows - refused_lines.len() as u64, scan.rows.max(1))
-        .await?;
+    // Checked; the apply pass counts what it has applied.
+    ctx.progress(0, scan.rows.max(1)).await?;
     let column = scan.header.name_in_file("IUPD");
     check_existence(ctx, ente.id, &good, column, &mut scan.refused).await?;
     if !scan.refused.is_empty() {

@@ -33,6 +33,11 @@ pub struct BenchImportArgs {
     /// Only the import, without the baseline load (for profiling).
     #[arg(long)]
     no_baseline: bool,
+    /// Only write the file (new TARI debts of the demo's Comune di Milano)
+    /// to this path and stop: the node benchmark imports it into a running
+    /// `cassa serve` while paying notices.
+    #[arg(long)]
+    write_file: Option<std::path::PathBuf>,
 }
 
 const DEBTORS: [(&str, &str); 4] = [
@@ -61,6 +66,11 @@ fn write_file(path: &std::path::Path, rows: usize) -> std::io::Result<()> {
 }
 
 pub async fn run(config: &Config, args: BenchImportArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.write_file {
+        write_file(path, args.rows)?;
+        eprintln!("{} rows written to {}", args.rows, path.display());
+        return Ok(());
+    }
     let (backend, scratch, store) = Scratch::open(config, args.postgres_url.as_deref()).await?;
     let ente = http::bench_ente_with(&store, None).await?;
     store
