@@ -6,6 +6,7 @@
 //! Rows use only integers and text: money in cents, times in microseconds
 //! since the epoch (UTC), flags as 0/1, lists as JSON text.
 
+mod anomalies;
 mod api_keys;
 mod audit;
 mod batch;
@@ -31,6 +32,7 @@ mod tipi_dovuto;
 mod ttl_cache;
 mod writer;
 
+pub use anomalies::AnomalyFilter;
 pub use api_keys::{ApiKey, ApiKeyOwner};
 pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
 pub use carts::{Cart, CartError, CartItem, MAX_CART_ITEMS};

@@ -109,6 +109,10 @@ pub struct StoredReceipt {
     pub operation: String,
     pub raw_xml: String,
     pub received_at: Timestamp,
+    /// An anomaly's handling: when, by whom, and what was done.
+    pub handled_at: Option<Timestamp>,
+    pub handled_by: Option<String>,
+    pub handled_note: Option<String>,
 }
 
 async fn find_notice(
@@ -319,11 +323,11 @@ impl Store {
     }
 }
 
-const RECEIPT_COLUMNS: &str = "id, ente_id, receipt_id, notice_number, option_id, status, outcome, \
+pub(crate) const RECEIPT_COLUMNS: &str = "id, ente_id, receipt_id, notice_number, option_id, status, outcome, \
     amount, fee, psp_id, psp_company_name, payment_method, payer_fiscal_code, payer_name, \
-    payment_date_time, operation, raw_xml, received_at";
+    payment_date_time, operation, raw_xml, received_at, handled_at, handled_by, handled_note";
 
-fn receipt_from_row(row: &AnyRow) -> Result<StoredReceipt, StoreError> {
+pub(crate) fn receipt_from_row(row: &AnyRow) -> Result<StoredReceipt, StoreError> {
     let status: String = row.try_get("status")?;
     Ok(StoredReceipt {
         id: row.try_get("id")?,
@@ -345,6 +349,9 @@ fn receipt_from_row(row: &AnyRow) -> Result<StoredReceipt, StoreError> {
         operation: row.try_get("operation")?,
         raw_xml: row.try_get("raw_xml")?,
         received_at: timestamp(row.try_get("received_at")?)?,
+        handled_at: opt_timestamp(row.try_get("handled_at")?)?,
+        handled_by: row.try_get("handled_by")?,
+        handled_note: row.try_get("handled_note")?,
     })
 }
 

@@ -68,7 +68,55 @@ pub fn openapi_document() -> Value {
     }
     add_printouts(&mut doc);
     add_jobs(&mut doc);
+    add_anomalies(&mut doc);
     doc
+}
+
+/// cassa's own operations: receipts kept but not applied.
+fn add_anomalies(doc: &mut Value) {
+    let organization = json!({ "name": "organizationfiscalcode", "in": "path", "required": true, "schema": { "type": "string" } });
+    let text = json!({ "type": "string" });
+    let maybe = json!({ "type": "string", "nullable": true });
+    doc["components"]["schemas"]["Anomaly"] = json!({
+        "type": "object",
+        "description": "A receipt the node sent that paid no debt: the money arrived and may have to be refunded.",
+        "properties": {
+            "id": { "type": "integer", "format": "int64" },
+            "receiptId": text, "noticeNumber": text,
+            "status": { "type": "string", "enum": ["double_payment", "unknown_notice", "amount_mismatch", "superseded", "cancelled_debt"],
+                "description": "double_payment: the notice was already paid; unknown_notice: no debt has it; amount_mismatch: another amount; superseded: the debt was paid another way (at once or in installments); cancelled_debt: the ente cancelled the debt" },
+            "amount": { "type": "string", "description": "Euro, two decimals" }, "fee": maybe,
+            "pspId": text, "pspCompanyName": text, "payerFiscalCode": maybe, "payerName": maybe,
+            "paymentDateTime": maybe, "receivedAt": text,
+            "handledAt": maybe, "handledBy": maybe, "handledNote": maybe,
+            "rawXml": { "type": "string", "description": "The receipt as received (single anomaly only)" }
+        }
+    });
+    let base = "/organizations/{organizationfiscalcode}/anomalies";
+    doc["paths"][base] = json!({ "get": {
+        "tags": ["Anomalies API"], "operationId": "listAnomalies",
+        "summary": "cassa extension: the ente's receipts that were kept but not applied, newest first",
+        "parameters": [organization,
+            { "name": "handled", "in": "query", "required": false, "schema": { "type": "boolean" },
+              "description": "true: only those handled in the back office; false: only those still to handle" },
+            { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } }],
+        "responses": {
+            "200": { "description": "The anomalies", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Anomaly" } } } } },
+            "401": { "description": "Wrong or missing API key" }
+        },
+        "security": [{ "ApiKey": [] }]
+    }});
+    doc["paths"][format!("{base}/{{id}}")] = json!({ "get": {
+        "tags": ["Anomalies API"], "operationId": "getAnomaly",
+        "summary": "cassa extension: one anomaly, with the receipt's XML as received",
+        "parameters": [organization, { "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "format": "int64" } }],
+        "responses": {
+            "200": { "description": "The anomaly", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Anomaly" } } } },
+            "404": { "description": "No such anomaly of this ente" },
+            "401": { "description": "Wrong or missing API key" }
+        },
+        "security": [{ "ApiKey": [] }]
+    }});
 }
 
 /// cassa's own operations: the notice and receipt PDFs of a position.

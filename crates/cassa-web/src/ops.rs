@@ -87,6 +87,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    // Receipts kept but not applied, still waiting for an operator.
+    match state.store.open_anomalies().await {
+        Ok(open) => metrics::gauge!("cassa_receipt_anomalies_open").set(open as f64),
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count the open anomalies"),
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -833,6 +833,7 @@ pub async fn load(store: &Store) -> anyhow::Result<Loaded> {
             });
         }
     }
+    crate::demo_anomaly::record(store, &enti[1].0, now).await?;
     // A platform admin, and an operator of the Comune di Milano only.
     let admin_password = crate::operators::generate_password();
     crate::operators::add_operator(

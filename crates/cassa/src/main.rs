@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod config;
 mod demo;
+mod demo_anomaly;
 mod operators;
 mod serve;
 

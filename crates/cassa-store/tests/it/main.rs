@@ -1,5 +1,6 @@
 //! Storage tests: each runs on SQLite and on PostgreSQL, on a fresh database.
 
+mod anomalies;
 mod carts;
 mod checkout;
 mod citizens;

@@ -1,5 +1,6 @@
 //! The integration REST API, compatible with pagoPA's GPD (gpd.json).
 
+mod anomalies;
 mod auth;
 mod debt_positions;
 pub mod errors;
@@ -24,6 +25,7 @@ use crate::AppState;
 
 const BASE: &str = "/organizations/{organizationfiscalcode}/debtpositions";
 const JOBS: &str = "/organizations/{organizationfiscalcode}/jobs";
+const ANOMALIES: &str = "/organizations/{organizationfiscalcode}/anomalies";
 
 pub fn routes() -> Router<AppState> {
     use debt_positions as dp;
@@ -51,6 +53,8 @@ pub fn routes() -> Router<AppState> {
             &format!("{JOBS}/{{id}}/files/{{name}}"),
             get(jobs::named_file),
         )
+        .route(ANOMALIES, get(anomalies::list))
+        .route(&format!("{ANOMALIES}/{{id}}"), get(anomalies::get_one))
         .route(JOBS, get(jobs::list))
         .route(&format!("{JOBS}/{{id}}"), get(jobs::get_one))
         .route(&format!("{JOBS}/{{id}}/file"), get(jobs::file))

@@ -11,6 +11,7 @@ pub struct BoTexts {
     pub language: &'static str,
     pub home: &'static str,
     pub audit: &'static str,
+    pub anomalies_menu: &'static str,
     pub account: &'static str,
     pub log_out: &'static str,
     pub login_title: &'static str,
@@ -278,6 +279,7 @@ pub fn texts(lang: Lang) -> &'static BoTexts {
 }
 
 static IT: BoTexts = BoTexts {
+    anomalies_menu: "Anomalie",
     title: "Back office",
     site_name: "Portale Pagamenti · Back office",
     skip_to_content: "Vai al contenuto principale",
@@ -545,6 +547,7 @@ static IT: BoTexts = BoTexts {
 };
 
 static EN: BoTexts = BoTexts {
+    anomalies_menu: "Anomalies",
     title: "Back office",
     site_name: "Payments Portal · Back office",
     skip_to_content: "Skip to main content",

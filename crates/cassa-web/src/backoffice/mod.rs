@@ -6,6 +6,7 @@
 //! read is narrowed again in the store by the operator's tipo-dovuto scope.
 
 mod account;
+mod anomalies;
 mod audit;
 mod auth;
 mod dovuti;
@@ -41,6 +42,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/dovuti/{iupd}/annulla", post(dovuti::cancel))
         .route("/dovuti/{iupd}/avviso", get(dovuti::notice))
         .route(
+            "/anomalie/{id}",
+            get(anomalies::show).post(anomalies::handle),
+        )
+        .route(
             "/flussi",
             get(flussi::list)
                 .post(flussi::upload)
@@ -73,6 +78,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let signed_in = Router::new()
         .route("/backoffice", get(home))
         .route("/backoffice/attivita", get(audit::search))
+        .route("/backoffice/anomalie", get(anomalies::list))
         .route("/backoffice/statistiche", get(statistics::show))
         .route("/backoffice/account", get(account::show))
         .route("/backoffice/account/totp", post(account::totp))

@@ -472,6 +472,18 @@ async fn send_rt(
         .record_receipt(&new)
         .await
         .map_err(|e| system_error(op, &r.id_pa, e))?;
+    if let ReceiptOutcome::Stored(status) = outcome
+        && status.is_anomaly()
+    {
+        metrics::counter!("cassa_receipt_anomalies_total", "status" => status.code()).increment(1);
+        tracing::warn!(
+            ente = %ente.fiscal_code,
+            notice = %receipt.notice_number,
+            receipt = %receipt.receipt_id,
+            status = status.code(),
+            "receipt kept as an anomaly: an operator must handle it"
+        );
+    }
     // The same receipt always gets the same answer, however often it comes.
     let status = match outcome {
         ReceiptOutcome::Stored(s) | ReceiptOutcome::AlreadyStored(s) => s,

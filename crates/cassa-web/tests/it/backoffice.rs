@@ -24,7 +24,7 @@ backend_tests!(
 const PASSWORD: &str = "Tre-Cime-di-Lavaredo";
 
 /// A role on a whole ente.
-fn on(ente_id: i64, role: Role) -> Option<Grant> {
+pub(crate) fn on(ente_id: i64, role: Role) -> Option<Grant> {
     Some(Grant {
         ente_id,
         role,
@@ -32,7 +32,7 @@ fn on(ente_id: i64, role: Role) -> Option<Grant> {
     })
 }
 
-async fn operator(store: &Store, username: &str, grant: Option<Grant>) -> i64 {
+pub(crate) async fn operator(store: &Store, username: &str, grant: Option<Grant>) -> i64 {
     let hash = cassa_web::backoffice::hash_password(PASSWORD);
     let op = store
         .create_operator(
@@ -79,7 +79,7 @@ async fn try_login(
     .await
 }
 
-async fn logged_in(app: &TestApp, username: &str) -> reqwest::Client {
+pub(crate) async fn logged_in(app: &TestApp, username: &str) -> reqwest::Client {
     let client = browser();
     let response = try_login(&client, &app.base, username, PASSWORD, "").await;
     assert_eq!(
@@ -92,7 +92,7 @@ async fn logged_in(app: &TestApp, username: &str) -> reqwest::Client {
 }
 
 /// The session's form token, from any signed-in page.
-async fn session_token(client: &reqwest::Client, base: &str) -> String {
+pub(crate) async fn session_token(client: &reqwest::Client, base: &str) -> String {
     token(client, &format!("{base}/backoffice")).await
 }
 

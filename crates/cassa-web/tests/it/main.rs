@@ -1,5 +1,6 @@
 //! The web layer over real HTTP on a loopback port, on SQLite and PostgreSQL.
 
+mod anomalies;
 mod auth;
 mod backoffice;
 mod checkout;

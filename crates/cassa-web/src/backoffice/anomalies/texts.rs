@@ -1,0 +1,140 @@
+//! The words of the Anomalie pages, Italian and English.
+
+use cassa_core::debt::ReceiptStatus;
+
+use crate::portal::i18n::Lang;
+
+pub struct AnomalyTexts {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub all_enti: &'static str,
+    pub show: &'static str,
+    pub to_handle: &'static str,
+    pub handled: &'static str,
+    pub everything: &'static str,
+    pub none: &'static str,
+    pub received: &'static str,
+    pub notice: &'static str,
+    pub reason: &'static str,
+    pub payer: &'static str,
+    pub psp: &'static str,
+    pub state: &'static str,
+    pub open_one: &'static str,
+    pub detail_title: &'static str,
+    pub receipt_id: &'static str,
+    pub paid_at: &'static str,
+    pub fee: &'static str,
+    pub payer_email: &'static str,
+    pub raw_xml: &'static str,
+    pub handled_by: &'static str,
+    pub note: &'static str,
+    pub note_help: &'static str,
+    pub note_required: &'static str,
+    pub note_too_long: &'static str,
+    pub mark_handled: &'static str,
+    pub marked: &'static str,
+    pub already_handled: &'static str,
+    pub back: &'static str,
+    double_payment: &'static str,
+    unknown_notice: &'static str,
+    amount_mismatch: &'static str,
+    superseded: &'static str,
+    cancelled_debt: &'static str,
+}
+
+impl AnomalyTexts {
+    /// Why the receipt was not applied, in words.
+    pub fn reason(&self, status: ReceiptStatus) -> &'static str {
+        match status {
+            ReceiptStatus::DoublePayment => self.double_payment,
+            ReceiptStatus::UnknownNotice => self.unknown_notice,
+            ReceiptStatus::AmountMismatch => self.amount_mismatch,
+            ReceiptStatus::Superseded => self.superseded,
+            ReceiptStatus::CancelledDebt => self.cancelled_debt,
+            ReceiptStatus::Applied | ReceiptStatus::Ko => "",
+        }
+    }
+}
+
+pub fn texts(lang: Lang) -> &'static AnomalyTexts {
+    match lang {
+        Lang::It => &IT,
+        Lang::En => &EN,
+    }
+}
+
+static IT: AnomalyTexts = AnomalyTexts {
+    title: "Anomalie",
+    intro: "Ricevute arrivate dal nodo pagoPA che non hanno pagato un dovuto: il denaro è arrivato all'ente e va verificato, e se serve rimborsato. Segna ciascuna come gestita dicendo cosa è stato fatto.",
+    all_enti: "Tutti gli enti",
+    show: "Mostra",
+    to_handle: "Da gestire",
+    handled: "Gestite",
+    everything: "Tutte",
+    none: "Nessuna anomalia.",
+    received: "Ricevuta il",
+    notice: "Numero avviso",
+    reason: "Motivo",
+    payer: "Pagatore",
+    psp: "PSP",
+    state: "Stato",
+    open_one: "Dettaglio",
+    detail_title: "Ricevuta non applicata",
+    receipt_id: "Identificativo ricevuta",
+    paid_at: "Pagata il",
+    fee: "Commissione",
+    payer_email: "E-mail del pagatore",
+    raw_xml: "La ricevuta come è arrivata dal nodo (XML)",
+    handled_by: "Gestita da",
+    note: "Cosa è stato fatto",
+    note_help: "Ad esempio: rimborso disposto con mandato n. 123; versamento attribuito al dovuto X. Al massimo 500 caratteri.",
+    note_required: "Scrivi cosa è stato fatto.",
+    note_too_long: "Al massimo 500 caratteri.",
+    mark_handled: "Segna come gestita",
+    marked: "Anomalia segnata come gestita.",
+    already_handled: "Questa anomalia era già stata gestita.",
+    back: "Torna alle anomalie",
+    double_payment: "Pagamento doppio: l'avviso era già stato pagato con un'altra ricevuta",
+    unknown_notice: "Avviso sconosciuto: nessun dovuto dell'ente ha questo numero",
+    amount_mismatch: "Importo diverso da quello del dovuto",
+    superseded: "Dovuto già pagato nell'altro modo (in unica soluzione o a rate)",
+    cancelled_debt: "Dovuto annullato dall'ente",
+};
+
+static EN: AnomalyTexts = AnomalyTexts {
+    title: "Anomalies",
+    intro: "Receipts from the pagoPA node that paid no debt: the money reached the ente and must be checked, and refunded if need be. Mark each one handled, saying what was done.",
+    all_enti: "All enti",
+    show: "Show",
+    to_handle: "To handle",
+    handled: "Handled",
+    everything: "All",
+    none: "No anomalies.",
+    received: "Received on",
+    notice: "Notice number",
+    reason: "Reason",
+    payer: "Payer",
+    psp: "PSP",
+    state: "Status",
+    open_one: "Details",
+    detail_title: "Receipt not applied",
+    receipt_id: "Receipt id",
+    paid_at: "Paid on",
+    fee: "Fee",
+    payer_email: "Payer's e-mail",
+    raw_xml: "The receipt as it came from the node (XML)",
+    handled_by: "Handled by",
+    note: "What was done",
+    note_help: "For example: refund ordered with mandate no. 123; payment assigned to debt X. At most 500 characters.",
+    note_required: "Say what was done.",
+    note_too_long: "At most 500 characters.",
+    mark_handled: "Mark as handled",
+    marked: "Anomaly marked as handled.",
+    already_handled: "This anomaly had already been handled.",
+    back: "Back to the anomalies",
+    double_payment: "Double payment: the notice had already been paid with another receipt",
+    unknown_notice: "Unknown notice: no debt of the ente has this number",
+    amount_mismatch: "Another amount than the debt's",
+    superseded: "Debt already paid the other way (at once or in installments)",
+    cancelled_debt: "Debt cancelled by the ente",
+};
