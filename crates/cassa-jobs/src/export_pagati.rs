@@ -442,21 +442,26 @@ impl Lines<'_> {
                 .map_err(|e| JobFailure::Failed(format!("the reader stopped: {e}")))??;
             let Some(last) = page.last() else { break };
             next = self.fetch(Some(last.clone()));
-            for line in &page {
-                rows += 1;
-                let cells = match self.request.format {
-                    ExportFormat::Mypay => mypay_line(
-                        rows,
-                        line,
-                        self.names,
-                        &self.request.version,
-                        self.request.with_receipts,
-                    ),
-                    ExportFormat::Csv => plain_line(line),
-                };
-                csv.write_record(cells.iter().map(|c| csv_cell(c)))
-                    .map_err(failure)?;
-            }
+            // Formatting, base64 and deflate are CPU work: off the async
+            // workers, which answer the node and the portal meanwhile.
+            rows = tokio::task::block_in_place(|| -> Result<u64, JobFailure> {
+                for line in &page {
+                    rows += 1;
+                    let cells = match self.request.format {
+                        ExportFormat::Mypay => mypay_line(
+                            rows,
+                            line,
+                            self.names,
+                            &self.request.version,
+                            self.request.with_receipts,
+                        ),
+                        ExportFormat::Csv => plain_line(line),
+                    };
+                    csv.write_record(cells.iter().map(|c| csv_cell(c)))
+                        .map_err(failure)?;
+                }
+                Ok(rows)
+            })?;
             self.ctx.progress(rows, rows).await?;
         }
         csv.flush().map_err(failure)?;

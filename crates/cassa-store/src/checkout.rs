@@ -212,19 +212,25 @@ impl Store {
             return Ok(Err(CheckoutRefusal::Items(problems)));
         }
         let mut tx = self.begin_write().await?;
-        // The cart, locked: still open, and not changed since it was read
-        // (a notice added in another tab would escape the checks above).
-        let current: Option<(String, i64)> = sqlx::query_as(&format!(
-            "SELECT c.status, (SELECT COUNT(*) FROM cart_item i WHERE i.cart_id = c.id) \
-             FROM cart c WHERE c.id = $1{}",
+        // The cart, locked: still open, and holding just the notices checked
+        // above (one swapped in another tab would escape the checks).
+        let status: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT status FROM cart WHERE id = $1{}",
             self.for_update()
         ))
         .bind(cart.id)
         .fetch_optional(&mut *tx)
         .await?;
-        match current {
-            Some((status, items)) if status == "open" && items as usize == cart.items.len() => {}
-            _ => return Ok(Err(CheckoutRefusal::NotOpen)),
+        let mut now_in: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM cart_item WHERE cart_id = $1")
+                .bind(cart.id)
+                .fetch_all(&mut *tx)
+                .await?;
+        now_in.sort_unstable();
+        let mut checked: Vec<i64> = cart.items.iter().map(|i| i.id).collect();
+        checked.sort_unstable();
+        if status.as_deref() != Some("open") || now_in != checked {
+            return Ok(Err(CheckoutRefusal::NotOpen));
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO checkout (public_id, cart_id, email, payer_name, payer_fiscal_code, lang, \

@@ -341,31 +341,20 @@ impl Store {
         Ok(ended)
     }
 
-    /// Replaces a finished job's result (a follow-up job telling how it
-    /// went).
-    pub async fn set_job_result(&self, job_id: i64, result: &str) -> Result<(), StoreError> {
-        self.write_one(
-            sqlx::query("UPDATE job SET result = $1 WHERE id = $2 AND state = 'done'")
-                .bind(result)
-                .bind(job_id),
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Ends a job done and, in the same transaction, replaces another job's
-    /// result with `other_result` (a follow-up job adding the file it made
-    /// to the job it follows). `false`: the lease was lost, nothing changed.
+    /// Ends a job (`Ok(result)` done, `Err(message)` failed) and, in the same
+    /// transaction, replaces another job's result with `other_result` (a
+    /// follow-up job telling the job it follows how it went, the file it
+    /// made, say). `false`: the lease was lost, nothing changed.
     pub async fn finish_job_updating(
         &self,
         lease: &Lease,
-        result: &str,
+        outcome: Result<&str, &str>,
         other_job: i64,
         other_result: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        if !finish_job_in(&mut tx, lease, Ok(result), now).await? {
+        if !finish_job_in(&mut tx, lease, outcome, now).await? {
             return Ok(false);
         }
         sqlx::query("UPDATE job SET result = $1 WHERE id = $2")

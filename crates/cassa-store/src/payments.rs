@@ -71,6 +71,9 @@ pub struct NewReceipt<'a> {
     pub payer_email: Option<&'a str>,
     /// The debtor's address in the RT, the last resort.
     pub debtor_email: Option<&'a str>,
+    /// The RT's paymentNote: what the activation carried (Checkout's
+    /// idCart, our checkout's id), when the node repeats it.
+    pub payment_note: Option<&'a str>,
     pub payment_date_time: Option<Timestamp>,
     pub application_date: Option<&'a str>,
     pub transfer_date: Option<&'a str>,
@@ -432,6 +435,7 @@ struct OwnedReceipt {
     payer_name: Option<String>,
     payer_email: Option<String>,
     debtor_email: Option<String>,
+    payment_note: Option<String>,
     payment_date_time: Option<Timestamp>,
     application_date: Option<String>,
     transfer_date: Option<String>,
@@ -458,6 +462,7 @@ impl From<&NewReceipt<'_>> for OwnedReceipt {
             payer_name: own(r.payer_name),
             payer_email: own(r.payer_email),
             debtor_email: own(r.debtor_email),
+            payment_note: own(r.payment_note),
             payment_date_time: r.payment_date_time,
             application_date: own(r.application_date),
             transfer_date: own(r.transfer_date),
@@ -527,23 +532,39 @@ async fn record_in(
         return Ok(ReceiptOutcome::AlreadyStored(earlier));
     }
     if let (ReceiptStatus::Applied, Some(found), Some(row_id)) = (status, found, inserted) {
-        let note: Option<String> = sqlx::query_scalar(
+        // Which attempt this payment was: the RT's own paymentNote, else
+        // the activation made last before the payment (never a later one).
+        let recorded: Option<String> = sqlx::query_scalar(
             "SELECT payment_note FROM payment_activation WHERE option_id = $1 \
-             ORDER BY id DESC LIMIT 1",
+             AND created_at <= $2 ORDER BY id DESC LIMIT 1",
         )
         .bind(found.option().id)
+        .bind(micros(r.payment_date_time.unwrap_or(r.now)))
         .fetch_optional(&mut *conn)
         .await?
         .flatten();
+        let note = r.payment_note.clone().or(recorded);
         apply_payment(conn, found, &r).await?;
         queue_receipt_mail(conn, &r, row_id, note.as_deref()).await?;
     }
+    // A payment that ends the option closes every activation of it; one
+    // that does not (KO, an anomaly) closes only the attempts made before
+    // it was paid: a later attempt stays in progress, and keeps blocking
+    // what it excludes.
     if let Some(option_id) = option_id {
-        sqlx::query("UPDATE payment_activation SET closed_at = $2 WHERE option_id = $1 AND closed_at IS NULL")
-            .bind(option_id)
-            .bind(micros(r.now))
-            .execute(&mut *conn)
-            .await?;
+        let before = match status {
+            ReceiptStatus::Applied => i64::MAX,
+            _ => micros(r.payment_date_time.unwrap_or(r.now)),
+        };
+        sqlx::query(
+            "UPDATE payment_activation SET closed_at = $2 WHERE option_id = $1 \
+             AND closed_at IS NULL AND created_at <= $3",
+        )
+        .bind(option_id)
+        .bind(micros(r.now))
+        .bind(before)
+        .execute(&mut *conn)
+        .await?;
     }
     audit::record(
         conn,

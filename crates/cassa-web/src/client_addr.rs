@@ -97,35 +97,40 @@ impl<'de> Deserialize<'de> for Networks {
     }
 }
 
+/// One `X-Forwarded-For` hop: an address, or an address with a port
+/// (`192.0.2.1:443`, `[2001:db8::1]:443`), as some proxies write them.
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    if let Ok(addr) = IpAddr::from_str(hop) {
+        return Some(canonical(addr));
+    }
+    std::net::SocketAddr::from_str(hop)
+        .ok()
+        .map(|s| canonical(s.ip()))
+}
+
 /// The client's address: `peer` itself, unless `peer` is a trusted proxy;
 /// then `X-Forwarded-For` is walked from the right (the entry the nearest
 /// proxy added) past every trusted proxy, and the first other address is
-/// the client. A malformed header is not believed.
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &Networks) -> IpAddr {
+/// the client. `None` when that cannot be told: a hop that is not an
+/// address, or a chain of trusted proxies that names nobody else. An
+/// unknown client is never taken for the proxy that forwarded it.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &Networks) -> Option<IpAddr> {
     let peer = canonical(peer);
     if !trusted.contains(peer) {
-        return peer;
+        return Some(peer);
     }
-    let mut hops: Vec<IpAddr> = Vec::new();
+    let mut hops: Vec<&str> = Vec::new();
     for value in headers.get_all("x-forwarded-for") {
-        let Ok(value) = value.to_str() else {
-            return peer;
-        };
-        for hop in value.split(',') {
-            match IpAddr::from_str(hop.trim()) {
-                Ok(addr) => hops.push(canonical(addr)),
-                Err(_) => return peer,
-            }
-        }
+        hops.extend(value.to_str().ok()?.split(','));
     }
-    let mut client = peer;
     for hop in hops.into_iter().rev() {
-        client = hop;
-        if !trusted.contains(hop) {
-            break;
+        let addr = hop_address(hop)?;
+        if !trusted.contains(addr) {
+            return Some(addr);
         }
     }
-    client
+    None
 }
 
 #[cfg(test)]
@@ -172,33 +177,37 @@ mod tests {
         // A direct caller cannot name someone else.
         assert_eq!(
             client_ip(ip("198.51.100.1"), &headers, &trusted),
-            ip("198.51.100.1")
+            Some(ip("198.51.100.1"))
         );
         // Through the proxy, the client it names.
         assert_eq!(
             client_ip(ip("10.0.0.2"), &headers, &trusted),
-            ip("203.0.113.9")
+            Some(ip("203.0.113.9"))
         );
         // A client's own forged entry sits left of the one the proxy added.
         let forged = forwarded(&["1.2.3.4, 203.0.113.9"]);
         assert_eq!(
             client_ip(ip("10.0.0.2"), &forged, &trusted),
-            ip("203.0.113.9")
+            Some(ip("203.0.113.9"))
         );
-        // Two trusted proxies in a row, across two header lines.
-        let chain = forwarded(&["203.0.113.9", "10.0.0.3"]);
+        // Two trusted proxies in a row, across two header lines; ports too.
+        let chain = forwarded(&["203.0.113.9:51000", "[::ffff:10.0.0.3]:443"]);
         assert_eq!(
             client_ip(ip("10.0.0.2"), &chain, &trusted),
-            ip("203.0.113.9")
+            Some(ip("203.0.113.9"))
         );
-        // Garbage is not believed; no header means the proxy itself.
+        // Garbage, or only proxies: nobody known, never the proxy itself.
+        for unknown in [
+            forwarded(&["nonsense"]),
+            forwarded(&["203.0.113.9, x"]),
+            forwarded(&[""]),
+        ] {
+            assert_eq!(client_ip(ip("10.0.0.2"), &unknown, &trusted), None);
+        }
+        assert_eq!(client_ip(ip("10.0.0.2"), &HeaderMap::new(), &trusted), None);
         assert_eq!(
-            client_ip(ip("10.0.0.2"), &forwarded(&["nonsense"]), &trusted),
-            ip("10.0.0.2")
-        );
-        assert_eq!(
-            client_ip(ip("10.0.0.2"), &HeaderMap::new(), &trusted),
-            ip("10.0.0.2")
+            client_ip(ip("10.0.0.2"), &forwarded(&["10.0.0.9"]), &trusted),
+            None
         );
     }
 }

@@ -42,6 +42,7 @@ pub async fn record(store: &Store, ente: &Ente, now: Timestamp) -> anyhow::Resul
             payer_name: Some("Giulia Bianchi"),
             payer_email: Some("giulia.bianchi@example.org"),
             debtor_email: None,
+            payment_note: None,
             payment_date_time: Some(paid_at),
             application_date: Some(&paid_text[..10]),
             transfer_date: Some(&paid_text[..10]),

@@ -341,6 +341,8 @@ async fn pay(
                 if let Some(payer) = request.receipt.payer.as_mut() {
                     payer.email = cart.email_notice.clone();
                 }
+                // The node repeats the activation's paymentNote (idCart).
+                request.receipt.payment_note = cart.id_cart.clone();
                 receipts.push(request);
             }
             Err(e) => {

@@ -274,7 +274,8 @@ fn refused_result(
     mut refused: Vec<Refusal>,
 ) -> Result<Outcome, JobFailure> {
     refused.sort_by_key(|r| r.line);
-    let files = write_refusals(ctx, job_id, file, &refused)?;
+    // Re-reads the whole upload: off the async workers.
+    let files = tokio::task::block_in_place(|| write_refusals(ctx, job_id, file, &refused))?;
     let result = ImportResult {
         version: Some(version.into()),
         rows,

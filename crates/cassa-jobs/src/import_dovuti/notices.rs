@@ -51,13 +51,24 @@ pub async fn print_notices(ctx: &JobContext, job: &Job) -> Result<JobOutcome, Jo
     {
         Ok(printed) => printed,
         Err(JobFailure::Failed(why)) => {
-            // The import stays applied; its result says the notices failed.
+            // The import stays applied; its result says the notices failed,
+            // in the transaction that fails this job, under its lease.
             result.notices_pending = false;
             result.notices_error = Some(why.clone());
-            store
-                .set_job_result(import.id, &super::serialized(&result))
+            let recorded = store
+                .finish_job_updating(
+                    ctx.lease(),
+                    Err(&why),
+                    import.id,
+                    &super::serialized(&result),
+                    jiff::Timestamp::now(),
+                )
                 .await?;
-            return Err(JobFailure::Failed(why));
+            return if recorded {
+                Ok(JobOutcome::Recorded)
+            } else {
+                Err(JobFailure::LeaseLost)
+            };
         }
         Err(lost) => return Err(lost),
     };
@@ -71,7 +82,7 @@ pub async fn print_notices(ctx: &JobContext, job: &Job) -> Result<JobOutcome, Jo
     let recorded = store
         .finish_job_updating(
             ctx.lease(),
-            &own,
+            Ok(&own),
             import.id,
             &updated,
             jiff::Timestamp::now(),

@@ -456,17 +456,23 @@ async fn apply(
         .finish()
         .map_err(JobFailure::Failed)?;
 
-    // The switch: changes and cancellations, then everything visible.
-    let mut switch = held(stage.switch().await?)?;
-    if changes > 0 {
-        let changes_file = super::apply::spilled(file, spilled);
-        let changes_scan = {
-            let (changes_file, creditors) = (changes_file.clone(), creditors.clone());
+    // The spill is checked before the switch: the switch holds the writer.
+    let changes_file = super::apply::spilled(file, spilled);
+    let changes_scan = if changes > 0 {
+        let (changes_file, creditors) = (changes_file.clone(), creditors.clone());
+        Some(
             tokio::task::spawn_blocking(move || scan(&changes_file, &creditors))
                 .await
                 .map_err(|e| JobFailure::Failed(format!("the check stopped: {e}")))?
-                .map_err(JobFailure::Failed)?
-        };
+                .map_err(JobFailure::Failed)?,
+        )
+    } else {
+        None
+    };
+
+    // The switch: changes and cancellations, then everything visible.
+    let mut switch = held(stage.switch().await?)?;
+    if let Some(changes_scan) = changes_scan {
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<(Position, i64)>(CHUNK);
         let reader = read_positions(changes_file, changes_scan, creditors, sender, None);
         while let Some((position, tipo)) = receiver.recv().await {

@@ -535,6 +535,7 @@ async fn what_was_imported_and_paid_comes_back_in_the_export(backend: Backend) {
             payer_name: Some("=cmd|' /C calc'!A0"),
             payer_email: None,
             debtor_email: None,
+            payment_note: None,
             payment_date_time: Some(now()),
             application_date: None,
             transfer_date: None,

@@ -463,6 +463,14 @@ impl ImportSwitch {
         match update_in(&mut self.tx, &w, self.bases.make_contiguous(), self.lock).await {
             Ok((after, used)) => {
                 self.bases.drain(..used);
+                // Tagged with this import (for its notices); the tag commits
+                // with the switch, when the import is no longer staging.
+                sqlx::query("UPDATE debt_position SET import_job = $1 WHERE id = $2")
+                    .bind(self.lease.job_id)
+                    .bind(after.id)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(StoreError::from)?;
                 Ok(applied(&after))
             }
             Err(PositionChangeError::OutOfIuvs(n)) => Err(ImportRowError::OutOfIuvs(n)),

@@ -353,7 +353,9 @@ impl Store {
     }
 
     /// GPD's bulk IBAN replacement: moves up to `limit` transfers of unpaid
-    /// options of open positions from `old_iban` to `new_iban`.
+    /// options of open positions from `old_iban` to `new_iban`. An option
+    /// being paid right now keeps its account (the PSP was told it); so do
+    /// positions an import has not published yet.
     pub async fn replace_transfer_iban(
         &self,
         ente_id: i64,
@@ -374,8 +376,11 @@ impl Store {
              SELECT t.id FROM transfer t JOIN payment_option o ON o.id = t.option_id \
              JOIN debt_position p ON p.id = o.position_id \
              WHERE p.ente_id = $1 AND t.iban = $2 AND o.status = 'PO_UNPAID' AND p.status IN ({}) \
+             AND {} AND NOT EXISTS (SELECT 1 FROM payment_activation a WHERE a.option_id = o.id \
+             AND a.closed_at IS NULL AND a.expires_at > $4) \
              ORDER BY t.id LIMIT $5)",
-            open.join(", ")
+            open.join(", "),
+            super::visible("p.")
         ))
         .bind(ente_id)
         .bind(old_iban)

@@ -18,6 +18,7 @@ backend_tests!(
     receipts_of_both_ways_apply_one,
     a_debt_being_paid_cannot_change,
     a_receipt_after_a_change_is_an_anomaly,
+    a_late_receipt_leaves_a_later_attempt_in_progress,
 );
 
 /// Two single payments (a discounted one, say) and a plan of two
@@ -266,6 +267,7 @@ impl OwnedReceipt {
             payer_name: None,
             payer_email: None,
             debtor_email: None,
+            payment_note: None,
             payment_date_time: None,
             application_date: None,
             transfer_date: None,
@@ -274,4 +276,54 @@ impl OwnedReceipt {
             now: now(),
         }
     }
+}
+
+/// The first attempt's activation ran out and a second attempt is paying
+/// now: the first attempt's late KO receipt, or its anomalous one, does not
+/// end the second attempt, which keeps blocking the other way of paying.
+async fn a_late_receipt_leaves_a_later_attempt_in_progress(backend: Backend) {
+    let f = fixture(backend).await;
+    let p = two_ways(&f, "LATE").await;
+    let single = p.options[1].notice_number.clone();
+    let installment = p.options[2].notice_number.clone();
+    f.store
+        .activate_notice(&activation(&f, &single, now()))
+        .await
+        .unwrap()
+        .unwrap();
+    let second_try = now() + SignedDuration::from_mins(31);
+    f.store
+        .activate_notice(&activation(&f, &single, second_try))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut failed = receipt(&f, "R-first-ko", &single, 30_000);
+    failed.ok = false;
+    failed.payment_date_time = Some(now() + SignedDuration::from_mins(5));
+    failed.now = second_try + SignedDuration::from_mins(1);
+    assert_eq!(
+        f.store.record_receipt(&failed).await.unwrap(),
+        ReceiptOutcome::Stored(ReceiptStatus::Ko)
+    );
+    let mut wrong = receipt(&f, "R-first-wrong", &single, 29_000);
+    wrong.payment_date_time = Some(now() + SignedDuration::from_mins(6));
+    wrong.now = second_try + SignedDuration::from_mins(1);
+    assert_eq!(
+        f.store.record_receipt(&wrong).await.unwrap(),
+        ReceiptOutcome::Stored(ReceiptStatus::AmountMismatch)
+    );
+    let blocked = f
+        .store
+        .activate_notice(&activation(
+            &f,
+            &installment,
+            second_try + SignedDuration::from_mins(2),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        blocked.unwrap_err(),
+        PayRefusal::NotPayable(NotPayable::InProgress),
+        "the second attempt is still in progress"
+    );
 }

@@ -97,7 +97,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
-    let client = peer.map(|peer| client_ip(peer, request.headers(), &fence.trusted_proxies));
+    let client = peer.and_then(|peer| client_ip(peer, request.headers(), &fence.trusted_proxies));
     let presented = request.headers().get(&fence.header).map(|v| v.as_bytes());
     match fence.check(client, presented) {
         Ok(()) => next.run(request).await,

@@ -460,6 +460,7 @@ async fn send_rt(
         payer_name: payer.map(|p| p.full_name.as_str()),
         payer_email: payer.and_then(|p| p.email.as_deref()),
         debtor_email: receipt.debtor.email.as_deref(),
+        payment_note: receipt.payment_note.as_deref(),
         payment_date_time: paid_at,
         application_date: receipt.application_date.as_deref(),
         transfer_date: receipt.transfer_date.as_deref(),
