@@ -13,6 +13,8 @@ use cassa_testkit::{Backend, TestDatabase, backend_tests, fresh_database};
 
 #[path = "cli/lease.rs"]
 mod lease;
+#[path = "cli/race.rs"]
+mod race;
 
 backend_tests!(
     demo_then_keys_then_serve,
@@ -20,6 +22,12 @@ backend_tests!(
 );
 
 use lease::a_killed_worker_s_import_is_applied_once;
+
+/// Two processes share one database only on PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_race_exclusive_options() {
+    race::two_processes_race_exclusive_options().await
+}
 
 const POSTE_AUTHORIZATION: &str = "Aut. n. 1234/DEMO del 01/01/2026";
 
