@@ -30,6 +30,10 @@ const DEMO = { ...notices.find((n) => n.ente === MILANO), ente_name: "Comune di 
 DEMO.amount = DEMO.euros;
 const REFUSED = notices.find((n) => n.ente === MILANO && n.debtor !== DEMO.debtor && !n.description.includes("rata"));
 const OTHER = notices.find((n) => n.ente !== MILANO);
+// A Milano debt nobody pays in this walk: the back office cancels it.
+const CANCELLED = notices.find(
+  (n) => n.ente === MILANO && ![DEMO.debtor, REFUSED.debtor].includes(n.debtor) && !n.description.includes("rata"),
+);
 mkdirSync(ARTIFACTS, { recursive: true });
 
 let step = 0;
@@ -286,6 +290,13 @@ try {
   await look(page, "backoffice-dovuti");
   await page.locator("main tbody tr a").first().click();
   check((await text(page, "h1")).startsWith("Dettaglio dovuto"), "the debt's page opens");
+  // Its refused payment left an activation open: it cannot be cancelled yet.
+  await page.fill("#reason", "Emesso per errore");
+  await page.click("main form button:has-text('Annulla il dovuto')");
+  check((await text(page, ".alert")).includes("pagamento di questo dovuto è in corso"), "a debt being paid cannot be cancelled");
+  await look(page, "backoffice-in-pagamento");
+  await page.goto(`${BASE}/backoffice/enti/${MILANO}/dovuti?cf=${CANCELLED.debtor}`);
+  await page.locator("main tbody tr a").first().click();
   await page.click("main form button:has-text('Annulla il dovuto')");
   check((await page.locator("#reason-error").count()) === 1, "a cancellation needs a reason");
   await page.fill("#reason", "Emesso per errore");
@@ -345,7 +356,7 @@ try {
   await page.click("main table a");
   check((await text(page, "main")).includes("giulia.bianchi@example.org"), "an anomaly shows its payer");
   await page.fill("#note", "Rimborso disposto alla pagatrice");
-  await page.click("text=Segna come gestita");
+  await page.click("main form button:has-text('Segna come gestita')");
   check((await text(page, ".alert")).includes("segnata come gestita"), "an anomaly is marked handled");
   check((await text(page, "main")).includes("Rimborso disposto alla pagatrice"), "with the note kept");
   await look(page, "backoffice-anomalia");
