@@ -61,7 +61,7 @@ for backend in $backends; do
   until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.2; done
   ./target/release/pagopa-sim --node-secret "$node_secret" --ec-url "http://127.0.0.1:$port/pagopa/paForNode" load \
     --cassa-url "http://127.0.0.1:$port" --api-key "$key" --ente $ente \
-    --cycles "${IMPORT_CYCLES:-200000}" --concurrency "${IMPORT_CONCURRENCY:-8}" \
+    --cycles "${IMPORT_CYCLES:-60000}" --concurrency "${IMPORT_CONCURRENCY:-8}" \
     --import-file "$file" --import-name c_f205-BENCHNODE-1_4.csv | sed "s/^/$backend.import./"
   kill "$server"
   wait "$server" 2>/dev/null || true

@@ -54,7 +54,7 @@ pub use positions::{
     Actor, Applied, AppliedOption, CreateError, DovutiFilter, DovutiSort, DovutoRow,
     ImportRowError, ImportStage, ImportSwitch, ListFilter, ListOrder, Origin, PositionChangeError,
     PositionPage, PositionWrite, PrintSelection, SortKey, StoredOption, StoredPosition,
-    StoredTransfer,
+    StoredTransfer, import_slice,
 };
 pub use statistics::Statistics;
 pub use tipi_dovuto::{NewTipoDovuto, TipoDovuto, TipoDovutoError};

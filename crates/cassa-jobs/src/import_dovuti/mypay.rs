@@ -286,6 +286,7 @@ async fn apply(
         ])
     };
     let mut counts = Counts::default();
+    let slice = cassa_store::import_slice(ctx.store().backend());
 
     // Staging: the inserts, a slice at a time; the rest set aside.
     let spill = Spill::create(&file.path, &file.header).map_err(JobFailure::Failed)?;
@@ -300,7 +301,7 @@ async fn apply(
     let mut batch: Vec<(DebtPositionDraft, Option<i64>)> = Vec::new();
     loop {
         let next = receiver.recv().await;
-        if !batch.is_empty() && (next.is_none() || batch.len() >= CHUNK) {
+        if !batch.is_empty() && (next.is_none() || batch.len() >= slice) {
             stage.progress(counts.inserted, rows);
             for a in stage
                 .insert(&batch, true)

@@ -399,6 +399,7 @@ async fn apply(
             .await?,
     )?;
     let mut counts = Counts::default();
+    let slice = cassa_store::import_slice(ctx.store().backend());
     let iuv_name = format!("{}_IUV.csv", file.base);
     let mut iuv_file = Report::create(ctx, job.id, &iuv_name)?;
     iuv_file.line(&[
@@ -434,7 +435,7 @@ async fn apply(
     loop {
         let next = receiver.recv().await;
         for (k, publish) in [(0usize, true), (1, false)] {
-            if !batches[k].is_empty() && (next.is_none() || batches[k].len() >= CHUNK) {
+            if !batches[k].is_empty() && (next.is_none() || batches[k].len() >= slice) {
                 stage.progress(counts.inserted, rows);
                 let applied = stage
                     .insert(&batches[k], publish)

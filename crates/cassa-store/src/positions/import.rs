@@ -200,19 +200,46 @@ impl Store {
             if !allowed {
                 return Ok(None);
             }
-            let gone = sqlx::query(&format!(
-                "DELETE FROM debt_position WHERE id IN (SELECT id FROM debt_position \
-                 WHERE import_job = $1 AND import_job IN (SELECT job_id FROM import_staging) \
-                 LIMIT {DISCARD_SLICE}) RETURNING ente_id, iupd"
-            ))
+            // The rows staged lie in the recorded id range (other writes
+            // interleave there, hence the job id too). None recorded: none.
+            let range: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+                "SELECT first_position, last_position FROM import_staging WHERE job_id = $1",
+            )
             .bind(job_id)
-            .fetch_all(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+            let gone = match range {
+                Some((Some(first), Some(last))) => {
+                    sqlx::query(&format!(
+                        "DELETE FROM debt_position WHERE id IN (SELECT id FROM debt_position \
+                         WHERE id BETWEEN $2 AND $3 AND import_job = $1 ORDER BY id \
+                         LIMIT {DISCARD_SLICE}) RETURNING id, ente_id, iupd"
+                    ))
+                    .bind(job_id)
+                    .bind(first)
+                    .bind(last)
+                    .fetch_all(&mut *tx)
+                    .await?
+                }
+                _ => Vec::new(),
+            };
+            if let Some(highest) = gone
+                .iter()
+                .filter_map(|r| r.try_get::<i64, _>(0).ok())
+                .max()
+            {
+                // The next slice starts past what is gone.
+                sqlx::query("UPDATE import_staging SET first_position = $2 WHERE job_id = $1")
+                    .bind(job_id)
+                    .bind(highest + 1)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let actor = format!("import:{job_id}");
             let now = Timestamp::now();
             let keys: Vec<(i64, String)> = gone
                 .iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .map(|r| Ok((r.try_get(1)?, r.try_get(2)?)))
                 .collect::<Result<_, sqlx::Error>>()?;
             let events: Vec<NewAuditEvent<'_>> = keys
                 .iter()
@@ -266,6 +293,17 @@ impl Store {
             }
         }
         Ok(cleaned)
+    }
+}
+
+/// Positions per staging slice. On SQLite a slice holds the one writer,
+/// so it stays short (tens of milliseconds) for payments to slip in
+/// between; PostgreSQL runs payments beside it, so larger slices only save
+/// commits.
+pub fn import_slice(backend: crate::Backend) -> usize {
+    match backend {
+        crate::Backend::Sqlite => 500,
+        crate::Backend::Postgres => 5_000,
     }
 }
 
@@ -388,6 +426,23 @@ impl ImportStage {
             } else {
                 StoreError::from(e).into()
             });
+        }
+        // Where the staged rows lie, for a discard to find them.
+        let ids = positions.iter().map(|p| p.id);
+        if let (Some(first), Some(last)) = (ids.clone().min(), ids.max()) {
+            sqlx::query(
+                "UPDATE import_staging SET \
+                 first_position = CASE WHEN first_position IS NULL OR first_position > $2 \
+                 THEN $2 ELSE first_position END, \
+                 last_position = CASE WHEN last_position IS NULL OR last_position < $3 \
+                 THEN $3 ELSE last_position END WHERE job_id = $1",
+            )
+            .bind(self.lease.job_id)
+            .bind(first)
+            .bind(last)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
         }
         let events: Vec<NewAuditEvent<'_>> = positions
             .iter()

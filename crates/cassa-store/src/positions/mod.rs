@@ -27,7 +27,7 @@ pub(crate) fn visible(alias: &str) -> String {
     )
 }
 
-pub use import::{Applied, AppliedOption, ImportRowError, ImportStage, ImportSwitch};
+pub use import::{Applied, AppliedOption, ImportRowError, ImportStage, ImportSwitch, import_slice};
 pub use printable::PrintSelection;
 pub use read::{ListFilter, ListOrder, PositionPage, SortKey};
 pub use search::{DovutiFilter, DovutiSort, DovutoRow};
