@@ -290,7 +290,20 @@ pub async fn lookup(
         .expect("the position was found by this notice number");
     let printable = notice_of(&position, &ente, &Default::default(), now).is_ok();
     let paid = option.status == OptionStatus::Paid;
-    let payable = printable && option.status == OptionStatus::Unpaid;
+    // The node's own rule (a payment in progress may end either way: the
+    // cart says so if it is still going on).
+    let index = position
+        .options
+        .iter()
+        .position(|o| o.notice_number == notice)
+        .expect("the position was found by this notice number");
+    let payable = match state.store.payability(&position, now).await {
+        Ok(verdicts) => matches!(
+            verdicts[index],
+            Ok(()) | Err(cassa_core::debt::NotPayable::InProgress)
+        ),
+        Err(e) => return super::internal_error(&page, e),
+    };
     let status = match (paid, payable) {
         (true, _) => page.t.notice_paid,
         (false, true) => page.t.notice_payable,

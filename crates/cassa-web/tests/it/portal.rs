@@ -14,6 +14,7 @@ backend_tests!(
     pages_speak_the_chosen_language,
     the_cart_takes_found_notices_up_to_five,
     a_spontaneous_payment_becomes_a_debt_in_the_cart,
+    paga_avviso_says_payable_as_the_node_does,
 );
 
 /// A browser-like client: keeps cookies, does not follow redirects.
@@ -466,4 +467,54 @@ async fn a_spontaneous_payment_becomes_a_debt_in_the_cart(backend: Backend) {
     )
     .await;
     assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Paga Avviso calls a notice payable by the node's own rule: once the
+/// first installment is paid, the single payment is no longer payable
+/// although its option is still unpaid.
+async fn paga_avviso_says_payable_as_the_node_does(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let mut body = position_body("PLAN-1", &[&[30_000], &[15_000], &[15_000]]);
+    body["paymentOption"][0]["isPartialPayment"] = serde_json::json!(false);
+    let created = app
+        .call(
+            Method::POST,
+            &format!("{}?toPublish=true", app.positions()),
+            Some(&body),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let nav = |i: usize| {
+        created.body["paymentOption"][i]["nav"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (single, first) = (nav(0), nav(1));
+    let client = browser();
+    let look = |notice: String| {
+        let (client, base) = (client.clone(), app.base.clone());
+        async move {
+            lookup(
+                &client,
+                &base,
+                &[
+                    ("notice", notice.as_str()),
+                    ("fiscal_code", "RSSMRA85T10A562S"),
+                    ("email", "a@example.org"),
+                ],
+            )
+            .await
+            .1
+        }
+    };
+    let html = look(single.clone()).await;
+    assert!(html.contains("/carrello/aggiungi"), "{html}");
+    app.pay_at_psp(crate::MILANO, &first).await;
+    let html = look(single).await;
+    assert!(html.contains("non è più pagabile"), "{html}");
+    assert!(
+        !html.contains("/carrello/aggiungi"),
+        "nothing to put in the cart"
+    );
 }
