@@ -313,16 +313,22 @@ impl Store {
         total: i64,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let kept = renew_lease_in(&mut tx, lease, Some((done, total)), now).await?;
-        tx.commit().await?;
-        Ok(kept)
+        self.renew(lease, Some((done, total)), now).await
     }
 
     /// Renews the lease only (the worker's heartbeat). `false`: lost.
     pub async fn renew_lease(&self, lease: &Lease, now: Timestamp) -> Result<bool, StoreError> {
+        self.renew(lease, None, now).await
+    }
+
+    async fn renew(
+        &self,
+        lease: &Lease,
+        progress: Option<(i64, i64)>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let kept = renew_lease_in(&mut tx, lease, None, now).await?;
+        let kept = renew_lease_in(&mut tx, lease, progress, now).await?;
         tx.commit().await?;
         Ok(kept)
     }

@@ -165,6 +165,13 @@ async fn payable_lifecycle(
     Ok(lifecycle)
 }
 
+/// The SQL condition of an activation still in progress (not closed by a
+/// receipt, not run out) on the columns of `alias` (`"a."`, or empty),
+/// with the present instant as parameter `$now_param`.
+pub(crate) fn activation_open(alias: &str, now_param: usize) -> String {
+    format!("{alias}closed_at IS NULL AND {alias}expires_at > ${now_param}")
+}
+
 /// Which options of `position` have an open, unexpired activation (a
 /// payment being made right now), in the options' order.
 pub(crate) async fn open_activations(
@@ -177,10 +184,9 @@ pub(crate) async fn open_activations(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT DISTINCT option_id FROM payment_activation WHERE option_id IN ({}) \
-         AND closed_at IS NULL AND expires_at > ${}",
+        "SELECT DISTINCT option_id FROM payment_activation WHERE option_id IN ({}) AND {}",
         crate::sql::placeholders(ids.len(), 1),
-        ids.len() + 1
+        activation_open("", ids.len() + 1)
     );
     let mut query = sqlx::query_scalar::<_, i64>(&sql);
     for id in &ids {

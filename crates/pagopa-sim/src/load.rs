@@ -45,7 +45,28 @@ pub struct LoadArgs {
     pub import_name: Option<String>,
 }
 
-pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
+/// Prints p50, p99 and the longest time of each call of the cycles
+/// (verify, activation, receipt), prefixed with `prefix`.
+pub(crate) fn print_calls(prefix: &str, cycles: &[(f64, f64, f64)]) {
+    type Pick = fn(&(f64, f64, f64)) -> f64;
+    let picks: [(&str, Pick); 3] = [
+        ("paVerifyPaymentNotice", |c| c.0),
+        ("paGetPaymentV2", |c| c.1),
+        ("paSendRTV2", |c| c.2),
+    ];
+    for (name, pick) in picks {
+        let mut values: Vec<f64> = cycles.iter().map(pick).collect();
+        values.sort_by(f64::total_cmp);
+        println!("{prefix}{name}.p50_ms={:.2}", percentile(&values, 0.50));
+        println!("{prefix}{name}.p99_ms={:.2}", percentile(&values, 0.99));
+        println!(
+            "{prefix}{name}.max_ms={:.2}",
+            values.last().copied().unwrap_or(0.0)
+        );
+    }
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -208,19 +229,11 @@ pub async fn run(client: &NodeClient, args: &LoadArgs) -> anyhow::Result<()> {
         "cycles_per_second={:.0}",
         paid.len() as f64 / elapsed.as_secs_f64()
     );
-    for (name, pick) in [
-        (
-            "paVerifyPaymentNotice",
-            (|p: &crate::Paid| p.verify_ms) as fn(&crate::Paid) -> f64,
-        ),
-        ("paGetPaymentV2", |p| p.activate_ms),
-        ("paSendRTV2", |p| p.receipt_ms),
-    ] {
-        let mut values: Vec<f64> = paid.iter().map(pick).collect();
-        values.sort_by(f64::total_cmp);
-        println!("{name}.p50_ms={:.2}", percentile(&values, 0.50));
-        println!("{name}.p99_ms={:.2}", percentile(&values, 0.99));
-    }
+    let calls: Vec<(f64, f64, f64)> = paid
+        .iter()
+        .map(|p| (p.verify_ms, p.activate_ms, p.receipt_ms))
+        .collect();
+    print_calls("", &calls);
     let retried = paid.iter().filter(|p| p.receipt_attempts > 1).count();
     println!("receipts_retried={retried}");
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::load::{LoadArgs, create_notices, percentile};
+use crate::load::{LoadArgs, create_notices, print_calls};
 use crate::{NodeClient, PayError, Psp, RetryPolicy, pay_notice};
 
 /// One cycle made during the import: its calls' times, or why it failed.
@@ -33,9 +33,8 @@ pub async fn run(client: &NodeClient, args: &LoadArgs, file: &str) -> anyhow::Re
         .import_name
         .clone()
         .unwrap_or_else(|| "c_f205-LOAD0001-1_4.csv".to_owned());
-    let bytes = tokio::fs::read(file)
-        .await
-        .with_context(|| format!("reading {file}"))?;
+    // Read before any load starts: blocking here delays nothing measured.
+    let bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
     let http = reqwest::Client::new();
     let started = Instant::now();
     eprintln!("uploading {} MB as {name}...", bytes.len() / 1_000_000);
@@ -165,28 +164,6 @@ pub async fn run(client: &NodeClient, args: &LoadArgs, file: &str) -> anyhow::Re
     if let Some(first) = failed.first() {
         println!("first_failure={first}");
     }
-    for (name, pick) in [
-        (
-            "paVerifyPaymentNotice",
-            (|c: &(f64, f64, f64)| c.0) as fn(&(f64, f64, f64)) -> f64,
-        ),
-        ("paGetPaymentV2", |c| c.1),
-        ("paSendRTV2", |c| c.2),
-    ] {
-        let mut values: Vec<f64> = paid.iter().map(pick).collect();
-        values.sort_by(f64::total_cmp);
-        println!(
-            "during_import.{name}.p50_ms={:.2}",
-            percentile(&values, 0.50)
-        );
-        println!(
-            "during_import.{name}.p99_ms={:.2}",
-            percentile(&values, 0.99)
-        );
-        println!(
-            "during_import.{name}.max_ms={:.2}",
-            values.last().copied().unwrap_or(0.0)
-        );
-    }
+    print_calls("during_import.", &paid);
     Ok(())
 }

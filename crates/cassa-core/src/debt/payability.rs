@@ -41,6 +41,19 @@ pub fn exclusive(a: &OptionLifecycle, b: &OptionLifecycle) -> bool {
     excludes(a.is_partial_payment, b.is_partial_payment)
 }
 
+/// Whether an option that option `index` excludes is already paid: the
+/// debt was paid the other way.
+pub fn paid_another_way(position: &Lifecycle, index: usize) -> bool {
+    let Some(option) = position.options.get(index) else {
+        return false;
+    };
+    position
+        .options
+        .iter()
+        .enumerate()
+        .any(|(i, o)| i != index && exclusive(o, option) && o.status.is_paid())
+}
+
 /// [`exclusive`] for two options known only by whether each is an
 /// installment.
 pub fn excludes(a_is_installment: bool, b_is_installment: bool) -> bool {
@@ -67,13 +80,7 @@ pub fn check_payable(
         PositionStatus::Paid | PositionStatus::Reported => return Err(NotPayable::Cancelled),
         PositionStatus::Valid | PositionStatus::PartiallyPaid => {}
     }
-    // The single payment and the installments exclude each other.
-    let alternative_paid = position
-        .options
-        .iter()
-        .enumerate()
-        .any(|(i, o)| i != index && exclusive(o, option) && o.status.is_paid());
-    if alternative_paid {
+    if paid_another_way(position, index) {
         return Err(NotPayable::Cancelled);
     }
     if position.switch_to_expired && option.due_date < now {

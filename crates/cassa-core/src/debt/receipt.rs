@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::PositionStatus;
 use super::lifecycle::Lifecycle;
-use super::payability::exclusive;
+use super::payability::paid_another_way;
 
 /// What became of a receipt; stored as its code.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -93,12 +93,7 @@ pub fn classify_receipt(
     if position.status == PositionStatus::Invalid {
         return ReceiptStatus::CancelledDebt;
     }
-    let alternative_paid = position
-        .options
-        .iter()
-        .enumerate()
-        .any(|(i, other)| i != index && exclusive(other, option) && other.status.is_paid());
-    if alternative_paid {
+    if paid_another_way(position, index) {
         return ReceiptStatus::Superseded;
     }
     if !amount_matches {

@@ -54,8 +54,13 @@ pub(super) struct Spill {
 }
 
 impl Spill {
+    /// Where the spill of `upload` lives.
+    pub fn path_for(upload: &Path) -> PathBuf {
+        upload.with_extension("changes.csv")
+    }
+
     pub fn create(upload: &Path, header: &[String]) -> Result<Spill, String> {
-        let path = upload.with_extension("changes.csv");
+        let path = Spill::path_for(upload);
         let file = File::create(&path).map_err(|e| format!("spill file: {e}"))?;
         let mut writer = csv::WriterBuilder::new()
             .delimiter(b';')
@@ -89,6 +94,16 @@ impl Spill {
             .map_err(|e| format!("spill file: {e}"))?;
         Ok((self.path, self.rows))
     }
+}
+
+/// Waits for a reader task: its answer, or why the file cannot be applied.
+pub(super) async fn read_through<T>(
+    reader: tokio::task::JoinHandle<Result<T, String>>,
+) -> Result<T, JobFailure> {
+    reader
+        .await
+        .map_err(|e| JobFailure::Failed(format!("the reader stopped: {e}")))?
+        .map_err(|e| JobFailure::Failed(format!("{e}; nothing was applied")))
 }
 
 /// The spill file as an upload of its own, for the format's reader.

@@ -364,7 +364,7 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobFailure> 
     } else {
         mypay::run(ctx, job, &ente, creditors, &file).await
     };
-    let _ = std::fs::remove_file(file.path.with_extension("changes.csv"));
+    let _ = std::fs::remove_file(apply::Spill::path_for(&file.path));
     match outcome? {
         Outcome::NotApplied(result) => Ok(JobOutcome::Done(serialized(&result))),
         Outcome::Applied => Ok(JobOutcome::Recorded),

@@ -11,7 +11,9 @@ use cassa_core::tracciati::mypay::{self, Action, Version};
 use cassa_store::{Ente, Job};
 use jiff::Timestamp;
 
-use super::apply::{Counts, Spill, commit_switch, discarding_on_failure, held, row_failure};
+use super::apply::{
+    Counts, Spill, commit_switch, discarding_on_failure, held, read_through, row_failure,
+};
 use super::{
     CHUNK, Creditors, Good, ImportResult, Outcome, Refusal, Report, Upload, check_existence,
     open_rows, record_cells, refusals, refused_result,
@@ -243,15 +245,6 @@ fn read_rows(
         }
         Ok(spill)
     })
-}
-
-async fn read_through<T>(
-    reader: tokio::task::JoinHandle<Result<T, String>>,
-) -> Result<T, JobFailure> {
-    reader
-        .await
-        .map_err(|e| JobFailure::Failed(format!("the reader stopped: {e}")))?
-        .map_err(|e| JobFailure::Failed(format!("{e}; nothing was applied")))
 }
 
 /// Pass 2: the file again. New positions are staged a slice at a time;

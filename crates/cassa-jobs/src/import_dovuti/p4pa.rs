@@ -17,7 +17,9 @@ use cassa_core::tracciati::{Action, FieldError};
 use cassa_store::{Ente, Job};
 use jiff::Timestamp;
 
-use super::apply::{Counts, Spill, commit_switch, discarding_on_failure, held, row_failure};
+use super::apply::{
+    Counts, Spill, commit_switch, discarding_on_failure, held, read_through, row_failure,
+};
 use super::{
     CHUNK, Creditors, Good, ImportResult, Outcome, Refusal, Report, Upload, check_existence,
     open_rows, record_cells, refusals, refused_result,
@@ -367,15 +369,6 @@ fn read_positions(
         }
         Ok(spill)
     })
-}
-
-async fn read_through<T>(
-    reader: tokio::task::JoinHandle<Result<T, String>>,
-) -> Result<T, JobFailure> {
-    reader
-        .await
-        .map_err(|e| JobFailure::Failed(format!("the reader stopped: {e}")))?
-        .map_err(|e| JobFailure::Failed(format!("{e}; nothing was applied")))
 }
 
 /// The apply pass: every position again. New ones are staged a slice at a

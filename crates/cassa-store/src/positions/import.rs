@@ -111,8 +111,8 @@ impl Store {
                     "SELECT p.iupd, a.notice_number FROM debt_position p \
                      JOIN payment_option o ON o.position_id = p.id \
                      JOIN payment_activation a ON a.option_id = o.id \
-                     WHERE p.ente_id = $1 AND a.closed_at IS NULL AND a.expires_at > $2 \
-                     AND p.iupd IN ({})",
+                     WHERE p.ente_id = $1 AND {} AND p.iupd IN ({})",
+                    crate::payments::activation_open("a.", 2),
                     placeholders(chunk.len(), 3)
                 ),
             );
@@ -131,8 +131,9 @@ impl Store {
 
     /// Starts staging a file for `ente` as the job `lease` holds, with
     /// `new_iuvs` IUV bases reserved for the options that come without one.
-    /// What an earlier attempt of the job staged is discarded first.
-    /// `None`: the lease was lost.
+    /// What an earlier attempt of the job staged must have been discarded
+    /// (`discard_import`, which the job does before it checks the file);
+    /// otherwise this fails. `None`: the lease was lost.
     pub async fn begin_import(
         &self,
         ente: &Ente,
@@ -141,24 +142,27 @@ impl Store {
         lease: &Lease,
         now: Timestamp,
     ) -> Result<Option<ImportStage>, StoreError> {
-        if self
-            .discard_import(lease.job_id, Some(lease))
-            .await?
-            .is_none()
-        {
-            return Ok(None);
-        }
         let bases = self.allocate_iuv_bases(ente.id, new_iuvs).await?;
         let mut tx = self.begin_write().await?;
         if !renew_lease_in(&mut tx, lease, None, Timestamp::now()).await? {
             return Ok(None);
         }
-        sqlx::query("INSERT INTO import_staging (job_id, ente_id, started_at) VALUES ($1, $2, $3)")
-            .bind(lease.job_id)
-            .bind(ente.id)
-            .bind(micros(now))
-            .execute(&mut *tx)
-            .await?;
+        let registered = sqlx::query(
+            "INSERT INTO import_staging (job_id, ente_id, started_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (job_id) DO NOTHING",
+        )
+        .bind(lease.job_id)
+        .bind(ente.id)
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if registered == 0 {
+            return Err(StoreError::Corrupt(format!(
+                "import job {} still has staged positions: discard them first",
+                lease.job_id
+            )));
+        }
         tx.commit().await?;
         Ok(Some(ImportStage {
             store: self.clone(),

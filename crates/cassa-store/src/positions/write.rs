@@ -377,10 +377,10 @@ impl Store {
              JOIN debt_position p ON p.id = o.position_id \
              WHERE p.ente_id = $1 AND t.iban = $2 AND o.status = 'PO_UNPAID' AND p.status IN ({}) \
              AND {} AND NOT EXISTS (SELECT 1 FROM payment_activation a WHERE a.option_id = o.id \
-             AND a.closed_at IS NULL AND a.expires_at > $4) \
-             ORDER BY t.id LIMIT $5)",
+             AND {}) ORDER BY t.id LIMIT $5)",
             open.join(", "),
-            super::visible("p.")
+            super::visible("p."),
+            crate::payments::activation_open("a.", 4)
         ))
         .bind(ente_id)
         .bind(old_iban)

@@ -261,7 +261,21 @@ async fn a_worker_that_lost_its_lease_changes_nothing(backend: Backend) {
         None,
         "nor a discard of what the new owner stages"
     );
-    // The new owner starts over: the old attempt's rows are discarded.
+    // The new owner starts over: it discards the old attempt's rows (it
+    // cannot stage on top of them).
+    assert!(
+        store
+            .begin_import(&f.ente, 1, "import:test", &second, now())
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store
+            .discard_import(second.job_id, Some(&second))
+            .await
+            .unwrap(),
+        Some(1)
+    );
     let mut stage = store
         .begin_import(&f.ente, 1, "import:test", &second, now())
         .await

@@ -10,7 +10,7 @@ use cassa_store::{
 use cassa_testkit::{Backend, backend_tests};
 use jiff::{SignedDuration, Timestamp};
 
-use crate::payments::receipt;
+use crate::payments::{own, receipt};
 use crate::{ACTOR, Fixture, draft, fixture, now, write};
 
 backend_tests!(
@@ -231,51 +231,6 @@ async fn a_receipt_after_a_change_is_an_anomaly(backend: Backend) {
             .to_string(),
         PositionChangeError::Refused(Refusal::NotInvalidable).to_string()
     );
-}
-
-/// A receipt owned by its task.
-struct OwnedReceipt {
-    id: String,
-    notice: String,
-    amount: i64,
-    ente_id: i64,
-}
-
-fn own(r: cassa_store::NewReceipt<'_>) -> OwnedReceipt {
-    OwnedReceipt {
-        id: r.receipt_id.to_owned(),
-        notice: r.notice_number.to_owned(),
-        amount: r.amount.get(),
-        ente_id: r.ente_id,
-    }
-}
-
-impl OwnedReceipt {
-    fn get(&self) -> cassa_store::NewReceipt<'_> {
-        cassa_store::NewReceipt {
-            ente_id: self.ente_id,
-            receipt_id: &self.id,
-            notice_number: &self.notice,
-            ok: true,
-            amount: cassa_core::Cents::new(self.amount),
-            fee: None,
-            psp_id: "PSP",
-            psp_company_name: "PSP",
-            channel_id: "C",
-            payment_method: None,
-            payer_fiscal_code: None,
-            payer_name: None,
-            payer_email: None,
-            debtor_email: None,
-            payment_note: None,
-            payment_date_time: None,
-            application_date: None,
-            transfer_date: None,
-            operation: "paSendRTV2",
-            raw_xml: "<r/>",
-            now: now(),
-        }
-    }
 }
 
 /// The first attempt's activation ran out and a second attempt is paying

@@ -281,31 +281,13 @@ async fn concurrent_receipts_pay_once(backend: Backend) {
         let (store, ente_id, notice) = (f.store.clone(), f.ente.id, notice.clone());
         tasks.push(tokio::spawn(async move {
             // Three receipts, each delivered twice at once.
-            let id = format!("R{}", n % 3);
-            let r = NewReceipt {
+            let r = OwnedReceipt {
+                id: format!("R{}", n % 3),
+                notice,
+                amount: 30_000,
                 ente_id,
-                receipt_id: &id,
-                notice_number: &notice,
-                ok: true,
-                amount: Cents::new(30_000),
-                fee: None,
-                psp_id: "PSP",
-                psp_company_name: "PSP",
-                channel_id: "C",
-                payment_method: None,
-                payer_fiscal_code: None,
-                payer_name: None,
-                payer_email: None,
-                debtor_email: None,
-                payment_note: None,
-                payment_date_time: None,
-                application_date: None,
-                transfer_date: None,
-                operation: "paSendRTV2",
-                raw_xml: "<r/>",
-                now: now(),
             };
-            store.record_receipt(&r).await.unwrap()
+            store.record_receipt(&r.get()).await.unwrap()
         }));
     }
     let mut applied = 0;
@@ -499,4 +481,49 @@ async fn an_installment_is_not_payable_before_its_window(backend: Backend) {
             .unwrap()
             .is_ok()
     );
+}
+
+/// A receipt owned by its task.
+pub(crate) struct OwnedReceipt {
+    pub(crate) id: String,
+    pub(crate) notice: String,
+    pub(crate) amount: i64,
+    pub(crate) ente_id: i64,
+}
+
+pub(crate) fn own(r: cassa_store::NewReceipt<'_>) -> OwnedReceipt {
+    OwnedReceipt {
+        id: r.receipt_id.to_owned(),
+        notice: r.notice_number.to_owned(),
+        amount: r.amount.get(),
+        ente_id: r.ente_id,
+    }
+}
+
+impl OwnedReceipt {
+    pub(crate) fn get(&self) -> cassa_store::NewReceipt<'_> {
+        cassa_store::NewReceipt {
+            ente_id: self.ente_id,
+            receipt_id: &self.id,
+            notice_number: &self.notice,
+            ok: true,
+            amount: cassa_core::Cents::new(self.amount),
+            fee: None,
+            psp_id: "PSP",
+            psp_company_name: "PSP",
+            channel_id: "C",
+            payment_method: None,
+            payer_fiscal_code: None,
+            payer_name: None,
+            payer_email: None,
+            debtor_email: None,
+            payment_note: None,
+            payment_date_time: None,
+            application_date: None,
+            transfer_date: None,
+            operation: "paSendRTV2",
+            raw_xml: "<r/>",
+            now: now(),
+        }
+    }
 }
