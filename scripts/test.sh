@@ -10,8 +10,11 @@ source scripts/throwaway-postgres.sh
 ensure_debian_command xmllint libxml2-utils
 # PDFs are rasterised (pdftoppm) and read back as text (pdftotext).
 ensure_debian_command pdftoppm poppler-utils
-start_throwaway_postgres
+# TLS only: every PostgreSQL test connects as production should
+# (sslmode=verify-full); one test checks that clear text is refused.
+start_throwaway_postgres tls
 export CASSA_TEST_POSTGRES_URL="$THROWAWAY_POSTGRES_URL"
+export CASSA_TEST_POSTGRES_CA="$THROWAWAY_POSTGRES_CA"
 echo "test PostgreSQL: $CASSA_TEST_POSTGRES_URL" >&2
 cargo test --workspace --locked "$@"
 # The citizen portal in a real browser, with accessibility checks.

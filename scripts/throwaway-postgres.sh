@@ -2,7 +2,10 @@
 # when missing, and for PostgreSQL: starts a throwaway cluster
 # (initdb + pg_ctl in a temp dir, on a free loopback port) and exports
 # THROWAWAY_POSTGRES_URL. The cluster is stopped and deleted on exit.
-# Never touches a shared server.
+# Never touches a shared server. `start_throwaway_postgres tls` serves TLS
+# only (a certificate from a CA made for the run, an hba refusing clear
+# text) and the URL verifies it (sslmode=verify-full); THROWAWAY_POSTGRES_CA
+# names the CA file.
 
 pg_bin_dir() {
   local d
@@ -40,7 +43,23 @@ free_port() {
     || echo $((20000 + RANDOM % 20000))
 }
 
+# make_test_certificates DIR: a CA and a server certificate for
+# 127.0.0.1 / localhost signed by it, valid for a day.
+make_test_certificates() {
+  local dir=$1
+  ensure_debian_command openssl openssl
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj "/CN=cassa test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj "/CN=localhost" -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+    -CAcreateserial -days 1 -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null
+  chmod 600 "$dir/server.key"
+}
+
 start_throwaway_postgres() {
+  local tls=${1:-}
   ensure_postgres_binaries || return 1
   PG_TMP=$(mktemp -d /tmp/cassa-pg.XXXXXX)
   local port; port=$(free_port)
@@ -54,11 +73,23 @@ start_throwaway_postgres() {
   fi
   "${run[@]}" "$PG_BIN/initdb" -D "$PG_TMP/data" -U cassa --auth=trust -E UTF8 --no-locale >"$PG_TMP/initdb.log" 2>&1 \
     || { cat "$PG_TMP/initdb.log" >&2; return 1; }
+  local options="-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB -c fsync=on"
+  local query=""
+  if [ "$tls" = tls ]; then
+    mkdir "$PG_TMP/tls"
+    make_test_certificates "$PG_TMP/tls"
+    [ "$(id -u)" -eq 0 ] && chown -R postgres "$PG_TMP/tls"
+    # Over the network only TLS; the Unix socket (pg_ctl's own checks) stays.
+    printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 0.0.0.0/0 reject\n' \
+      >"$PG_TMP/data/pg_hba.conf"
+    options="$options -c ssl=on -c ssl_cert_file=$PG_TMP/tls/server.crt -c ssl_key_file=$PG_TMP/tls/server.key"
+    export THROWAWAY_POSTGRES_CA="$PG_TMP/tls/ca.pem"
+    query="?sslmode=verify-full&sslrootcert=$THROWAWAY_POSTGRES_CA"
+  fi
   "${run[@]}" "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w -t 60 \
-    -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB -c fsync=on" \
-    start >/dev/null || { cat "$PG_TMP/server.log" >&2; return 1; }
+    -o "$options" start >/dev/null || { cat "$PG_TMP/server.log" >&2; return 1; }
   PG_RUN=("${run[@]}")
-  export THROWAWAY_POSTGRES_URL="postgres://cassa@127.0.0.1:$port/postgres"
+  export THROWAWAY_POSTGRES_URL="postgres://cassa@127.0.0.1:$port/postgres$query"
   trap stop_throwaway_postgres EXIT
 }
 

@@ -16,6 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::printouts::receipt_pdf_of_notice;
@@ -29,33 +30,129 @@ pub enum MailTransport {
 }
 
 impl MailTransport {
-    /// An SMTP server from a URL, `smtp://[user:password@]host[:port]`.
-    pub fn smtp(url: &str) -> Result<MailTransport, String> {
-        let bad = |why: &str| format!("smtp_url {url}: {why}");
-        let rest = url
-            .strip_prefix("smtp://")
-            .ok_or_else(|| bad("must start with smtp://"))?
-            .trim_end_matches('/');
+    /// An SMTP server from a URL:
+    /// - `smtp://[user:password@]host[:port]`: STARTTLS, required (port 587
+    ///   by default); a server that does not offer it is refused;
+    /// - `smtps://[user:password@]host[:port]`: TLS from the first byte
+    ///   (port 465 by default);
+    /// - `smtp://host[:port]?tls=none`: plain SMTP, for a relay on a trusted
+    ///   network; never with credentials, which would travel in clear.
+    ///
+    /// Servers are verified against the system's roots plus `extra_ca_pem`.
+    pub fn smtp(url: &str, extra_ca_pem: Option<&[u8]>) -> Result<MailTransport, String> {
+        let endpoint = SmtpEndpoint::parse(url)?;
+        let bad = |why: String| format!("smtp_url {}: {why}", endpoint.redacted());
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(endpoint.host.as_str())
+                .port(endpoint.port)
+                .timeout(Some(Duration::from_secs(30)));
+        if endpoint.security != SmtpSecurity::None {
+            let mut parameters = TlsParameters::builder(endpoint.host.clone());
+            if let Some(pem) = extra_ca_pem {
+                let certificate =
+                    Certificate::from_pem(pem).map_err(|e| bad(format!("extra_ca_file: {e}")))?;
+                parameters = parameters.add_root_certificate(certificate);
+            }
+            let parameters = parameters
+                .build_rustls()
+                .map_err(|e| bad(format!("TLS: {e}")))?;
+            builder = builder.tls(match endpoint.security {
+                SmtpSecurity::StartTls => Tls::Required(parameters),
+                _ => Tls::Wrapper(parameters),
+            });
+        }
+        if let Some((user, password)) = endpoint.credentials {
+            builder = builder.credentials(Credentials::new(user, password));
+        }
+        Ok(MailTransport::Smtp(builder.build()))
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum SmtpSecurity {
+    StartTls,
+    Implicit,
+    None,
+}
+
+/// `smtp_url`, parsed.
+#[derive(Debug, PartialEq, Eq)]
+struct SmtpEndpoint {
+    security: SmtpSecurity,
+    host: String,
+    port: u16,
+    credentials: Option<(String, String)>,
+}
+
+impl SmtpEndpoint {
+    fn parse(url: &str) -> Result<SmtpEndpoint, String> {
+        let shown = redact_userinfo(url);
+        let bad = |why: &str| format!("smtp_url {shown}: {why}");
+        let (mut security, rest) = if let Some(rest) = url.strip_prefix("smtps://") {
+            (SmtpSecurity::Implicit, rest)
+        } else if let Some(rest) = url.strip_prefix("smtp://") {
+            (SmtpSecurity::StartTls, rest)
+        } else {
+            return Err(bad("must start with smtp:// or smtps://"));
+        };
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        for parameter in query.split('&').filter(|p| !p.is_empty()) {
+            match parameter {
+                "tls=none" if security == SmtpSecurity::StartTls => security = SmtpSecurity::None,
+                "tls=required" if security == SmtpSecurity::StartTls => {}
+                _ => return Err(bad(&format!("unknown parameter {parameter:?}"))),
+            }
+        }
+        let rest = rest.trim_end_matches('/');
         let (credentials, address) = match rest.rsplit_once('@') {
-            Some((user, address)) => (Some(user), address),
+            Some((userinfo, address)) => {
+                let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+                (Some((user.to_owned(), password.to_owned())), address)
+            }
             None => (None, rest),
+        };
+        let default_port = match security {
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::Implicit => 465,
+            SmtpSecurity::None => 25,
         };
         let (host, port) = match address.rsplit_once(':') {
             Some((host, port)) => (host, port.parse().map_err(|_| bad("bad port"))?),
-            None => (address, 25),
+            None => (address, default_port),
         };
         if host.is_empty() {
             return Err(bad("no host"));
         }
-        // Plain SMTP: a relay on a trusted network hands mail on with TLS.
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(port)
-            .timeout(Some(Duration::from_secs(30)));
-        if let Some(credentials) = credentials {
-            let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
-            builder = builder.credentials(Credentials::new(user.into(), password.into()));
+        if security == SmtpSecurity::None && credentials.is_some() {
+            return Err(bad(
+                "credentials with tls=none would travel in clear: use STARTTLS or smtps://",
+            ));
         }
-        Ok(MailTransport::Smtp(builder.build()))
+        Ok(SmtpEndpoint {
+            security,
+            host: host.to_owned(),
+            port,
+            credentials,
+        })
+    }
+
+    fn redacted(&self) -> String {
+        let scheme = if self.security == SmtpSecurity::Implicit {
+            "smtps"
+        } else {
+            "smtp"
+        };
+        format!("{scheme}://{}:{}", self.host, self.port)
+    }
+}
+
+/// The URL without its password, for messages.
+fn redact_userinfo(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -112,8 +209,13 @@ impl Mailer {
 
     /// Sends the next message due, if any; `true` when there was one.
     pub async fn send_next(&self) -> Result<bool, cassa_store::StoreError> {
+        self.send_next_due_at(Timestamp::now()).await
+    }
+
+    /// [`Mailer::send_next`] as if it were `now`: what is due by then.
+    pub async fn send_next_due_at(&self, now: Timestamp) -> Result<bool, cassa_store::StoreError> {
         let lease = SignedDuration::from_secs(120);
-        let Some(mail) = self.store.claim_mail(lease, Timestamp::now()).await? else {
+        let Some(mail) = self.store.claim_mail(lease, now).await? else {
             return Ok(false);
         };
         match self.send(&mail).await {
@@ -279,5 +381,34 @@ impl Mailer {
             )
         };
         Ok((pdf, notice, body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SmtpEndpoint, SmtpSecurity};
+
+    #[test]
+    fn smtp_urls_choose_tls_and_refuse_clear_credentials() {
+        let starttls = SmtpEndpoint::parse("smtp://u:p@mail.example").unwrap();
+        assert_eq!(starttls.security, SmtpSecurity::StartTls);
+        assert_eq!(starttls.port, 587);
+        assert_eq!(starttls.credentials, Some(("u".into(), "p".into())));
+        let implicit = SmtpEndpoint::parse("smtps://mail.example").unwrap();
+        assert_eq!(
+            (implicit.security, implicit.port),
+            (SmtpSecurity::Implicit, 465)
+        );
+        let plain = SmtpEndpoint::parse("smtp://relay:2525?tls=none").unwrap();
+        assert_eq!((plain.security, plain.port), (SmtpSecurity::None, 2525));
+        let refused = SmtpEndpoint::parse("smtp://u:secret@relay?tls=none").unwrap_err();
+        assert!(refused.contains("in clear"), "{refused}");
+        assert!(
+            !refused.contains("secret"),
+            "the password is not shown: {refused}"
+        );
+        assert!(SmtpEndpoint::parse("smtps://relay?tls=none").is_err());
+        assert!(SmtpEndpoint::parse("smtp://relay?tls=maybe").is_err());
+        assert!(SmtpEndpoint::parse("http://relay").is_err());
     }
 }

@@ -9,6 +9,7 @@
 pub mod documents;
 pub mod positions;
 pub mod smtp;
+pub mod tls;
 
 use std::sync::OnceLock;
 

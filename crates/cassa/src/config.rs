@@ -60,6 +60,18 @@ pub struct Config {
     pub node_listen: Option<SocketAddr>,
     /// Reverse proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Networks,
+    /// Certificate authorities (PEM) trusted besides the system's, for
+    /// servers signed by a private CA: Checkout, the identity provider,
+    /// PostgreSQL (as its `sslrootcert` unless the URL names one), SMTP.
+    pub extra_ca_file: Option<PathBuf>,
+    /// Serve HTTPS directly with this certificate chain and key (PEM);
+    /// re-read on SIGHUP. Without them cassa serves plain HTTP, for a
+    /// reverse proxy in front to terminate TLS.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// On the node listener (`node_listen`, served with `tls_cert`):
+    /// accept only clients whose certificate this CA (PEM) signed.
+    pub node_client_ca: Option<PathBuf>,
     /// How citizens reach the portal (return URLs from Checkout, links in
     /// e-mails); default `http://<listen>`.
     pub public_url: Option<String>,
@@ -150,6 +162,10 @@ impl Default for Config {
             node_auth_header: "Ocp-Apim-Subscription-Key".into(),
             node_listen: None,
             trusted_proxies: Networks::default(),
+            extra_ca_file: None,
+            tls_cert: None,
+            tls_key: None,
+            node_client_ca: None,
             public_url: None,
             checkout_url: "http://127.0.0.1:8081/checkout/ec/v2/carts".into(),
             checkout_key: None,
@@ -231,6 +247,23 @@ impl Config {
     fn check(&self) -> anyhow::Result<()> {
         if let Some(url) = &self.database_url {
             cassa_store::Backend::from_url(url).context("database_url (DATABASE_URL)")?;
+            check_postgres_tls(url).context("database_url (DATABASE_URL)")?;
+        }
+        self.trusted_roots()?;
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), Some(_)) => {
+                self.server_tls(false)?;
+            }
+            (None, None) => {}
+            _ => bail!("tls_cert and tls_key go together"),
+        }
+        if self.node_client_ca.is_some() {
+            if self.node_listen.is_none() || self.tls_cert.is_none() {
+                bail!(
+                    "node_client_ca checks client certificates on the node listener: set node_listen, tls_cert and tls_key too"
+                );
+            }
+            self.server_tls(true)?;
         }
         if self.database_max_connections == Some(0) {
             bail!("database_max_connections must be at least 1");
@@ -276,10 +309,18 @@ impl Config {
                 bail!("{key} must be an http:// or https:// URL, found {url:?}");
             }
         }
-        if let Some(issuer) = &self.oidc_issuer
-            && !(issuer.starts_with("http://") || issuer.starts_with("https://"))
-        {
-            bail!("oidc_issuer must be an http:// or https:// URL, found {issuer:?}");
+        for (key, url) in [
+            ("checkout_url", Some(&self.checkout_url)),
+            ("oidc_issuer", self.oidc_issuer.as_ref()),
+        ] {
+            if let Some(url) = url
+                && !url.starts_with("https://")
+                && !is_loopback_http(url)
+            {
+                bail!(
+                    "{key} must be an https:// URL (plain http only to this machine, for the simulator), found {url:?}"
+                );
+            }
         }
         if self.oidc_issuer.is_some() && self.oidc_client_secret.is_none() {
             bail!("oidc_issuer is set: oidc_client_secret is needed too");
@@ -331,16 +372,24 @@ impl Config {
     }
 
     /// The portal's address and pagoPA Checkout.
-    pub fn portal_settings(&self) -> cassa_web::portal::PortalSettings {
+    pub fn portal_settings(
+        &self,
+        roots: &cassa_net::TrustedRoots,
+    ) -> cassa_web::portal::PortalSettings {
         cassa_web::portal::PortalSettings::new(
             &self.public_url(),
             &self.checkout_url,
             self.checkout_key.clone(),
+            roots,
         )
     }
 
     /// How citizens log in. `demo`: pagopa-sim's provider when none is set.
-    pub fn citizen_login(&self, demo: bool) -> cassa_web::portal::login::CitizenLogin {
+    pub fn citizen_login(
+        &self,
+        demo: bool,
+        roots: &cassa_net::TrustedRoots,
+    ) -> cassa_web::portal::login::CitizenLogin {
         use cassa_web::portal::login::headers::HeaderLoginSettings;
         use cassa_web::portal::login::oidc::{OidcClient, OidcSettings};
         let demo_provider = demo.then(|| {
@@ -360,7 +409,7 @@ impl Config {
             settings.eidas_id_claim = self.oidc_eidas_id_claim.clone();
             settings.method_claim = self.oidc_method_claim.clone();
             settings.hint_parameter = self.oidc_hint_parameter.clone();
-            OidcClient::new(settings)
+            OidcClient::new(settings, roots)
         });
         let headers = (!self.sso_proxies.is_empty()).then(|| HeaderLoginSettings {
             proxies: self.sso_proxies.clone(),
@@ -390,9 +439,42 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.listen))
     }
 
+    /// Whom outbound TLS trusts: the system's roots and `extra_ca_file`.
+    pub fn trusted_roots(&self) -> anyhow::Result<cassa_net::TrustedRoots> {
+        cassa_net::TrustedRoots::load(self.extra_ca_file.as_deref()).context("extra_ca_file")
+    }
+
+    /// The HTTPS configuration of the portal's listener (`node: false`) or
+    /// of the node's, which also checks client certificates when
+    /// `node_client_ca` is set. `None`: plain HTTP.
+    pub fn server_tls(
+        &self,
+        node: bool,
+    ) -> anyhow::Result<Option<std::sync::Arc<cassa_net::ServerTls>>> {
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(None);
+        };
+        let files = cassa_net::ServerTlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: if node {
+                self.node_client_ca.clone()
+            } else {
+                None
+            },
+        };
+        let what = if node && files.client_ca.is_some() {
+            "tls_cert, tls_key, node_client_ca"
+        } else {
+            "tls_cert, tls_key"
+        };
+        Ok(Some(cassa_net::ServerTls::new(files).context(what)?))
+    }
+
     pub fn mail_transport(&self) -> anyhow::Result<cassa_jobs::MailTransport> {
         match &self.smtp_url {
-            Some(url) => cassa_jobs::MailTransport::smtp(url).map_err(anyhow::Error::msg),
+            Some(url) => cassa_jobs::MailTransport::smtp(url, self.trusted_roots()?.extra_ca_pem())
+                .map_err(anyhow::Error::msg),
             None => Ok(cassa_jobs::MailTransport::Directory(
                 self.mail_dir
                     .clone()
@@ -443,7 +525,7 @@ impl Config {
     /// directory (created if missing).
     pub fn database_url(&self) -> anyhow::Result<String> {
         if let Some(url) = &self.database_url {
-            return Ok(url.clone());
+            return Ok(with_root_certificate(url, self.extra_ca_file.as_deref()));
         }
         std::fs::create_dir_all(&self.data_dir).with_context(|| {
             format!(
@@ -453,6 +535,81 @@ impl Config {
         })?;
         let path = self.data_dir.join("cassa.db");
         Ok(format!("sqlite://{}?mode=rwc", path.display()))
+    }
+}
+
+/// `url` with `extra_ca_file` as PostgreSQL's `sslrootcert`, unless the
+/// URL names its own.
+fn with_root_certificate(url: &str, extra_ca_file: Option<&Path>) -> String {
+    let Some(ca) = extra_ca_file else {
+        return url.to_owned();
+    };
+    if !matches!(
+        cassa_store::Backend::from_url(url),
+        Ok(cassa_store::Backend::Postgres)
+    ) || url_parameter(url, "sslrootcert").is_some()
+    {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}sslrootcert={}", ca.display())
+}
+
+fn url_parameter<'a>(url: &'a str, name: &str) -> Option<&'a str> {
+    let (_, query) = url.split_once('?')?;
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find_map(|(key, value)| (key == name).then_some(value))
+}
+
+/// The host of `scheme://[userinfo@]host[:port]/...`.
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(bracketed) = host_port.strip_prefix('[') {
+        return bracketed.split(']').next().unwrap_or_default();
+    }
+    host_port.split(':').next().unwrap_or_default()
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn is_loopback_http(url: &str) -> bool {
+    url.starts_with("http://") && is_loopback_host(url_host(url))
+}
+
+/// PostgreSQL's default `sslmode=prefer` falls back to clear text without a
+/// word: away from this machine the URL must say what it wants.
+fn check_postgres_tls(url: &str) -> anyhow::Result<()> {
+    if !matches!(
+        cassa_store::Backend::from_url(url),
+        Ok(cassa_store::Backend::Postgres)
+    ) {
+        return Ok(());
+    }
+    match url_parameter(url, "sslmode") {
+        Some("disable" | "require" | "verify-ca" | "verify-full") => Ok(()),
+        Some(other) => bail!(
+            "sslmode={other} may fall back to clear text: use verify-full (or require, or disable on a trusted network)"
+        ),
+        None => {
+            let host = url_host(url);
+            // A Unix socket (`host=/run/...`) or this machine: nothing crosses a network.
+            if host.is_empty() || is_loopback_host(host) {
+                Ok(())
+            } else {
+                bail!(
+                    "PostgreSQL at {host} without sslmode: add ?sslmode=verify-full (or sslmode=disable on a trusted network)"
+                )
+            }
+        }
     }
 }
 
@@ -527,12 +684,15 @@ mod tests {
             jail.set_env("CASSA_STATUS_SWEEP_SECONDS", "7");
             // Other CASSA_* variables (the test suite's, say) are not configuration.
             jail.set_env("CASSA_TEST_POSTGRES_URL", "postgres://elsewhere/x");
-            jail.set_env("DATABASE_URL", "postgres://db.example/cassa");
+            jail.set_env(
+                "DATABASE_URL",
+                "postgres://db.example/cassa?sslmode=verify-full",
+            );
             let config = load(jail, None, &Overrides::default())?;
             assert_eq!(config.status_sweep_seconds, 7);
             assert_eq!(
                 config.database_url().unwrap(),
-                "postgres://db.example/cassa"
+                "postgres://db.example/cassa?sslmode=verify-full"
             );
 
             let flags = Overrides {
@@ -540,6 +700,71 @@ mod tests {
                 ..Overrides::default()
             };
             assert_eq!(load(jail, None, &flags)?.listen.to_string(), "127.0.0.1:1");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn postgres_away_from_this_machine_must_say_its_sslmode() {
+        assert!(check_postgres_tls("postgres://cassa@127.0.0.1:5432/x").is_ok());
+        assert!(check_postgres_tls("postgres://cassa@localhost/x").is_ok());
+        assert!(check_postgres_tls("postgres://cassa@[::1]:5432/x").is_ok());
+        assert!(check_postgres_tls("postgres://u:p@db.example/x?sslmode=verify-full").is_ok());
+        assert!(check_postgres_tls("postgres://db.example/x?sslmode=disable").is_ok());
+        let implicit = check_postgres_tls("postgres://u:p@db.example:5432/x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            implicit.contains("db.example without sslmode"),
+            "{implicit}"
+        );
+        assert!(check_postgres_tls("postgres://db.example/x?sslmode=prefer").is_err());
+        assert!(check_postgres_tls("postgres://127.0.0.1/x?sslmode=allow").is_err());
+        assert!(check_postgres_tls("sqlite://data/cassa.db").is_ok());
+    }
+
+    #[test]
+    fn the_extra_ca_becomes_postgres_root_certificate() {
+        let ca = Path::new("/etc/cassa/ca.pem");
+        assert_eq!(
+            with_root_certificate("postgres://db/x?sslmode=verify-full", Some(ca)),
+            "postgres://db/x?sslmode=verify-full&sslrootcert=/etc/cassa/ca.pem"
+        );
+        assert_eq!(
+            with_root_certificate("postgres://db/x", Some(ca)),
+            "postgres://db/x?sslrootcert=/etc/cassa/ca.pem"
+        );
+        let own = "postgres://db/x?sslmode=verify-full&sslrootcert=/own.pem";
+        assert_eq!(with_root_certificate(own, Some(ca)), own);
+        assert_eq!(
+            with_root_certificate("sqlite://x.db", Some(ca)),
+            "sqlite://x.db"
+        );
+    }
+
+    #[test]
+    fn checkout_and_oidc_go_over_https_unless_on_this_machine() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CASSA_CHECKOUT_URL", "http://checkout.example/carts");
+            let refused = load(jail, None, &Overrides::default()).unwrap_err();
+            assert!(
+                refused.contains("checkout_url must be an https://"),
+                "{refused}"
+            );
+            jail.set_env("CASSA_CHECKOUT_URL", "https://checkout.example/carts");
+            jail.set_env("CASSA_OIDC_ISSUER", "http://[::1]:8081/oidc");
+            jail.set_env("CASSA_OIDC_CLIENT_SECRET", "s");
+            load(jail, None, &Overrides::default())?;
+            jail.set_env("CASSA_OIDC_ISSUER", "http://idp.example/oidc");
+            let refused = load(jail, None, &Overrides::default()).unwrap_err();
+            assert!(
+                refused.contains("oidc_issuer must be an https://"),
+                "{refused}"
+            );
+            jail.set_env("CASSA_OIDC_ISSUER", "https://idp.example/oidc");
+            jail.set_env("CASSA_EXTRA_CA_FILE", "missing.pem");
+            let refused = load(jail, None, &Overrides::default()).unwrap_err();
+            assert!(refused.contains("extra_ca_file"), "{refused}");
             Ok(())
         });
     }

@@ -49,6 +49,14 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
             eprintln!("The store already holds data: demo data not loaded again.");
         }
     }
+    let roots = config.trusted_roots()?;
+    let portal_tls = config.server_tls(false)?;
+    let node_tls = config.server_tls(true)?;
+    let scheme = if portal_tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -94,9 +102,15 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         }
         format!("accepts {}", checks.join(" with "))
     };
+    let client_certificates = match &node_tls {
+        Some(tls) if tls.requires_client_certificate() => {
+            "; only clients with a certificate signed by node_client_ca"
+        }
+        _ => "",
+    };
     announce(&format!(
-        "cassa is serving on http://{address}/ (API reference: http://{address}/api/docs)\n\
-         pagoPA node endpoint: http://{node_address}/pagopa/paForNode (idBrokerPA {}, idStation {}); {fenced}\n\
+        "cassa is serving on {scheme}://{address}/ (API reference: {scheme}://{address}/api/docs)\n\
+         pagoPA node endpoint: {scheme}://{node_address}/pagopa/paForNode (idBrokerPA {}, idStation {}); {fenced}{client_certificates}\n\
          pagoPA Checkout: {}\n\
          citizens' e-mails: {mail}\n",
         config.pagopa_broker_id, config.pagopa_station_id, config.checkout_url
@@ -116,37 +130,40 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     });
     let state = AppState::new(store.clone(), config.files())
         .with_node(node_settings)
-        .with_portal(config.portal_settings())
-        .with_citizen_login(config.citizen_login(with_demo));
+        .with_portal(config.portal_settings(&roots))
+        .with_citizen_login(config.citizen_login(with_demo, &roots));
+    let reloader = tokio::spawn(reload_certificates_on_hangup(
+        [portal_tls.clone(), node_tls.clone()]
+            .into_iter()
+            .flatten()
+            .collect(),
+    ));
+    let limits = cassa_net::ServeLimits::default();
     let (stop, stopping) = tokio::sync::watch::channel(());
     let node_server = node_listener.map(|listener| {
         let app = node_router(state.clone());
         let mut stopping = stopping.clone();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
+        tokio::spawn(cassa_net::serve(
+            listener,
+            app,
+            node_tls,
+            limits,
+            async move {
                 let _ = stopping.changed().await;
-            })
-            .await
-        })
+            },
+        ))
     });
     let app = if node_server.is_some() {
         router_without_node(state)
     } else {
         router(state)
     };
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let served = cassa_net::serve(listener, app, portal_tls, limits, async move {
         shutdown_signal().await;
         let _ = stop.send(());
     })
     .await;
+    reloader.abort();
     if let Some(node_server) = node_server {
         node_server
             .await
@@ -199,6 +216,33 @@ async fn sweep(store: Store, files: cassa_jobs::FileStore, every: Duration) {
             }
         }
     }
+}
+
+/// Re-reads the certificates on SIGHUP (a renewal); a bad file keeps the
+/// ones in use and says why.
+async fn reload_certificates_on_hangup(certificates: Vec<std::sync::Arc<cassa_net::ServerTls>>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangups) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!("no SIGHUP handler: certificates are read again only at restart");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            for tls in &certificates {
+                let cert = tls.files().cert.display().to_string();
+                match tls.reload() {
+                    Ok(()) => tracing::info!(%cert, "TLS certificate reloaded"),
+                    Err(error) => {
+                        tracing::error!(%cert, %error, "TLS certificate not reloaded: the previous one stays")
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = certificates;
 }
 
 async fn shutdown_signal() {

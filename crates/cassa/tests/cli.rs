@@ -15,11 +15,16 @@ use cassa_testkit::{Backend, TestDatabase, backend_tests, fresh_database};
 mod lease;
 #[path = "cli/race.rs"]
 mod race;
+#[path = "cli/tls.rs"]
+mod tls;
 
 backend_tests!(
     demo_then_keys_then_serve,
-    a_killed_worker_s_import_is_applied_once
+    a_killed_worker_s_import_is_applied_once,
+    serves_https_and_checks_the_node_s_certificate
 );
+
+use tls::serves_https_and_checks_the_node_s_certificate;
 
 use lease::a_killed_worker_s_import_is_applied_once;
 
@@ -171,7 +176,7 @@ async fn demo_then_keys_then_serve(backend: Backend) {
         .unwrap_or_else(|| panic!("no URL in {first_line:?}"))
         .trim_end_matches('/')
         .to_owned();
-    let client = reqwest::Client::builder()
+    let client = cassa_net::http_client()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
@@ -379,17 +384,21 @@ fn announced(child: &mut Child) -> (String, String) {
     let (mut first, mut node) = (String::new(), String::new());
     out.read_line(&mut first).unwrap();
     out.read_line(&mut node).unwrap();
-    let base = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {first:?}"))
-        .trim_end_matches('/')
-        .to_owned();
+    let base = url_in(&first).trim_end_matches('/').to_owned();
     (base, node)
 }
 
+/// The first http:// or https:// URL in a line.
+fn url_in(line: &str) -> &str {
+    line.split_whitespace()
+        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+}
+
 async fn post_soap(url: &str, secret: Option<&str>) -> (u16, String) {
-    let mut request = reqwest::Client::new()
+    let mut request = cassa_net::http_client()
+        .build()
+        .unwrap()
         .post(url)
         .header("content-type", "text/xml; charset=utf-8")
         .header("SOAPAction", "\"paVerifyPaymentNotice\"")
@@ -442,10 +451,7 @@ async fn the_node_endpoint_is_fenced_and_can_listen_apart() {
         .unwrap();
     let (base, node_line) = announced(&mut child);
     let _server = Server(child);
-    let node = node_line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {node_line:?}"));
+    let node = url_in(&node_line);
     assert!(!node.starts_with(&base), "{node} apart from {base}");
     assert!(
         node_line.contains("node_allowed_networks") && node_line.contains("secret"),

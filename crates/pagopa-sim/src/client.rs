@@ -85,10 +85,23 @@ pub struct NodeClient {
 
 impl NodeClient {
     pub fn new(station: Station) -> Self {
-        let http = reqwest::Client::builder()
+        NodeClient::from_builder(station, cassa_net::http_client())
+    }
+
+    /// A client trusting and presenting what `tls` says (a private CA, a
+    /// client certificate for a station that asks for one).
+    pub fn with_tls(station: Station, tls: rustls::ClientConfig) -> Self {
+        NodeClient::from_builder(
+            station,
+            cassa_net::http_client().tls_backend_preconfigured(tls),
+        )
+    }
+
+    fn from_builder(station: Station, builder: reqwest::ClientBuilder) -> Self {
+        let http = builder
             .timeout(Duration::from_secs(30))
             .build()
-            .expect("an HTTP client without TLS always builds");
+            .expect("an HTTP client with a built TLS configuration");
         NodeClient {
             http,
             station,

@@ -109,7 +109,7 @@ pub(crate) async fn create_notices(
     prefix: &str,
     count: usize,
 ) -> anyhow::Result<Vec<String>> {
-    let http = reqwest::Client::new();
+    let http = cassa_net::http_client().build()?;
     let url = format!(
         "{}/organizations/{}/debtpositions?toPublish=true",
         args.cassa_url, args.ente
@@ -162,9 +162,7 @@ async fn soap_rate(
             reqwest::header::HeaderValue::from_str(&auth.secret)?,
         );
     }
-    let http = reqwest::Client::builder()
-        .default_headers(headers)
-        .build()?;
+    let http = cassa_net::http_client().default_headers(headers).build()?;
     let bodies = Arc::new(bodies);
     let (url, action) = (url.to_owned(), action.to_owned());
     let count = bodies.len();

@@ -35,7 +35,7 @@ pub async fn run(client: &NodeClient, args: &LoadArgs, file: &str) -> anyhow::Re
         .unwrap_or_else(|| "c_f205-LOAD0001-1_4.csv".to_owned());
     // Read before any load starts: blocking here delays nothing measured.
     let bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
-    let http = reqwest::Client::new();
+    let http = cassa_net::http_client().build()?;
     let started = Instant::now();
     eprintln!("uploading {} MB as {name}...", bytes.len() / 1_000_000);
     let response = http

@@ -40,6 +40,16 @@ struct Cli {
     /// The header carrying it (cassa's node_auth_header).
     #[arg(long, default_value = "Ocp-Apim-Subscription-Key", global = true)]
     node_auth_header: String,
+    /// Certificate authorities (PEM) trusted besides the system's, for an
+    /// EC served over HTTPS with a private certificate.
+    #[arg(long, global = true)]
+    ca_file: Option<std::path::PathBuf>,
+    /// A client certificate and key (PEM) presented to the EC, for a
+    /// station that checks them (cassa's node_client_ca).
+    #[arg(long, global = true, requires = "client_key")]
+    client_cert: Option<std::path::PathBuf>,
+    #[arg(long, global = true, requires = "client_cert")]
+    client_key: Option<std::path::PathBuf>,
     /// Skip validating answers against the XSDs with xmllint (`load` never does:
     /// a process per message would measure xmllint).
     #[arg(long, global = true)]
@@ -82,6 +92,11 @@ enum Command {
         /// A redirect URI registered for it, compared exactly; repeatable.
         #[arg(long, default_value = "http://127.0.0.1:8080/accedi/oidc/ritorno")]
         oidc_redirect_uri: Vec<String>,
+        /// Serve HTTPS with this certificate chain and key (PEM).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<std::path::PathBuf>,
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<std::path::PathBuf>,
     },
 }
 
@@ -91,15 +106,25 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let client = NodeClient::new(Station {
-        endpoint: cli.ec_url,
-        broker_id: cli.broker_id,
-        station_id: cli.station_id,
-        auth: (!cli.node_secret.is_empty()).then_some(pagopa_sim::NodeAuth {
-            header: cli.node_auth_header,
-            secret: cli.node_secret,
-        }),
-    });
+    let tls = match node_tls(&cli) {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("pagopa-sim: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let client = NodeClient::with_tls(
+        Station {
+            endpoint: cli.ec_url,
+            broker_id: cli.broker_id,
+            station_id: cli.station_id,
+            auth: (!cli.node_secret.is_empty()).then_some(pagopa_sim::NodeAuth {
+                header: cli.node_auth_header,
+                secret: cli.node_secret,
+            }),
+        },
+        tls,
+    );
     match cli.command {
         Command::PayNotice { notice, ente } => {
             match runtime.block_on(pay_notice(
@@ -142,9 +167,29 @@ fn main() -> ExitCode {
             oidc_client_id,
             oidc_client_secret,
             oidc_redirect_uri,
+            tls_cert,
+            tls_key,
         } => runtime.block_on(async {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => {
+                    let files = cassa_net::ServerTlsFiles {
+                        cert,
+                        key,
+                        client_ca: None,
+                    };
+                    match cassa_net::ServerTls::new(files) {
+                        Ok(tls) => Some(tls),
+                        Err(e) => {
+                            eprintln!("pagopa-sim: {e}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let scheme = if tls.is_some() { "https" } else { "http" };
             let public_url = public_url
-                .unwrap_or_else(|| format!("http://{listen}"))
+                .unwrap_or_else(|| format!("{scheme}://{listen}"))
                 .trim_end_matches('/')
                 .to_owned();
             let provider = match OidcProvider::new(
@@ -178,11 +223,15 @@ fn main() -> ExitCode {
                 )),
             };
             println!(
-                "pagopa-sim is serving on http://{listen}/ (POST /pay-notice, POST /checkout/ec/v2/carts, OIDC issuer {})",
+                "pagopa-sim is serving on {scheme}://{listen}/ (POST /pay-notice, POST /checkout/ec/v2/carts, OIDC issuer {})",
                 provider.issuer()
             );
             let app = router(state).merge(oidc::routes(provider));
-            match axum::serve(listener, app).await {
+            let limits = cassa_net::ServeLimits::default();
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            match cassa_net::serve(listener, app, tls, limits, stop).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("pagopa-sim: {e}");
@@ -190,6 +239,15 @@ fn main() -> ExitCode {
                 }
             }
         }),
+    }
+}
+
+/// What the node client trusts and presents when it calls the EC.
+fn node_tls(cli: &Cli) -> Result<rustls::ClientConfig, cassa_net::TlsError> {
+    let roots = cassa_net::TrustedRoots::load(cli.ca_file.as_deref())?;
+    match (&cli.client_cert, &cli.client_key) {
+        (Some(cert), Some(key)) => roots.client_config_presenting(cert, key),
+        _ => Ok(roots.client_config()),
     }
 }
 

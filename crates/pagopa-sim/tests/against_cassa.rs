@@ -92,7 +92,9 @@ impl Cassa {
                 ]
             }]
         });
-        let response = reqwest::Client::new()
+        let response = cassa_net::http_client()
+            .build()
+            .unwrap()
             .post(format!(
                 "{}/organizations/{MILANO}/debtpositions?toPublish=true",
                 self.base
@@ -249,7 +251,9 @@ async fn lost_answers_are_retried_and_counted_once(backend: Backend) {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("")
                     .to_owned();
-                let answer = reqwest::Client::new()
+                let answer = cassa_net::http_client()
+                    .build()
+                    .unwrap()
                     .post(&target)
                     .header("content-type", "text/xml; charset=utf-8")
                     .header("SOAPAction", &action)
@@ -311,7 +315,7 @@ async fn the_http_api_pays_too(backend: Backend) {
             .await
             .unwrap()
     });
-    let http = reqwest::Client::new();
+    let http = cassa_net::http_client().build().unwrap();
     let pay = || {
         http.post(format!("{sim}/pay-notice"))
             .json(&json!({ "ente": MILANO, "notice": notice }))

@@ -62,7 +62,7 @@ fn idp() -> &'static Idp {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    cassa_net::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

@@ -16,6 +16,7 @@ mod payments;
 mod positions;
 mod schema;
 mod statistics;
+mod tls;
 
 use cassa_core::debt::DebtPositionDraft;
 use cassa_store::{Actor, Ente, Origin, PositionWrite, Store, StoreOptions};

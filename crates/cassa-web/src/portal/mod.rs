@@ -97,6 +97,7 @@ impl PortalSettings {
         public_url: &str,
         checkout_carts_url: &str,
         checkout_key: Option<String>,
+        roots: &cassa_net::TrustedRoots,
     ) -> PortalSettings {
         PortalSettings {
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -104,11 +105,12 @@ impl PortalSettings {
             checkout_key,
             // Checkout answers 302 with the page to send the citizen to:
             // that is the answer, not a redirect to follow.
-            http: reqwest::Client::builder()
+            http: roots
+                .http_client()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(std::time::Duration::from_secs(20))
                 .build()
-                .expect("an HTTP client without TLS always builds"),
+                .expect("an HTTP client with a built TLS configuration"),
         }
     }
 }
@@ -130,6 +132,7 @@ impl Default for PortalSettings {
             "http://127.0.0.1:8080",
             "http://127.0.0.1:8081/checkout/ec/v2/carts",
             None,
+            &cassa_net::TrustedRoots::system(),
         )
     }
 }

@@ -11,7 +11,10 @@ use mail_parser::{MessageParser, MimeHeaders};
 use reqwest::{Method, StatusCode};
 
 use crate::portal::{add, browser, page, post, token};
-use crate::{REGIONE, TestApp, create_ente, position_body};
+use crate::{REGIONE, TEST_CA, TestApp, create_ente, position_body};
+
+static SMTP_CERTIFICATE: std::sync::LazyLock<cassa_testkit::tls::IssuedFiles> =
+    std::sync::LazyLock::new(|| TEST_CA.server("smtp-relay"));
 
 backend_tests!(
     a_two_ente_cart_is_paid_through_checkout_and_mailed,
@@ -19,7 +22,13 @@ backend_tests!(
     a_pending_payment_says_not_to_pay_again,
 );
 
-async fn publish(app: &TestApp, organization: &str, key: &str, iupd: &str, cents: i64) -> String {
+pub(crate) async fn publish(
+    app: &TestApp,
+    organization: &str,
+    key: &str,
+    iupd: &str,
+    cents: i64,
+) -> String {
     let body = position_body(iupd, &[&[cents]]).to_string().into_bytes();
     let reply = app
         .call_raw(
@@ -42,7 +51,7 @@ fn location(response: &reqwest::Response) -> String {
 
 /// Steps 2 and 3, then "Procedi al pagamento": answers the response
 /// (a redirect to Checkout, or the summary with what is wrong).
-async fn go_to_checkout(client: &reqwest::Client, base: &str) -> reqwest::Response {
+pub(crate) async fn go_to_checkout(client: &reqwest::Client, base: &str) -> reqwest::Response {
     let csrf = token(client, &format!("{base}/carrello/anagrafica")).await;
     let saved = post(
         client,
@@ -217,11 +226,14 @@ async fn a_two_ente_cart_is_paid_through_checkout_and_mailed(backend: Backend) {
     );
 
     // The outbox: the resume link once, a receipt per payment, to the
-    // checkout's address; sent once however often the mailer runs.
-    let sink = SmtpSink::start().await;
+    // checkout's address; sent once however often the mailer runs, over
+    // STARTTLS to a relay whose certificate a private CA signed.
+    let sink = SmtpSink::start_starttls(&SMTP_CERTIFICATE).await;
+    let relay = sink.url.replace("smtp://", "smtp://cassa:relay-password@");
+    let ca = std::fs::read(TEST_CA.ca_file()).unwrap();
     let mailer = Mailer::new(
         app.store.clone(),
-        MailTransport::smtp(&sink.url).unwrap(),
+        MailTransport::smtp(&relay, Some(&ca)).unwrap(),
         "Portale Pagamenti <noreply@cassa.test>",
         &app.base,
     )
@@ -230,6 +242,12 @@ async fn a_two_ente_cart_is_paid_through_checkout_and_mailed(backend: Backend) {
     while mailer.send_next().await.unwrap() {}
     let delivered = sink.wait_for(3).await;
     assert_eq!(delivered.len(), 3, "{delivered:?}");
+    assert!(
+        delivered
+            .iter()
+            .all(|m| m.tls && m.user.as_deref() == Some("cassa")),
+        "every message over TLS, after logging in"
+    );
     let resume = MessageParser::default().parse(&delivered[0].data).unwrap();
     assert_eq!(delivered[0].to, ["mario.rossi@example.org"]);
     let body = resume.body_text(0).unwrap();
@@ -335,7 +353,7 @@ async fn refused_cancelled_and_tampered_carts_pay_nothing(backend: Backend) {
     assert!(html.contains("35,00 €"), "the new amount: {html}");
 
     // Someone else's (or a made-up) cart, checkout or receipt: nothing.
-    let stranger = reqwest::Client::builder()
+    let stranger = cassa_net::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

@@ -14,7 +14,9 @@ mod jobs;
 mod node;
 mod ops;
 mod portal;
+mod tls;
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use cassa_jobs::{FileStore, Worker};
@@ -51,6 +53,35 @@ pub fn station(base: &str) -> pagopa_sim::Station {
     }
 }
 pub const REGIONE: &str = "80050050154";
+
+/// The private CA that signs pagopa-sim's certificate: every Checkout and
+/// OIDC call in these tests goes over HTTPS, trusted the way production
+/// trusts a private CA (`extra_ca_file`).
+pub static TEST_CA: LazyLock<cassa_testkit::tls::TestCa> =
+    LazyLock::new(|| cassa_testkit::tls::TestCa::new("cassa-web tests CA"));
+static SIM_CERTIFICATE: LazyLock<cassa_testkit::tls::IssuedFiles> =
+    LazyLock::new(|| TEST_CA.server("pagopa-sim"));
+
+/// The system's roots plus [`TEST_CA`].
+pub fn test_roots() -> cassa_net::TrustedRoots {
+    cassa_net::TrustedRoots::load(Some(TEST_CA.ca_file())).unwrap()
+}
+
+/// Serves `app` on `listener` as `cassa serve` does.
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    tls: Option<std::sync::Arc<cassa_net::ServerTls>>,
+) {
+    let limits = cassa_net::ServeLimits::default();
+    tokio::spawn(cassa_net::serve(
+        listener,
+        app,
+        tls,
+        limits,
+        std::future::pending(),
+    ));
+}
 
 pub struct TestApp {
     pub base: String,
@@ -158,6 +189,17 @@ impl TestApp {
         login: LoginOptions,
         node: cassa_web::node::NodeSettings,
     ) -> (TestApp, Option<String>) {
+        TestApp::start_trusting(backend, checkout, login, node, test_roots()).await
+    }
+
+    /// An app whose outbound HTTPS (Checkout, OIDC) trusts `roots`.
+    pub async fn start_trusting(
+        backend: Backend,
+        checkout: Option<Duration>,
+        login: LoginOptions,
+        node: cassa_web::node::NodeSettings,
+        roots: cassa_net::TrustedRoots,
+    ) -> (TestApp, Option<String>) {
         let db = fresh_database(backend).await;
         let store = Store::connect(&db.url, StoreOptions::default())
             .await
@@ -179,17 +221,17 @@ impl TestApp {
                     &base,
                     &format!("{sim}/checkout/ec/v2/carts"),
                     Some("sim-key".into()),
+                    &roots,
                 ));
-                state = state.with_citizen_login(citizen_login(&sim, login));
+                state = state.with_citizen_login(citizen_login(&sim, login, &roots));
                 Some(sim)
             }
             None => None,
         };
-        let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        serve(listener, router(state), None);
         let app = TestApp {
             base,
-            client: reqwest::Client::new(),
+            client: cassa_net::http_client().build().unwrap(),
             store,
             ente,
             key,
@@ -281,14 +323,17 @@ impl Default for LoginOptions {
     }
 }
 
-fn citizen_login(sim: &str, options: LoginOptions) -> cassa_web::portal::login::CitizenLogin {
+fn citizen_login(
+    sim: &str,
+    options: LoginOptions,
+    roots: &cassa_net::TrustedRoots,
+) -> cassa_web::portal::login::CitizenLogin {
     use cassa_web::portal::login::{CitizenLogin, headers, oidc};
     CitizenLogin {
-        oidc: Some(oidc::OidcClient::new(oidc::OidcSettings::new(
-            &format!("{sim}/oidc"),
-            "cassa-test",
-            OIDC_SECRET,
-        ))),
+        oidc: Some(oidc::OidcClient::new(
+            oidc::OidcSettings::new(&format!("{sim}/oidc"), "cassa-test", OIDC_SECRET),
+            roots,
+        )),
         headers: Some(headers::HeaderLoginSettings::new(
             options.sso_proxies,
             PROXY_SECRET,
@@ -298,10 +343,14 @@ fn citizen_login(sim: &str, options: LoginOptions) -> cassa_web::portal::login::
     }
 }
 
-/// pagopa-sim on a loopback port, calling cassa at `cassa` as the node.
+/// pagopa-sim over HTTPS on a loopback port (its certificate signed by
+/// [`TEST_CA`]), calling cassa at `cassa` as the node.
 async fn start_simulator(cassa: &str, pending_delay: Duration) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim = format!("http://{}", listener.local_addr().unwrap());
+    let sim = format!(
+        "https://localhost:{}",
+        listener.local_addr().unwrap().port()
+    );
     let state = pagopa_sim::api::SimState {
         client: pagopa_sim::NodeClient::new(station(cassa)),
         psp: pagopa_sim::Psp::default(),
@@ -322,7 +371,13 @@ async fn start_simulator(cassa: &str, pending_delay: Duration) -> String {
     .unwrap();
     let app = pagopa_sim::api::router(state)
         .merge(pagopa_sim::oidc::routes(std::sync::Arc::new(provider)));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let certificate = cassa_net::ServerTls::new(cassa_net::ServerTlsFiles {
+        cert: SIM_CERTIFICATE.cert.clone(),
+        key: SIM_CERTIFICATE.key.clone(),
+        client_ca: None,
+    })
+    .unwrap();
+    serve(listener, app, Some(certificate));
     sim
 }
 

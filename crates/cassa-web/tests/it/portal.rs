@@ -18,8 +18,11 @@ backend_tests!(
 );
 
 /// A browser-like client: keeps cookies, does not follow redirects.
+/// A browser trusting the system's roots and the tests' CA (pagopa-sim's
+/// Checkout and identity provider pages are HTTPS).
 pub(crate) fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
+    cassa_net::http_client()
+        .tls_backend_preconfigured(crate::test_roots().client_config())
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()

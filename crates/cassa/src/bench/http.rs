@@ -104,12 +104,16 @@ pub async fn measure(
     // Positions only: no job runs, the file store stays empty.
     let files_dir = tempfile::tempdir()?;
     let files = cassa_jobs::FileStore::new(files_dir.path());
-    let server =
-        tokio::spawn(
-            async move { axum::serve(listener, router(AppState::new(served, files))).await },
-        );
+    // The server loop `cassa serve` runs.
+    let server = tokio::spawn(cassa_net::serve(
+        listener,
+        router(AppState::new(served, files)),
+        None,
+        cassa_net::ServeLimits::default(),
+        std::future::pending(),
+    ));
     let next = Arc::new(AtomicUsize::new(0));
-    let client = reqwest::Client::builder()
+    let client = cassa_net::http_client()
         .pool_max_idle_per_host(clients)
         .build()?;
     let started = Instant::now();

@@ -47,7 +47,7 @@ pub(super) async fn a_killed_worker_s_import_is_applied_once(backend: Backend) {
         .unwrap();
     let (base, _) = announced(&mut child);
     let _server = Server(child);
-    let client = reqwest::Client::new();
+    let client = cassa_net::http_client().build().unwrap();
     let queued = client
         .post(format!(
             "{base}/organizations/01199250158/jobs/imports?fileName={FILE}"

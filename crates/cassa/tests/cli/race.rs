@@ -91,7 +91,7 @@ pub(super) async fn two_processes_race_exclusive_options() {
         bases.push(announced(&mut child).0);
         servers.push(Server(child));
     }
-    let client = reqwest::Client::new();
+    let client = cassa_net::http_client().build().unwrap();
     for round in 0..5 {
         let iupd = format!("RACE-{round}");
         let created: serde_json::Value = client

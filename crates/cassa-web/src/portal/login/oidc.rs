@@ -107,14 +107,15 @@ pub fn pkce_challenge(verifier: &str) -> String {
 }
 
 impl OidcClient {
-    pub fn new(settings: OidcSettings) -> OidcClient {
+    pub fn new(settings: OidcSettings, roots: &cassa_net::TrustedRoots) -> OidcClient {
         OidcClient {
             settings,
-            http: reqwest::Client::builder()
+            http: roots
+                .http_client()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(15))
                 .build()
-                .expect("an HTTP client without TLS always builds"),
+                .expect("an HTTP client with a built TLS configuration"),
             provider: RwLock::new(None),
         }
     }
