@@ -30,9 +30,16 @@ pub enum JobFailure {
     LeaseLost,
 }
 
+/// The job's error is shown to operators and API clients: the database's
+/// own message (table names, constraint names, SQL) goes to the log only,
+/// under a reference the shown text gives.
 impl From<StoreError> for JobFailure {
     fn from(e: StoreError) -> Self {
-        JobFailure::Failed(format!("database: {e}"))
+        let reference = format!("{:08x}", rand::random::<u32>());
+        tracing::error!(%reference, error = %e, "a job failed on the database");
+        JobFailure::Failed(format!(
+            "internal error (database); the server's log has the details under reference {reference}"
+        ))
     }
 }
 
@@ -204,5 +211,22 @@ async fn run_job(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobFailure> 
             .await
             .map(JobOutcome::Done),
         other => Err(JobFailure::Failed(format!("unknown job kind {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{JobFailure, StoreError};
+
+    #[test]
+    fn a_database_error_is_not_shown_to_whoever_reads_the_job() {
+        let raw = StoreError::Corrupt(
+            "duplicate key value violates unique constraint \"debt_position_pkey\"".into(),
+        );
+        let JobFailure::Failed(shown) = JobFailure::from(raw) else {
+            panic!("a failure");
+        };
+        assert!(!shown.contains("debt_position"), "{shown}");
+        assert!(shown.contains("reference"), "{shown}");
     }
 }

@@ -8,6 +8,8 @@ pub mod api_key;
 pub mod backoffice;
 pub mod client_addr;
 mod docs;
+mod hardening;
+pub mod local_path;
 pub mod node;
 mod ops;
 pub mod portal;
@@ -47,7 +49,7 @@ use cassa_jobs::FileStore;
 use cassa_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-pub use ops::metrics_handle;
+pub use ops::{OpsSettings, metrics_handle};
 pub use request_id::RequestId;
 
 /// What every handler can reach.
@@ -69,6 +71,8 @@ pub struct AppState {
     pub portal: Arc<portal::PortalSettings>,
     /// How citizens log in (OIDC, a SAML proxy's headers), if at all.
     pub citizen_login: Arc<portal::login::CitizenLogin>,
+    /// Who may read `/metrics`.
+    pub ops: Arc<OpsSettings>,
 }
 
 impl AppState {
@@ -85,6 +89,7 @@ impl AppState {
             node: Arc::new(node::NodeSettings::default()),
             portal: Arc::new(portal::PortalSettings::default()),
             citizen_login: Arc::new(portal::login::CitizenLogin::default()),
+            ops: Arc::new(OpsSettings::default()),
             logins: Arc::new(portal::RateLimiter::new(
                 20,
                 std::time::Duration::from_secs(600),
@@ -99,6 +104,11 @@ impl AppState {
 
     pub fn with_citizen_login(mut self, login: portal::login::CitizenLogin) -> Self {
         self.citizen_login = Arc::new(login);
+        self
+    }
+
+    pub fn with_ops(mut self, settings: OpsSettings) -> Self {
+        self.ops = Arc::new(settings);
         self
     }
 
@@ -126,6 +136,11 @@ pub fn node_router(state: AppState) -> Router {
     layered(node.fallback(portal::not_found), state)
 }
 
+/// `/metrics` and `/healthz` alone, for a listener only monitoring reaches.
+pub fn metrics_router(state: AppState) -> Router {
+    layered(ops::metrics_routes().fallback(portal::not_found), state)
+}
+
 fn application(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(api::routes())
@@ -136,10 +151,22 @@ fn application(state: &AppState) -> Router<AppState> {
         .fallback(portal::not_found)
 }
 
+/// Longest wait for the next chunk of a request body.
+const BODY_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn layered(routes: Router<AppState>, state: AppState) -> Router {
     routes
+        .layer(axum::middleware::from_fn(hardening::deadline))
         .layer(axum::middleware::from_fn(ops::record_metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            hardening::security_headers,
+        ))
         .layer(axum::middleware::from_fn(request_id::propagate))
+        // A body that stops arriving (a slow upload, slowloris) is cut.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_IDLE_TIMEOUT,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             api::panic_response,
         ))

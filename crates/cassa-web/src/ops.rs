@@ -7,7 +7,7 @@ use std::time::Instant;
 use axum::Json;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,14 +15,40 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use cassa_store::WriterState;
 
+use crate::request_id::ClientRequestId;
 use crate::{AppState, RequestId};
 
+/// `/healthz`, and `/metrics` for a scraper with the bearer token
+/// (`metrics_token`); without a token configured `/metrics` is not served
+/// here, only on the metrics listener ([`metrics_routes`]).
 pub fn routes() -> Router<AppState> {
+    health_routes().route("/metrics", get(metrics_with_token))
+}
+
+/// `/metrics` and `/healthz` without a token, for a listener of their own
+/// that only the monitoring network reaches (`metrics_listen`).
+pub fn metrics_routes() -> Router<AppState> {
     health_routes().route("/metrics", get(metrics))
 }
 
 pub fn health_routes() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz))
+}
+
+/// Who may read `/metrics` on the public listener.
+#[derive(Clone, Default)]
+pub struct OpsSettings {
+    /// `Authorization: Bearer <token>`; none: `/metrics` is not served
+    /// there.
+    pub metrics_token: Option<String>,
+}
+
+impl std::fmt::Debug for OpsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpsSettings")
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// The process-wide Prometheus recorder, installed on first use.
@@ -86,6 +112,25 @@ async fn healthz(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
+async fn metrics_with_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(expected) = state.ops.metrics_token.as_deref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !crate::token::same(presented, expected) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+        )
+            .into_response();
+    }
+    metrics(State(state)).await
+}
+
 async fn metrics(State(state): State<AppState>) -> Response {
     // Receipts kept but not applied, still waiting for an operator.
     match state.store.open_anomalies().await {
@@ -108,14 +153,20 @@ pub async fn record_metrics(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone());
-    let path = request.uri().path().to_owned();
+    let client_request_id = request
+        .extensions()
+        .get::<ClientRequestId>()
+        .map(|r| r.0.clone());
+    // The route, not the path: paths carry capabilities (a cart to resume,
+    // a payment's receipts) that logs must not keep.
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
+    let ms = elapsed.as_secs_f64() * 1000.0;
     if status >= 500 {
-        tracing::error!(%method, %path, status, ms = elapsed.as_secs_f64() * 1000.0, request_id, "request failed");
+        tracing::error!(%method, %route, status, ms, request_id, client_request_id, "request failed");
     } else {
-        tracing::info!(%method, %path, status, ms = elapsed.as_secs_f64() * 1000.0, request_id, "request");
+        tracing::info!(%method, %route, status, ms, request_id, client_request_id, "request");
     }
     let status = status.to_string();
     let labels = [("method", method), ("route", route), ("status", status)];

@@ -60,6 +60,13 @@ pub struct Config {
     pub node_listen: Option<SocketAddr>,
     /// Reverse proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Networks,
+    /// `/metrics` on the portal's listener answers only with
+    /// `Authorization: Bearer <metrics_token>` (at least 16 characters);
+    /// none: not served there.
+    pub metrics_token: Option<String>,
+    /// Serve `/metrics` and `/healthz` without a token on this address,
+    /// for a monitoring network.
+    pub metrics_listen: Option<SocketAddr>,
     /// Certificate authorities (PEM) trusted besides the system's, for
     /// servers signed by a private CA: Checkout, the identity provider,
     /// PostgreSQL (as its `sslrootcert` unless the URL names one), SMTP.
@@ -162,6 +169,8 @@ impl Default for Config {
             node_auth_header: "Ocp-Apim-Subscription-Key".into(),
             node_listen: None,
             trusted_proxies: Networks::default(),
+            metrics_token: None,
+            metrics_listen: None,
             extra_ca_file: None,
             tls_cert: None,
             tls_key: None,
@@ -298,6 +307,17 @@ impl Config {
         })?;
         if self.node_listen == Some(self.listen) && self.listen.port() != 0 {
             bail!("node_listen must differ from listen");
+        }
+        if let Some(metrics) = self.metrics_listen
+            && metrics.port() != 0
+            && (metrics == self.listen || Some(metrics) == self.node_listen)
+        {
+            bail!("metrics_listen must differ from listen and node_listen");
+        }
+        if let Some(token) = &self.metrics_token
+            && token.chars().count() < 16
+        {
+            bail!("metrics_token must be at least 16 characters");
         }
         for (key, url) in [
             ("checkout_url", Some(&self.checkout_url)),
@@ -437,6 +457,13 @@ impl Config {
         self.public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// Who may read `/metrics` on the portal's listener.
+    pub fn ops_settings(&self) -> cassa_web::OpsSettings {
+        cassa_web::OpsSettings {
+            metrics_token: self.metrics_token.clone(),
+        }
     }
 
     /// Whom outbound TLS trusts: the system's roots and `extra_ca_file`.

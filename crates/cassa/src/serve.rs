@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cassa_store::{Store, StoreOptions};
-use cassa_web::{AppState, node_router, router, router_without_node};
+use cassa_web::{AppState, metrics_router, node_router, router, router_without_node};
 use jiff::Timestamp;
 
 use crate::config::Config;
@@ -82,6 +82,19 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (metrics_listen)"))?,
+        ),
+        None => None,
+    };
+    let metrics_line = match (&metrics_listener, &config.metrics_token) {
+        (Some(listener), _) => format!("http://{}/metrics", listener.local_addr()?),
+        (None, Some(_)) => format!("{scheme}://{address}/metrics with the metrics_token"),
+        (None, None) => "not served: set metrics_listen or metrics_token".to_owned(),
+    };
     let node_address = match &node_listener {
         Some(l) => l.local_addr()?,
         None => address,
@@ -112,7 +125,8 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         "cassa is serving on {scheme}://{address}/ (API reference: {scheme}://{address}/api/docs)\n\
          pagoPA node endpoint: {scheme}://{node_address}/pagopa/paForNode (idBrokerPA {}, idStation {}); {fenced}{client_certificates}\n\
          pagoPA Checkout: {}\n\
-         citizens' e-mails: {mail}\n",
+         citizens' e-mails: {mail}\n\
+         metrics: {metrics_line}\n",
         config.pagopa_broker_id, config.pagopa_station_id, config.checkout_url
     ));
 
@@ -131,7 +145,8 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), config.files())
         .with_node(node_settings)
         .with_portal(config.portal_settings(&roots))
-        .with_citizen_login(config.citizen_login(with_demo, &roots));
+        .with_citizen_login(config.citizen_login(with_demo, &roots))
+        .with_ops(config.ops_settings());
     let reloader = tokio::spawn(reload_certificates_on_hangup(
         [portal_tls.clone(), node_tls.clone()]
             .into_iter()
@@ -153,6 +168,13 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
             },
         ))
     });
+    let metrics_server = metrics_listener.map(|listener| {
+        let app = metrics_router(state.clone());
+        let mut stopping = stopping.clone();
+        tokio::spawn(cassa_net::serve(listener, app, None, limits, async move {
+            let _ = stopping.changed().await;
+        }))
+    });
     let app = if node_server.is_some() {
         router_without_node(state)
     } else {
@@ -169,6 +191,12 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
             .await
             .context("the node listener stopped")?
             .context("the node listener stopped with an error")?;
+    }
+    if let Some(metrics_server) = metrics_server {
+        metrics_server
+            .await
+            .context("the metrics listener stopped")?
+            .context("the metrics listener stopped with an error")?;
     }
     served.context("the server stopped with an error")?;
     sweeper.abort();

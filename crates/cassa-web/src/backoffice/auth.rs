@@ -128,13 +128,9 @@ pub struct AfterLogin {
 
 /// Where to go after login: only back-office paths.
 fn safe_next(next: &str) -> String {
-    if next.starts_with("/backoffice")
-        && !next.starts_with("/backoffice/login")
-        && !next.contains("//")
-    {
-        next.to_owned()
-    } else {
-        "/backoffice".to_owned()
+    match crate::local_path::LocalPath::parse_within(next, "/backoffice") {
+        Some(path) if !path.as_str().starts_with("/backoffice/login") => path.as_str().to_owned(),
+        _ => "/backoffice".to_owned(),
     }
 }
 

@@ -65,9 +65,10 @@ pub async fn switch_language(Path(code): Path<String>, Query(back): Query<Back>)
     let lang = Lang::parse(&code).unwrap_or(Lang::It);
     let back = back
         .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
-        .unwrap_or_else(|| "/".to_owned());
-    let mut response = Redirect::to(&back).into_response();
+        .as_deref()
+        .and_then(crate::local_path::LocalPath::parse);
+    let back = back.as_ref().map_or("/", |b| b.as_str());
+    let mut response = Redirect::to(back).into_response();
     let cookie = format!(
         "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
         lang.code()

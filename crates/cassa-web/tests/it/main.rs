@@ -8,6 +8,7 @@ mod citizen;
 mod contract;
 mod debt_positions;
 mod errors;
+mod hardening;
 mod imports;
 mod iuv_concurrency;
 mod jobs;
@@ -53,6 +54,8 @@ pub fn station(base: &str) -> pagopa_sim::Station {
     }
 }
 pub const REGIONE: &str = "80050050154";
+/// What a test's scraper sends to read `/metrics`.
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 
 /// The private CA that signs pagopa-sim's certificate: every Checkout and
 /// OIDC call in these tests goes over HTTPS, trusted the way production
@@ -189,7 +192,18 @@ impl TestApp {
         login: LoginOptions,
         node: cassa_web::node::NodeSettings,
     ) -> (TestApp, Option<String>) {
-        TestApp::start_trusting(backend, checkout, login, node, test_roots()).await
+        let ops = cassa_web::OpsSettings {
+            metrics_token: Some(METRICS_TOKEN.into()),
+        };
+        TestApp::start_trusting(backend, checkout, login, node, test_roots(), ops).await
+    }
+
+    /// An app whose `/metrics` is guarded as `ops` says.
+    pub async fn start_with_ops(backend: Backend, ops: cassa_web::OpsSettings) -> TestApp {
+        let login = LoginOptions::default();
+        TestApp::start_trusting(backend, None, login, node_settings(), test_roots(), ops)
+            .await
+            .0
     }
 
     /// An app whose outbound HTTPS (Checkout, OIDC) trusts `roots`.
@@ -199,6 +213,7 @@ impl TestApp {
         login: LoginOptions,
         node: cassa_web::node::NodeSettings,
         roots: cassa_net::TrustedRoots,
+        ops: cassa_web::OpsSettings,
     ) -> (TestApp, Option<String>) {
         let db = fresh_database(backend).await;
         let store = Store::connect(&db.url, StoreOptions::default())
@@ -213,7 +228,9 @@ impl TestApp {
         let files = FileStore::new(files_dir.path());
         let worker = Worker::new(store.clone(), files.clone()).with_idle(Duration::from_millis(20));
         tokio::spawn(worker.run());
-        let mut state = AppState::new(store.clone(), files).with_node(node);
+        let mut state = AppState::new(store.clone(), files)
+            .with_node(node)
+            .with_ops(ops);
         let sim = match checkout {
             Some(pending_delay) => {
                 let sim = start_simulator(&base, pending_delay).await;

@@ -688,6 +688,7 @@ async fn only_pagopa_passes_the_fence(backend: Backend) {
     let metrics = app
         .client
         .get(format!("{}/metrics", app.base))
+        .bearer_auth(crate::METRICS_TOKEN)
         .send()
         .await
         .unwrap();

@@ -21,6 +21,7 @@ async fn health_metrics_and_docs(backend: Backend) {
     let metrics = app
         .client
         .get(format!("{}/metrics", app.base))
+        .bearer_auth(crate::METRICS_TOKEN)
         .send()
         .await
         .unwrap();

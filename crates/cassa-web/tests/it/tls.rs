@@ -22,6 +22,7 @@ async fn an_unknown_certificate_stops_checkout_and_login(backend: Backend) {
         LoginOptions::default(),
         node_settings(),
         cassa_net::TrustedRoots::system(),
+        cassa_web::OpsSettings::default(),
     )
     .await;
     let sim = sim.unwrap();
