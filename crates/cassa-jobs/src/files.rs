@@ -81,6 +81,51 @@ impl FileStore {
 }
 
 impl FileStore {
+    /// Deletes an upload with what was extracted from it (nothing to
+    /// delete is fine).
+    pub fn remove_upload(&self, token: &str) -> io::Result<()> {
+        if token.is_empty() || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "upload token"));
+        }
+        match std::fs::remove_dir_all(self.root.join("uploads").join(token)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The uploads whose files were last touched before `before`, by token.
+    pub fn uploads_untouched_since(
+        &self,
+        before: std::time::SystemTime,
+    ) -> io::Result<Vec<String>> {
+        let dir = match std::fs::read_dir(self.root.join("uploads")) {
+            Ok(dir) => dir,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut stale = Vec::new();
+        for entry in dir {
+            let entry = entry?;
+            let token = entry.file_name().to_string_lossy().into_owned();
+            let mut newest = entry.metadata()?.modified()?;
+            for file in std::fs::read_dir(entry.path())? {
+                if let Ok(modified) = file?.metadata().and_then(|m| m.modified()) {
+                    newest = newest.max(modified);
+                }
+            }
+            if newest < before {
+                stale.push(token);
+            }
+        }
+        Ok(stale)
+    }
+
+    /// Bytes free on the file system under the root (0 when unknown).
+    pub fn free_bytes(&self) -> u64 {
+        let _ = std::fs::create_dir_all(&self.root);
+        crate::import_dovuti::unpack::free_bytes(&self.root)
+    }
+
     /// Deletes every file of `job_id` (nothing to delete is fine).
     pub fn remove_job_files(&self, job_id: i64) -> io::Result<()> {
         match std::fs::remove_dir_all(self.root.join("jobs").join(job_id.to_string())) {
@@ -112,6 +157,11 @@ impl PartFile {
         self.file.sync_all()?;
         drop(self.file);
         std::fs::rename(&self.part, &self.done)?;
+        // The rename lives in the directory: without its fsync a power cut
+        // can lose the file that a job already reported done.
+        if let Some(dir) = self.done.parent() {
+            File::open(dir)?.sync_all()?;
+        }
         Ok(self.done)
     }
 }

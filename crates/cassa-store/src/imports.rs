@@ -18,9 +18,32 @@ pub enum QueuedImport {
         job_id: i64,
         file_name: String,
     },
+    /// The ente already has [`MAX_UNFINISHED_IMPORTS`] imports waiting or
+    /// running: one more waits until one ends.
+    TooMany {
+        unfinished: i64,
+    },
 }
 
+/// Imports an ente may have queued or running at once: each holds its
+/// upload (up to 512 MB, more extracted) on the shared disk.
+pub const MAX_UNFINISHED_IMPORTS: i64 = 3;
+
+const UNFINISHED_IMPORTS: &str =
+    "SELECT COUNT(*) FROM job WHERE ente_id = $1 AND kind = $2 AND state IN ('queued', 'running')";
+
 impl Store {
+    /// Whether the ente may queue one more import now (checked before an
+    /// upload is stored; [`Store::queue_import`] checks again).
+    pub async fn may_queue_import(&self, ente_id: i64, kind: &str) -> Result<bool, StoreError> {
+        let unfinished: i64 = sqlx::query_scalar(UNFINISHED_IMPORTS)
+            .bind(ente_id)
+            .bind(kind)
+            .fetch_one(self.read())
+            .await?;
+        Ok(unfinished < MAX_UNFINISHED_IMPORTS)
+    }
+
     pub async fn queue_import(
         &self,
         new: NewJob<'_>,
@@ -44,6 +67,21 @@ impl Store {
                 job_id: row.try_get("job_id")?,
                 file_name: row.try_get("file_name")?,
             });
+        }
+        if self.backend() == crate::Backend::Postgres {
+            // One ente's imports queue one at a time, so the count holds.
+            sqlx::query("SELECT id FROM ente WHERE id = $1 FOR UPDATE")
+                .bind(new.ente_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        let unfinished: i64 = sqlx::query_scalar(UNFINISHED_IMPORTS)
+            .bind(new.ente_id)
+            .bind(new.kind)
+            .fetch_one(&mut *tx)
+            .await?;
+        if unfinished >= MAX_UNFINISHED_IMPORTS {
+            return Ok(QueuedImport::TooMany { unfinished });
         }
         let job = insert_job(&mut tx, &new, now).await?;
         match earlier {

@@ -212,6 +212,18 @@ impl Store {
         rows.iter().map(job_from_row).collect()
     }
 
+    /// The jobs of `kind` still queued or running (an import's upload is
+    /// needed until its job ends).
+    pub async fn unfinished_jobs(&self, kind: &str) -> Result<Vec<Job>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM job WHERE kind = $1 AND state IN ('queued', 'running') ORDER BY id"
+        ))
+        .bind(kind)
+        .fetch_all(self.read())
+        .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
     /// Records that job `id`'s files were deleted at `now`.
     pub async fn mark_job_files_expired(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;

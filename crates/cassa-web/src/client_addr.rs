@@ -1,13 +1,16 @@
-//! Who is really calling: the TCP peer, or the client a trusted reverse
-//! proxy names in `X-Forwarded-For`. Anyone can write that header, so it is
+//! Who is really calling, and over what: the TCP peer, or the client a
+//! trusted reverse proxy names in `Forwarded` (RFC 7239) or
+//! `X-Forwarded-For`, with the scheme it was reached by (`proto=` or
+//! `X-Forwarded-Proto`). Anyone can write those headers, so they are
 //! believed only from the addresses in `trusted_proxies`, and only as far
-//! back as the chain of trusted proxies goes.
+//! back as the chain of trusted proxies goes. One middleware works it out
+//! once per request ([`identify`]); handlers read [`Client`].
 
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use ipnet::IpNet;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -97,40 +100,190 @@ impl<'de> Deserialize<'de> for Networks {
     }
 }
 
-/// One `X-Forwarded-For` hop: an address, or an address with a port
-/// (`192.0.2.1:443`, `[2001:db8::1]:443`), as some proxies write them.
+/// One hop a proxy recorded: the address it heard from (text as written)
+/// and, with `Forwarded`, the scheme it was reached by.
+struct Hop<'a> {
+    from: &'a str,
+    proto: Option<&'a str>,
+}
+
+/// The hops of `Forwarded` when a proxy wrote it, else of
+/// `X-Forwarded-For`, left (farthest) to right (nearest). `None`: a header
+/// that is not text.
+fn hops(headers: &HeaderMap) -> Option<Vec<Hop<'_>>> {
+    let mut hops = Vec::new();
+    if headers.contains_key(header::FORWARDED) {
+        for value in headers.get_all(header::FORWARDED) {
+            for element in value.to_str().ok()?.split(',') {
+                let (mut from, mut proto) = ("", None);
+                for pair in element.split(';') {
+                    let Some((name, value)) = pair.split_once('=') else {
+                        continue;
+                    };
+                    let value = value.trim().trim_matches('"');
+                    match name.trim().to_ascii_lowercase().as_str() {
+                        "for" => from = value,
+                        "proto" => proto = Some(value),
+                        _ => {}
+                    }
+                }
+                hops.push(Hop { from, proto });
+            }
+        }
+    } else {
+        for value in headers.get_all("x-forwarded-for") {
+            for from in value.to_str().ok()?.split(',') {
+                hops.push(Hop { from, proto: None });
+            }
+        }
+    }
+    Some(hops)
+}
+
+/// One hop's address: bare, with a port (`192.0.2.1:443`), or in brackets
+/// (`[2001:db8::1]`, `[2001:db8::1]:443`) as RFC 7239 writes IPv6.
 fn hop_address(hop: &str) -> Option<IpAddr> {
     let hop = hop.trim();
     if let Ok(addr) = IpAddr::from_str(hop) {
         return Some(canonical(addr));
+    }
+    if let Some(inner) = hop.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return IpAddr::from_str(inner).ok().map(canonical);
     }
     std::net::SocketAddr::from_str(hop)
         .ok()
         .map(|s| canonical(s.ip()))
 }
 
-/// The client's address: `peer` itself, unless `peer` is a trusted proxy;
-/// then `X-Forwarded-For` is walked from the right (the entry the nearest
-/// proxy added) past every trusted proxy, and the first other address is
-/// the client. `None` when that cannot be told: a hop that is not an
-/// address, or a chain of trusted proxies that names nobody else. An
-/// unknown client is never taken for the proxy that forwarded it.
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &Networks) -> Option<IpAddr> {
-    let peer = canonical(peer);
-    if !trusted.contains(peer) {
-        return Some(peer);
+/// Who called, as far as can be told.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    /// `None` when a trusted proxy's headers name nobody believable: such
+    /// callers share one rate limit, and are never taken for the proxy.
+    pub ip: Option<IpAddr>,
+    /// Whether the client's own connection was HTTPS (ours, or the
+    /// proxy's as it says).
+    pub https: bool,
+}
+
+impl Client {
+    /// The client [`identify`] found for `request`.
+    pub fn of<B>(request: &axum::http::Request<B>) -> Client {
+        request
+            .extensions()
+            .get::<Client>()
+            .copied()
+            .unwrap_or(Client {
+                ip: None,
+                https: false,
+            })
     }
-    let mut hops: Vec<&str> = Vec::new();
-    for value in headers.get_all("x-forwarded-for") {
-        hops.extend(value.to_str().ok()?.split(','));
-    }
-    for hop in hops.into_iter().rev() {
-        let addr = hop_address(hop)?;
-        if !trusted.contains(addr) {
-            return Some(addr);
+
+    /// The key a per-client limit counts under: an IPv4 address, or an
+    /// IPv6 /64 (one subscriber's network: a host picks freely inside it).
+    pub fn limit_key(&self) -> String {
+        match self.ip {
+            Some(IpAddr::V4(v4)) => v4.to_string(),
+            Some(IpAddr::V6(v6)) => {
+                let net = ipnet::Ipv6Net::new(v6, 64).expect("64 is a prefix length");
+                net.trunc().to_string()
+            }
+            None => "unknown".to_owned(),
         }
     }
-    None
+}
+
+/// The client's address: `peer` itself, unless `peer` is a trusted proxy;
+/// then the hops are walked from the right (the one the nearest proxy
+/// added) past every trusted proxy, and the first other address is the
+/// client. `None` when that cannot be told: a hop that is not an address
+/// (`unknown`, an obfuscated name), or a chain of trusted proxies that
+/// names nobody else.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &Networks) -> Option<IpAddr> {
+    client(peer, false, headers, trusted).ip
+}
+
+/// The client behind `peer`, reached over HTTPS or not (`peer_https`).
+pub fn client(peer: IpAddr, peer_https: bool, headers: &HeaderMap, trusted: &Networks) -> Client {
+    let peer = canonical(peer);
+    if !trusted.contains(peer) {
+        return Client {
+            ip: Some(peer),
+            https: peer_https,
+        };
+    }
+    let unknown = Client {
+        ip: None,
+        https: peer_https,
+    };
+    let Some(hops) = hops(headers) else {
+        return unknown;
+    };
+    for hop in hops.iter().rev() {
+        let Some(addr) = hop_address(hop.from) else {
+            return unknown;
+        };
+        if !trusted.contains(addr) {
+            // The scheme of the proxy that heard the client: its own
+            // `proto=`, else the edge's `X-Forwarded-Proto` (the first).
+            let proto = hop.proto.or_else(|| {
+                headers
+                    .get("x-forwarded-proto")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split(',').next())
+            });
+            let https = match proto.map(|p| p.trim().to_ascii_lowercase()) {
+                Some(p) => p == "https",
+                None => peer_https,
+            };
+            return Client {
+                ip: Some(addr),
+                https,
+            };
+        }
+    }
+    unknown
+}
+
+/// The trusted proxies, for [`identify`].
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies(pub Networks);
+
+/// Works out the [`Client`] of every request once and puts it in the
+/// request's extensions (a request without a peer, in a test, is an
+/// unknown client over plain HTTP).
+pub async fn identify(
+    axum::extract::State(proxies): axum::extract::State<std::sync::Arc<TrustedProxies>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let extensions = request.extensions();
+    let peer_https = extensions
+        .get::<cassa_net::Transport>()
+        .is_some_and(|t| t.https);
+    let found = match extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
+        Some(peer) => client(peer.0.ip(), peer_https, request.headers(), &proxies.0),
+        None => Client {
+            ip: None,
+            https: peer_https,
+        },
+    };
+    request.extensions_mut().insert(found);
+    next.run(request).await
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Client>().copied().unwrap_or(Client {
+            ip: None,
+            https: false,
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -208,6 +361,109 @@ mod tests {
         assert_eq!(
             client_ip(ip("10.0.0.2"), &forwarded(&["10.0.0.9"]), &trusted),
             None
+        );
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        headers
+    }
+
+    #[test]
+    fn forwarded_is_read_as_rfc_7239_writes_it() {
+        let trusted: Networks = "10.0.0.0/24".parse().unwrap();
+        let proxy = ip("10.0.0.2");
+        let seen = |pairs: &[(&str, &str)]| client(proxy, false, &headers(pairs), &trusted);
+        assert_eq!(
+            seen(&[(
+                "forwarded",
+                "for=1.2.3.4, for=203.0.113.9;proto=https;by=10.0.0.2"
+            )]),
+            Client {
+                ip: Some(ip("203.0.113.9")),
+                https: true
+            }
+        );
+        assert_eq!(
+            seen(&[("forwarded", r#"for="[2001:db8:cafe::17]:4711";proto=http"#)]),
+            Client {
+                ip: Some(ip("2001:db8:cafe::17")),
+                https: false
+            }
+        );
+        // Two proxies of ours: the client is the hop before them.
+        assert_eq!(
+            seen(&[
+                ("forwarded", "for=203.0.113.9;proto=https"),
+                ("forwarded", "for=10.0.0.3")
+            ]),
+            Client {
+                ip: Some(ip("203.0.113.9")),
+                https: true
+            }
+        );
+        // Forwarded wins over X-Forwarded-For; hidden names are nobody.
+        assert_eq!(
+            seen(&[
+                ("forwarded", "for=_hidden"),
+                ("x-forwarded-for", "203.0.113.9")
+            ])
+            .ip,
+            None
+        );
+        assert_eq!(seen(&[("forwarded", "for=unknown")]).ip, None);
+        // X-Forwarded-Proto from a trusted proxy; never from anyone else.
+        assert_eq!(
+            seen(&[
+                ("x-forwarded-for", "203.0.113.9"),
+                ("x-forwarded-proto", "https")
+            ]),
+            Client {
+                ip: Some(ip("203.0.113.9")),
+                https: true
+            }
+        );
+        let direct = client(
+            ip("198.51.100.1"),
+            false,
+            &headers(&[("x-forwarded-proto", "https"), ("forwarded", "for=1.1.1.1")]),
+            &trusted,
+        );
+        assert_eq!(
+            direct,
+            Client {
+                ip: Some(ip("198.51.100.1")),
+                https: false
+            }
+        );
+    }
+
+    #[test]
+    fn limits_count_ipv6_clients_by_their_64() {
+        let key = |text: &str| {
+            Client {
+                ip: Some(ip(text)),
+                https: false,
+            }
+            .limit_key()
+        };
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("192.0.2.1"), "192.0.2.1");
+        assert_eq!(
+            Client {
+                ip: None,
+                https: false
+            }
+            .limit_key(),
+            "unknown"
         );
     }
 }

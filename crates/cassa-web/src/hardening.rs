@@ -33,8 +33,8 @@ pub async fn security_headers(
 ) -> Response {
     let https = request
         .extensions()
-        .get::<cassa_net::Transport>()
-        .is_some_and(|t| t.https)
+        .get::<crate::client_addr::Client>()
+        .is_some_and(|c| c.https)
         || state.portal.public_url.starts_with("https://");
     let mut response = next.run(request).await;
     let is_page = response

@@ -63,10 +63,8 @@ pub struct AppState {
     pub node: Arc<node::NodeSettings>,
     /// Where jobs leave their files (for downloads).
     pub files: FileStore,
-    /// Citizens' notice lookups per client address.
-    pub lookups: Arc<portal::RateLimiter>,
-    /// Back-office login attempts per client address.
-    pub logins: Arc<portal::RateLimiter>,
+    /// Reverse proxies believed about the client behind them.
+    pub proxies: Arc<client_addr::TrustedProxies>,
     /// Where the portal is reached and where pagoPA Checkout is.
     pub portal: Arc<portal::PortalSettings>,
     /// How citizens log in (OIDC, a SAML proxy's headers), if at all.
@@ -80,20 +78,13 @@ impl AppState {
         AppState {
             store,
             files,
-            lookups: Arc::new(portal::RateLimiter::new(
-                30,
-                std::time::Duration::from_secs(600),
-            )),
+            proxies: Arc::new(client_addr::TrustedProxies::default()),
             metrics: metrics_handle(),
             openapi: Arc::new(docs::openapi_document()),
             node: Arc::new(node::NodeSettings::default()),
             portal: Arc::new(portal::PortalSettings::default()),
             citizen_login: Arc::new(portal::login::CitizenLogin::default()),
             ops: Arc::new(OpsSettings::default()),
-            logins: Arc::new(portal::RateLimiter::new(
-                20,
-                std::time::Duration::from_secs(600),
-            )),
         }
     }
 
@@ -104,6 +95,11 @@ impl AppState {
 
     pub fn with_citizen_login(mut self, login: portal::login::CitizenLogin) -> Self {
         self.citizen_login = Arc::new(login);
+        self
+    }
+
+    pub fn with_trusted_proxies(mut self, proxies: client_addr::Networks) -> Self {
+        self.proxies = Arc::new(client_addr::TrustedProxies(proxies));
         self
     }
 
@@ -163,6 +159,10 @@ fn layered(routes: Router<AppState>, state: AppState) -> Router {
             hardening::security_headers,
         ))
         .layer(axum::middleware::from_fn(request_id::propagate))
+        .layer(axum::middleware::from_fn_with_state(
+            state.proxies.clone(),
+            client_addr::identify,
+        ))
         // A body that stops arriving (a slow upload, slowloris) is cut.
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             BODY_IDLE_TIMEOUT,

@@ -58,7 +58,9 @@ pub struct Config {
     pub node_auth_header: String,
     /// Serve `/pagopa/*` on this address only, apart from the portal.
     pub node_listen: Option<SocketAddr>,
-    /// Reverse proxies whose `X-Forwarded-For` names the real client.
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the real
+    /// client (for rate limits, logs and the node fence) and whose
+    /// `proto=` / `X-Forwarded-Proto` say it came over HTTPS.
     pub trusted_proxies: Networks,
     /// `/metrics` on the portal's listener answers only with
     /// `Authorization: Bearer <metrics_token>` (at least 16 characters);

@@ -146,7 +146,8 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         .with_node(node_settings)
         .with_portal(config.portal_settings(&roots))
         .with_citizen_login(config.citizen_login(with_demo, &roots))
-        .with_ops(config.ops_settings());
+        .with_ops(config.ops_settings())
+        .with_trusted_proxies(config.trusted_proxies.clone());
     let reloader = tokio::spawn(reload_certificates_on_hangup(
         [portal_tls.clone(), node_tls.clone()]
             .into_iter()
@@ -221,7 +222,7 @@ pub fn announce(text: &str) {
 /// Moves PUBLISHED positions whose validity date has come to VALID and
 /// VALID ones past their due date to EXPIRED (when they ask to), discards
 /// what ended imports staged and never published, and deletes export files
-/// past their 30 days.
+/// past their 30 days and uploads no unfinished import needs.
 async fn sweep(store: Store, files: cassa_jobs::FileStore, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     loop {
@@ -241,6 +242,17 @@ async fn sweep(store: Store, files: cassa_jobs::FileStore, every: Duration) {
             Ok(jobs) => tracing::info!(jobs, "old export files deleted"),
             Err(e) => {
                 tracing::error!(error = %e, "export retention failed; retrying at the next tick")
+            }
+        }
+        let past = Timestamp::now() - cassa_web::portal::rate_limit::LONGEST_WINDOW;
+        if let Err(e) = store.forget_hits_before(past).await {
+            tracing::error!(error = %e, "old rate-limit counts could not be deleted; retrying");
+        }
+        match cassa_jobs::retention::remove_stale_uploads(&store, &files).await {
+            Ok(0) => {}
+            Ok(uploads) => tracing::info!(uploads, "uploads no import needs deleted"),
+            Err(e) => {
+                tracing::error!(error = %e, "upload cleanup failed; retrying at the next tick")
             }
         }
     }

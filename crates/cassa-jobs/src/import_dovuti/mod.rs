@@ -27,12 +27,13 @@ mod apply;
 mod mypay;
 mod notices;
 mod p4pa;
+pub mod unpack;
 
 pub use notices::{NOTICES_KIND, print_notices};
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use cassa_core::tracciati::{Action, Creditor};
@@ -103,40 +104,9 @@ struct Refusal {
     reason: String,
 }
 
-/// The CSV rows of the upload: the file itself or, for a ZIP, its one
-/// `.csv`, extracted beside it once (reading a ZIP entry is not seekable,
-/// and the file is read twice).
-fn open_rows(path: &Path) -> Result<csv::Reader<BufReader<File>>, String> {
-    let mut file = File::open(path).map_err(|e| format!("il file non si può leggere: {e}"))?;
-    let mut magic = [0u8; 4];
-    let zipped = file.read_exact(&mut magic).is_ok() && magic == *b"PK\x03\x04";
-    drop(file);
-    let csv_path = if zipped {
-        let extracted = path.with_extension("extracted.csv");
-        if !extracted.exists() {
-            let mut archive = zip::ZipArchive::new(File::open(path).map_err(|e| e.to_string())?)
-                .map_err(|e| format!("archivio ZIP non valido: {e}"))?;
-            let index = (0..archive.len())
-                .find(|&i| {
-                    archive
-                        .name_for_index(i)
-                        .is_some_and(|n| n.is_ok_and(|n| n.to_ascii_lowercase().ends_with(".csv")))
-                })
-                .ok_or("l'archivio ZIP non contiene un file .csv")?;
-            let mut entry = archive
-                .by_index(index)
-                .map_err(|e| format!("archivio ZIP non valido: {e}"))?;
-            let part = path.with_extension("extracted.part");
-            let mut out = File::create(&part).map_err(|e| e.to_string())?;
-            std::io::copy(&mut entry, &mut out)
-                .map_err(|e| format!("archivio ZIP non valido: {e}"))?;
-            std::fs::rename(&part, &extracted).map_err(|e| e.to_string())?;
-        }
-        extracted
-    } else {
-        path.to_owned()
-    };
-    let reader = BufReader::new(File::open(&csv_path).map_err(|e| e.to_string())?);
+/// The rows of a CSV file (an upload made safe by [`unpack`], or a spill).
+fn open_rows(csv_path: &Path) -> Result<csv::Reader<BufReader<File>>, String> {
+    let reader = BufReader::new(File::open(csv_path).map_err(|e| e.to_string())?);
     Ok(csv::ReaderBuilder::new()
         .delimiter(b';')
         .has_headers(false)
@@ -336,19 +306,25 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobFailure> 
         .trim_end_matches(".zip")
         .trim_end_matches(".csv")
         .to_owned();
+    // A ZIP's one CSV extracted, every line's length checked: a bomb or a
+    // line with no end refuses the file before anything reads it.
     let header = {
         let path = path.clone();
-        tokio::task::spawn_blocking(move || read_header(&path))
-            .await
-            .map_err(|e| JobFailure::Failed(format!("the check stopped: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let csv = unpack::csv_of_upload(&path, &unpack::LIMITS)?;
+            Ok::<_, String>((read_header(&csv)?, csv))
+        })
+        .await
+        .map_err(|e| JobFailure::Failed(format!("the check stopped: {e}")))?
     };
-    let header = match header {
-        Ok(header) => header,
+    let (header, path) = match header {
+        Ok(read) => read,
         Err(file_error) => {
-            return Ok(JobOutcome::Done(serialized(&ImportResult {
+            let refused = ImportResult {
                 file_error: Some(file_error),
                 ..ImportResult::default()
-            })));
+            };
+            return finish(ctx, job, &request.upload, Ok(Outcome::NotApplied(refused))).await;
         }
     };
     let file = Upload {
@@ -365,9 +341,52 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobFailure> 
         mypay::run(ctx, job, &ente, creditors, &file).await
     };
     let _ = std::fs::remove_file(apply::Spill::path_for(&file.path));
-    match outcome? {
-        Outcome::NotApplied(result) => Ok(JobOutcome::Done(serialized(&result))),
-        Outcome::Applied => Ok(JobOutcome::Recorded),
+    finish(ctx, job, &request.upload, outcome).await
+}
+
+/// Ends the job and deletes its upload (with what was extracted from it)
+/// once nothing can need it again: after the outcome is recorded, so that
+/// a crash in between leaves a job that runs again on its file. A lost
+/// lease leaves the file to the worker that took over.
+async fn finish(
+    ctx: &JobContext,
+    job: &Job,
+    upload: &str,
+    outcome: Result<Outcome, JobFailure>,
+) -> Result<JobOutcome, JobFailure> {
+    let outcome = match outcome {
+        Ok(Outcome::Applied) => JobOutcome::Recorded,
+        Ok(Outcome::NotApplied(result)) => {
+            let result = serialized(&result);
+            let store = ctx.store();
+            if !store
+                .finish_job(ctx.lease(), Ok(&result), jiff::Timestamp::now())
+                .await?
+            {
+                return Err(JobFailure::LeaseLost);
+            }
+            JobOutcome::Recorded
+        }
+        // Failed for good: the worker records it; a retry could not use
+        // the file either.
+        Err(JobFailure::Failed(why)) => {
+            remove_upload(ctx, job, upload).await;
+            return Err(JobFailure::Failed(why));
+        }
+        Err(lost) => return Err(lost),
+    };
+    remove_upload(ctx, job, upload).await;
+    Ok(outcome)
+}
+
+async fn remove_upload(ctx: &JobContext, job: &Job, upload: &str) {
+    let (files, token) = (ctx.files().clone(), upload.to_owned());
+    let removed = tokio::task::spawn_blocking(move || files.remove_upload(&token)).await;
+    if !matches!(removed, Ok(Ok(()))) {
+        tracing::warn!(
+            job = job.id,
+            "the upload could not be deleted; the sweep will"
+        );
     }
 }
 

@@ -1,6 +1,8 @@
 use std::collections::BTreeSet;
 
-use cassa_store::{JobState, MAX_ATTEMPTS, NewJob, PrintSelection};
+use cassa_store::{
+    JobState, MAX_ATTEMPTS, MAX_UNFINISHED_IMPORTS, NewJob, PrintSelection, QueuedImport,
+};
 use cassa_testkit::{Backend, backend_tests};
 use jiff::SignedDuration;
 
@@ -11,6 +13,7 @@ backend_tests!(
     a_job_whose_worker_died_is_taken_over_then_failed,
     concurrent_workers_never_share_a_job,
     printable_positions_follow_the_selection_page_by_page,
+    an_ente_queues_at_most_three_imports_even_at_once,
 );
 
 fn new_job(ente_id: i64) -> NewJob<'static> {
@@ -242,4 +245,69 @@ async fn printable_positions_follow_the_selection_page_by_page(backend: Backend)
         f.store.count_printable(f.ente.id, &none_due).await.unwrap(),
         0
     );
+}
+
+async fn an_ente_queues_at_most_three_imports_even_at_once(backend: Backend) {
+    let f = fixture(backend).await;
+    let other = f
+        .store
+        .create_ente(&new_ente("80050050154", "Regione", 1), "test", now())
+        .await
+        .unwrap();
+    let send = |ente_id: i64, n: usize| {
+        let store = f.store.clone();
+        tokio::spawn(async move {
+            let name = format!("dovuti-{n}.csv");
+            store
+                .queue_import(
+                    NewJob {
+                        ente_id,
+                        kind: "import_dovuti",
+                        params: "{}",
+                        created_by: "test",
+                    },
+                    &format!("{n:064x}"),
+                    &name,
+                    now(),
+                )
+                .await
+                .unwrap()
+        })
+    };
+    let sends: Vec<_> = (0..8).map(|n| send(f.ente.id, n)).collect();
+    let (mut queued, mut refused) = (0, 0);
+    for sent in sends {
+        match sent.await.unwrap() {
+            QueuedImport::Queued(_) => queued += 1,
+            QueuedImport::TooMany { unfinished } => {
+                assert_eq!(unfinished, MAX_UNFINISHED_IMPORTS);
+                refused += 1
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((queued, refused), (3, 5));
+    assert!(
+        !f.store
+            .may_queue_import(f.ente.id, "import_dovuti")
+            .await
+            .unwrap()
+    );
+    // Another ente's quota is its own.
+    assert!(
+        f.store
+            .may_queue_import(other.id, "import_dovuti")
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        send(other.id, 9).await.unwrap(),
+        QueuedImport::Queued(_)
+    ));
+    // One ends: one more may come.
+    let (job, lease) = f.store.claim_job("w", LEASE, now()).await.unwrap().unwrap();
+    assert_eq!(job.kind, "import_dovuti");
+    assert!(f.store.finish_job(&lease, Ok("{}"), now()).await.unwrap());
+    let later = send(job.ente_id, 20).await.unwrap();
+    assert!(matches!(later, QueuedImport::Queued(_)), "{later:?}");
 }

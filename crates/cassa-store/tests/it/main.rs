@@ -14,6 +14,7 @@ mod jobs;
 mod operators;
 mod payments;
 mod positions;
+mod rate_limits;
 mod schema;
 mod statistics;
 mod tls;

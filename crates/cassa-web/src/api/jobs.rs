@@ -143,20 +143,42 @@ pub async fn start_import(
     access: EnteAccess,
     Path(organization): Path<String>,
     axum::extract::Query(query): axum::extract::Query<ImportQuery>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    let upload = crate::uploads::receive(&state, &query.file_name, body.into_data_stream())
-        .await
-        .map_err(|e| match e {
-            crate::uploads::UploadError::TooLarge => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Payload Too Large",
-                e.to_string(),
-            ),
-            crate::uploads::UploadError::Io(_) => ApiError::internal(e),
-            other => ApiError::bad_request(format!("fileName / body: {other}")),
-        })?;
-    match queue_import(
+    use crate::uploads::UploadError;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let upload = crate::uploads::receive(
+        &state,
+        access.ente.id,
+        &query.file_name,
+        declared,
+        body.into_data_stream(),
+    )
+    .await
+    .map_err(|e| match e {
+        UploadError::TooLarge => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Payload Too Large",
+            e.to_string(),
+        ),
+        UploadError::TooManyImports => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too Many Requests",
+            e.to_string(),
+        ),
+        UploadError::NoRoom => ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "Insufficient Storage",
+            e.to_string(),
+        ),
+        UploadError::Io(_) | UploadError::Store(_) => ApiError::internal(e),
+        other => ApiError::bad_request(format!("fileName / body: {other}")),
+    })?;
+    let queued = queue_import(
         &state,
         access.ente.id,
         &access.actor,
@@ -164,8 +186,11 @@ pub async fn start_import(
         &upload,
         query.notices,
     )
-    .await?
-    {
+    .await;
+    if !matches!(queued, Ok(cassa_store::QueuedImport::Queued(_))) {
+        crate::uploads::forget(&state, &upload).await;
+    }
+    match queued? {
         cassa_store::QueuedImport::Queued(job) => Ok((
             StatusCode::ACCEPTED,
             [(header::LOCATION, job_path(&organization, job.id))],
@@ -179,6 +204,11 @@ pub async fn start_import(
                 "this file was already sent as {file_name} (job {job_id}, {}): nothing was changed",
                 job_path(&organization, job_id)
             ),
+        )),
+        cassa_store::QueuedImport::TooMany { .. } => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too Many Requests",
+            crate::uploads::UploadError::TooManyImports.to_string(),
         )),
     }
 }

@@ -46,7 +46,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             &format!("{JOBS}/imports"),
-            post(jobs::start_import).layer(axum::extract::DefaultBodyLimit::disable()),
+            post(jobs::start_import).layer(axum::extract::DefaultBodyLimit::max(
+                crate::uploads::MAX_UPLOAD_BODY,
+            )),
         )
         .route(&format!("{JOBS}/exports"), post(jobs::start_export))
         .route(

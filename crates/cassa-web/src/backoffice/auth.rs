@@ -4,13 +4,11 @@
 //! token; the database holds its SHA-256, so a copy of the database opens
 //! no session. A new token at every login; logout deletes the session.
 
-use std::time::Instant;
-
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use askama::Template;
 use axum::Form;
-use axum::extract::{ConnectInfo, FromRequest, Query, Request, State};
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,7 +20,7 @@ use super::i18n::{BoTexts, texts};
 use super::{Office, render_with_status};
 use crate::AppState;
 use crate::portal::i18n::Lang;
-use crate::portal::{Csrf, cookie};
+use crate::portal::{Csrf, RateLimit, cookie};
 
 const COOKIE: &str = "cassa_bo";
 /// A session ends after this long without a request.
@@ -167,11 +165,7 @@ fn dummy_hash() -> &'static str {
 
 pub async fn login(State(state): State<AppState>, request: Request) -> Response {
     let headers = request.headers().clone();
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let client = crate::client_addr::Client::of(&request);
     let posted = match Form::<Posted>::from_request(request, &state).await {
         Ok(Form(posted)) => posted,
         Err(_) => Posted::default(),
@@ -190,7 +184,10 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
     if !Csrf::from_headers(&headers).accepts(&posted.csrf) {
         return again(StatusCode::FORBIDDEN, t.session_expired);
     }
-    if !state.logins.allow(ip, Instant::now()) {
+    if !RateLimit::LOGINS
+        .allow(&state.store, &client.limit_key())
+        .await
+    {
         return again(StatusCode::TOO_MANY_REQUESTS, t.login_locked);
     }
     if posted.username.trim().is_empty() || posted.password.is_empty() {

@@ -17,7 +17,7 @@ use tower::ServiceExt;
 use super::scope::EnteScope;
 use super::{Office, forbidden, internal_error, not_found, render_with_status};
 use crate::AppState;
-use crate::uploads::{UploadError, receive};
+use crate::uploads::{UploadError, receive, short_text};
 
 pub struct ImportLine {
     pub id: i64,
@@ -230,11 +230,16 @@ pub async fn upload(
     let mut uploaded = None;
     while let Ok(Some(field)) = form.next_field().await {
         match field.name() {
-            Some("csrf") => token_ok = field.text().await.is_ok_and(|v| office.accepts(&v)),
+            Some("csrf") => {
+                token_ok = short_text(field, 256)
+                    .await
+                    .is_some_and(|v| office.accepts(&v))
+            }
             // The token comes first in the form: no file is stored without it.
             Some("file") if token_ok && uploaded.is_none() => {
                 let name = field.file_name().unwrap_or_default().to_owned();
-                uploaded = Some((receive(&state, &name, field).await, name));
+                let received = receive(&state, scope.ente.id, &name, None, field).await;
+                uploaded = Some((received, name));
             }
             Some("notices") => notices = true,
             _ => {}
@@ -246,6 +251,18 @@ pub async fn upload(
     let (upload, name) = match uploaded {
         Some((Ok(upload), name)) => (upload, name),
         Some((Err(UploadError::Io(e)), _)) => return internal_error(&office, e),
+        Some((Err(UploadError::Store(e)), _)) => return internal_error(&office, e),
+        Some((Err(e @ (UploadError::TooManyImports | UploadError::NoRoom)), _)) => {
+            let message = Some(("warning", format!("{}: {e}", t.import_bad_file)));
+            return page(
+                &state,
+                office,
+                &scope,
+                message,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await;
+        }
         Some((Err(e), _)) => {
             return refused(
                 &state,
@@ -260,7 +277,12 @@ pub async fn upload(
         }
     };
     let actor = format!("operator:{}", office.operator.username);
-    match crate::api::queue_import(&state, scope.ente.id, &actor, &name, &upload, notices).await {
+    let queued =
+        crate::api::queue_import(&state, scope.ente.id, &actor, &name, &upload, notices).await;
+    if !matches!(queued, Ok(QueuedImport::Queued(_))) {
+        crate::uploads::forget(&state, &upload).await;
+    }
+    match queued {
         Ok(QueuedImport::Queued(_)) => Redirect::to(&format!(
             "/backoffice/enti/{}/flussi?esito=caricato",
             scope.ente.fiscal_code
@@ -272,6 +294,18 @@ pub async fn upload(
                 format!("{} ({file_name}, n. {job_id})", t.import_duplicate),
             ));
             page(&state, office, &scope, message, StatusCode::CONFLICT).await
+        }
+        Ok(QueuedImport::TooMany { .. }) => {
+            let why = UploadError::TooManyImports;
+            let message = Some(("warning", format!("{}: {why}", t.import_bad_file)));
+            page(
+                &state,
+                office,
+                &scope,
+                message,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await
         }
         Err(e) => internal_error(&office, e),
     }

@@ -49,7 +49,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/flussi",
             get(flussi::list)
                 .post(flussi::upload)
-                .layer(axum::extract::DefaultBodyLimit::disable()),
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::uploads::MAX_UPLOAD_BODY,
+                )),
         )
         .route("/flussi/esporta", post(flussi::export))
         .route("/flussi/{id}/{name}", get(flussi::download))

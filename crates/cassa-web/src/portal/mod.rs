@@ -12,7 +12,7 @@ pub mod i18n;
 pub mod login;
 mod notice;
 mod pages;
-mod rate_limit;
+pub mod rate_limit;
 mod receipt;
 mod spontaneous;
 
@@ -26,7 +26,7 @@ use axum::routing::get;
 
 pub use csrf::Csrf;
 use i18n::{Lang, Texts};
-pub use rate_limit::RateLimiter;
+pub use rate_limit::RateLimit;
 
 use crate::AppState;
 

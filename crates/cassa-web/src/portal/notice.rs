@@ -3,12 +3,9 @@
 //! pair gets one neutral message, whichever half was wrong, and lookups
 //! are rate-limited per client: together they make guessing useless.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::Instant;
-
 use askama::Template;
 use axum::Form;
-use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use cassa_core::debt::OptionStatus;
@@ -19,7 +16,7 @@ use cassa_store::StoredPosition;
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::{PageContext, render, render_with_status};
+use super::{PageContext, RateLimit, render, render_with_status};
 use crate::AppState;
 
 /// What the form holds, and what was wrong with it, field by field.
@@ -166,13 +163,6 @@ fn check(
     }
 }
 
-fn client(request: &Request) -> IpAddr {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
-}
-
 /// Reads the form after the checks every post shares: the token and the
 /// rate limit. `Err` is the page to answer with.
 async fn read_post(
@@ -182,7 +172,7 @@ async fn read_post(
     purpose: Purpose,
 ) -> Result<Posted, Response> {
     let for_receipt = purpose == Purpose::Receipt;
-    let ip = client(&request);
+    let client = crate::client_addr::Client::of(&request);
     let posted = match Form::<Posted>::from_request(request, state).await {
         Ok(Form(posted)) => posted,
         Err(_) => Posted::default(),
@@ -198,7 +188,10 @@ async fn read_post(
         };
         return Err(form_page(StatusCode::FORBIDDEN, page, form));
     }
-    if !state.lookups.allow(ip, Instant::now()) {
+    if !RateLimit::LOOKUPS
+        .allow(&state.store, &client.limit_key())
+        .await
+    {
         let form = NoticeForm {
             error: Some(page.t.too_many_attempts),
             for_receipt,

@@ -1,59 +1,53 @@
-//! A per-client limit on lookups that could be used to enumerate notices
-//! (a notice number and a codice fiscale that match say a debt exists).
-//! Fixed windows per client address, in this process: enough to make
-//! guessing slow; behind a load balancer each process counts its share.
+//! Per-client limits on what an anonymous or unauthenticated caller can
+//! repeat: notice lookups (a notice number and a codice fiscale that match
+//! say a debt exists), back-office logins, spontaneous debts. Fixed windows
+//! counted in the database ([`cassa_store::Store::count_hit`]), so every
+//! `cassa serve` process behind a load balancer counts the same hits and a
+//! flood of addresses costs rows the sweep deletes, never memory. A store
+//! that cannot count refuses: a limit that fails open is none.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use jiff::{SignedDuration, Timestamp};
 
-/// Bounds memory whatever addresses arrive.
-const MAX_CLIENTS: usize = 100_000;
+use cassa_store::Store;
 
-pub struct RateLimiter {
-    per_window: u32,
-    window: Duration,
-    clients: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+#[derive(Copy, Clone, Debug)]
+pub struct RateLimit {
+    /// What is counted, as stored.
+    pub bucket: &'static str,
+    pub per_window: i64,
+    pub window: SignedDuration,
 }
 
-impl RateLimiter {
-    pub fn new(per_window: u32, window: Duration) -> RateLimiter {
-        RateLimiter {
-            per_window,
-            window,
-            clients: Mutex::new(HashMap::new()),
-        }
-    }
+/// The longest window of any limit: counts older than this are deleted.
+pub const LONGEST_WINDOW: SignedDuration = SignedDuration::from_hours(24);
 
-    /// Counts one attempt of `client`; `false` when over the limit.
-    pub fn allow(&self, client: IpAddr, now: Instant) -> bool {
-        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        if clients.len() >= MAX_CLIENTS {
-            clients.retain(|_, (start, _)| now.duration_since(*start) < self.window);
-        }
-        let entry = clients.entry(client).or_insert((now, 0));
-        if now.duration_since(entry.0) >= self.window {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= self.per_window
-    }
-}
+impl RateLimit {
+    /// Notice lookups per client: enough for a family's notices, too few
+    /// to enumerate anyone's.
+    pub const LOOKUPS: RateLimit = RateLimit {
+        bucket: "lookup",
+        per_window: 30,
+        window: SignedDuration::from_mins(10),
+    };
+    /// Back-office login attempts per client.
+    pub const LOGINS: RateLimit = RateLimit {
+        bucket: "login",
+        per_window: 20,
+        window: SignedDuration::from_mins(10),
+    };
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_client_over_its_limit_waits_for_the_next_window() {
-        let limiter = RateLimiter::new(3, Duration::from_secs(60));
-        let me: IpAddr = "192.0.2.1".parse().unwrap();
-        let other: IpAddr = "192.0.2.2".parse().unwrap();
-        let t0 = Instant::now();
-        assert!((0..3).all(|_| limiter.allow(me, t0)));
-        assert!(!limiter.allow(me, t0));
-        assert!(limiter.allow(other, t0), "others are not affected");
-        assert!(limiter.allow(me, t0 + Duration::from_secs(61)));
+    /// Counts one attempt of `key`; `false` when over the limit (or when
+    /// it cannot be counted).
+    pub async fn allow(&self, store: &Store, key: &str) -> bool {
+        match store
+            .count_hit(self.bucket, key, self.window, Timestamp::now())
+            .await
+        {
+            Ok(hits) => hits <= self.per_window,
+            Err(e) => {
+                tracing::error!(error = %e, bucket = self.bucket, "a rate limit could not count: refused");
+                false
+            }
+        }
     }
 }

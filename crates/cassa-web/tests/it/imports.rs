@@ -10,7 +10,10 @@ use reqwest::{Method, StatusCode};
 use crate::portal::{browser, page, token};
 use crate::{MILANO, TestApp};
 
-backend_tests!(a_file_is_imported_once_through_the_api_and_the_back_office);
+backend_tests!(
+    a_file_is_imported_once_through_the_api_and_the_back_office,
+    a_zip_bomb_is_refused_and_leaves_no_file
+);
 
 fn file(rows: &[(&str, &str)]) -> String {
     let mut lines = vec![Version::V1_4.columns().join(";")];
@@ -60,14 +63,16 @@ async fn send(app: &TestApp, imports: &str, name: &str, body: String) -> crate::
 }
 
 async fn wait_done(app: &TestApp, location: &str) -> serde_json::Value {
-    for _ in 0..200 {
+    let mut last = serde_json::Value::Null;
+    for _ in 0..400 {
         let reply = app.call(Method::GET, location, None).await;
         if reply.body["state"] == "DONE" || reply.body["state"] == "FAILED" {
             return reply.body;
         }
+        last = reply.body;
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    panic!("the import did not end");
+    panic!("the import did not end: {last}");
 }
 
 async fn a_file_is_imported_once_through_the_api_and_the_back_office(backend: Backend) {
@@ -273,4 +278,82 @@ async fn a_file_is_imported_once_through_the_api_and_the_back_office(backend: Ba
             .status(),
         StatusCode::FORBIDDEN
     );
+}
+
+/// What is left under the file store's uploads, by file name.
+fn uploads_left(app: &TestApp) -> Vec<String> {
+    let mut left = Vec::new();
+    if let Ok(tokens) = std::fs::read_dir(app.files_root().join("uploads")) {
+        for token in tokens.flatten() {
+            for file in std::fs::read_dir(token.path()).unwrap().flatten() {
+                left.push(file.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    left
+}
+
+async fn a_zip_bomb_is_refused_and_leaves_no_file(backend: Backend) {
+    use std::io::Write;
+    let app = TestApp::start(backend).await;
+    app.add_tipo_dovuto("MENSA").await;
+    let imports = format!("/organizations/{MILANO}/jobs/imports");
+    // A real header and row, then 40 MB of one repeated row: more than
+    // 250 times smaller zipped, past the 200 a debt file never reaches.
+    let mut csv = file(&[("B-1", "1.00")]).into_bytes();
+    csv.push(b'\n');
+    let row = csv[csv.iter().position(|&b| b == b'\n').unwrap() + 1..].to_vec();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(9));
+    zip.start_file("bomba.csv", options).unwrap();
+    // In one write: the writer compresses each write apart.
+    csv.extend(row.repeat(40 * 1024 * 1024 / row.len()));
+    zip.write_all(&csv).unwrap();
+    let bomb = zip.finish().unwrap().into_inner();
+    assert!(bomb.len() < csv.len() / 250, "{} bytes", bomb.len());
+
+    let reply = app
+        .call_raw(
+            Method::POST,
+            &format!("{imports}?fileName=c_f205-BOMBA-1_4.zip"),
+            Some(&app.key),
+            Some(bomb),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    let location = reply.headers["location"].to_str().unwrap().to_owned();
+    let job = wait_done(&app, &location).await;
+    assert_eq!(job["state"], "DONE", "{job}");
+    assert_eq!(job["result"]["applied"], false, "{job}");
+    let why = job["result"]["fileError"].as_str().unwrap_or_default();
+    assert!(why.contains("200 volte"), "{job}");
+    // Nothing applied; neither the upload nor any extraction stays.
+    let positions = app.call(Method::GET, &app.positions(), None).await;
+    assert_eq!(
+        positions.body["payment_position_list"],
+        serde_json::json!([])
+    );
+    assert_eq!(uploads_left(&app), Vec::<String>::new());
+
+    // An upload past the limit is refused from its announced length,
+    // before a byte is stored.
+    let declared = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let address = app.base.trim_start_matches("http://");
+        let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+        let head = format!(
+            "POST {imports}?fileName=grande.csv HTTP/1.1\r\nHost: {address}\r\n\
+             Ocp-Apim-Subscription-Key: {}\r\nContent-Length: {}\r\n\r\nIUD;",
+            app.key,
+            600u64 * 1024 * 1024
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = vec![0u8; 12];
+        socket.read_exact(&mut answer).await.unwrap();
+        String::from_utf8(answer).unwrap()
+    };
+    assert_eq!(declared, "HTTP/1.1 413", "{declared}");
+    assert_eq!(uploads_left(&app), Vec::<String>::new());
 }

@@ -92,6 +92,7 @@ pub struct TestApp {
     pub store: Store,
     pub ente: Ente,
     pub key: String,
+    db_url: String,
     _files: tempfile::TempDir,
     _db: TestDatabase,
 }
@@ -134,6 +135,27 @@ pub async fn create_ente(
 impl TestApp {
     pub async fn start(backend: Backend) -> TestApp {
         TestApp::start_with(backend, None).await.0
+    }
+
+    /// Where the app keeps uploads and job files.
+    pub fn files_root(&self) -> &std::path::Path {
+        self._files.path()
+    }
+
+    /// Another `cassa serve` process over this app's database (its own
+    /// pool, files and state), believing `proxies`; answers its base URL.
+    pub async fn another_instance(&self, proxies: &str) -> String {
+        let store = Store::connect(&self.db_url, StoreOptions::default())
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let files = FileStore::new(self.files_root());
+        let state = AppState::new(store, files)
+            .with_node(node_settings())
+            .with_trusted_proxies(proxies.parse().unwrap());
+        serve(listener, router(state), None);
+        base
     }
 
     /// Gives the ente the test kit's tipo dovuto `code`.
@@ -252,6 +274,7 @@ impl TestApp {
             store,
             ente,
             key,
+            db_url: db.url.clone(),
             _files: files_dir,
             _db: db,
         };

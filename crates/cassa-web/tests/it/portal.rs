@@ -11,6 +11,7 @@ backend_tests!(
     paga_avviso_finds_a_notice_only_with_its_debtor,
     forms_without_the_token_change_nothing,
     lookups_are_limited_per_client,
+    limits_count_the_real_client_across_instances,
     pages_speak_the_chosen_language,
     the_cart_takes_found_notices_up_to_five,
     a_spontaneous_payment_becomes_a_debt_in_the_cart,
@@ -209,6 +210,57 @@ async fn lookups_are_limited_per_client(backend: Backend) {
     let mut statuses = Vec::new();
     for _ in 0..31 {
         statuses.push(lookup(&client, &app.base, &fields).await.0);
+    }
+    assert!(
+        statuses[..30].iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[30], StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// A browser behind a proxy that says it is `client`.
+fn browser_at(client: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", client.parse().unwrap());
+    cassa_net::http_client()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+async fn limits_count_the_real_client_across_instances(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let fields = [
+        ("notice", "302999999999999999"),
+        ("fiscal_code", "RSSMRA85T10A562S"),
+        ("email", "a@example.org"),
+    ];
+    // Two processes behind one proxy (this machine): one client's lookups
+    // count together whichever process answers them.
+    let first = app.another_instance("127.0.0.1/32").await;
+    let second = app.another_instance("127.0.0.1/32").await;
+    let behind_proxy = browser_at("203.0.113.7");
+    let mut statuses = Vec::new();
+    for i in 0..31 {
+        let base = if i % 2 == 0 { &first } else { &second };
+        statuses.push(lookup(&behind_proxy, base, &fields).await.0);
+    }
+    assert!(
+        statuses[..30].iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[30], StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy is not held back by the first.
+    let neighbour = browser_at("203.0.113.8");
+    assert_eq!(lookup(&neighbour, &first, &fields).await.0, StatusCode::OK);
+    // A process that trusts no proxy ignores the header: a client that
+    // claims a new address each time is still one client.
+    let mut statuses = Vec::new();
+    for i in 0..31 {
+        let spoofer = browser_at(&format!("198.51.100.{i}"));
+        statuses.push(lookup(&spoofer, &app.base, &fields).await.0);
     }
     assert!(
         statuses[..30].iter().all(|s| *s == StatusCode::OK),
