@@ -18,6 +18,9 @@ concurrency=${CONCURRENCY:-16}
 ente=01199250158
 # The node endpoint is fenced: pagopa-sim sends the secret cassa expects.
 node_secret=bench-node-secret-$RANDOM$RANDOM
+# Outside --demo, serve needs our station and Checkout: pagopa-sim's.
+export CASSA_PAGOPA_BROKER_ID=80050050154 CASSA_PAGOPA_STATION_ID=80050050154_01 \
+  CASSA_CHECKOUT_URL=http://127.0.0.1:8081/checkout/ec/v2/carts
 backends=${ONLY:-sqlite postgres}
 for backend in $backends; do
   dir=$(mktemp -d)

@@ -229,8 +229,9 @@ impl Store {
         let mut conn = self.read().acquire().await?;
         let mut positions: Vec<StoredPosition> = sqlx::query(&format!(
             "SELECT {POSITION_COLUMNS} FROM debt_position WHERE debtor_fiscal_code = $1 \
-             AND status IN ('PUBLISHED', 'VALID', 'PARTIALLY_PAID') AND {} ORDER BY id DESC LIMIT {MAX_LISTED}",
-            crate::positions::visible("")
+             AND status IN ('PUBLISHED', 'VALID', 'PARTIALLY_PAID') AND {} AND {} ORDER BY id DESC LIMIT {MAX_LISTED}",
+            crate::positions::visible(""),
+            crate::positions::OF_ACTIVE_ENTE
         ))
         .bind(fiscal_code)
         .fetch_all(&mut *conn)

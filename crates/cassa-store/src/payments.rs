@@ -212,7 +212,8 @@ pub enum PayRefusal {
 
 impl Store {
     /// The option a notice number names, and whether it may be paid now
-    /// (paVerifyPaymentNotice).
+    /// (paVerifyPaymentNotice, the cart, Checkout). A suspended ente's
+    /// notices are unknown here.
     pub async fn verify_notice(
         &self,
         ente_id: i64,
@@ -220,6 +221,13 @@ impl Store {
         now: Timestamp,
     ) -> Result<Result<NoticeMatch, PayRefusal>, StoreError> {
         let mut conn = self.read().acquire().await?;
+        let active: Option<i64> = sqlx::query_scalar("SELECT active FROM ente WHERE id = $1")
+            .bind(ente_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if active != Some(1) {
+            return Ok(Err(PayRefusal::UnknownNotice));
+        }
         let Some(found) =
             find_notice(&mut conn, ente_id, notice_number, "", Transfers::Load).await?
         else {

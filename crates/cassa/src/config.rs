@@ -39,10 +39,12 @@ pub struct Config {
     pub log_filter: String,
     /// Seconds between sweeps that move positions to VALID or EXPIRED.
     pub status_sweep_seconds: u64,
-    /// Our intermediary's id towards the pagoPA node (idBrokerPA).
-    pub pagopa_broker_id: String,
-    /// Our station's id at the pagoPA node (idStation).
-    pub pagopa_station_id: String,
+    /// Our intermediary's id towards the pagoPA node (idBrokerPA); no
+    /// default outside `--demo`.
+    pub pagopa_broker_id: Option<String>,
+    /// Our station's id at the pagoPA node (idStation); no default
+    /// outside `--demo`.
+    pub pagopa_station_id: Option<String>,
     /// Minutes an activation (paGetPayment) blocks other activations of
     /// the same notice; the node's payment token lasts 30.
     pub pagopa_activation_minutes: u32,
@@ -84,9 +86,9 @@ pub struct Config {
     /// How citizens reach the portal (return URLs from Checkout, links in
     /// e-mails); default `http://<listen>`.
     pub public_url: Option<String>,
-    /// pagoPA Checkout's carts API (`POST .../checkout/ec/v2/carts`);
-    /// the default is pagopa-sim's on this machine.
-    pub checkout_url: String,
+    /// pagoPA Checkout's carts API (`POST .../checkout/ec/v2/carts`); no
+    /// default outside `--demo` (which uses pagopa-sim's on this machine).
+    pub checkout_url: Option<String>,
     /// Checkout's subscription key (`Ocp-Apim-Subscription-Key`), if any.
     pub checkout_key: Option<String>,
     /// `smtp://[user:password@]host[:port]` of the mail relay; without it
@@ -162,8 +164,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_filter: "info,sqlx=warn".into(),
             status_sweep_seconds: 60,
-            pagopa_broker_id: "80050050154".into(),
-            pagopa_station_id: "80050050154_01".into(),
+            pagopa_broker_id: None,
+            pagopa_station_id: None,
             pagopa_activation_minutes: 30,
             pagopa_echo_route: false,
             node_allowed_networks: Networks::default(),
@@ -178,7 +180,7 @@ impl Default for Config {
             tls_key: None,
             node_client_ca: None,
             public_url: None,
-            checkout_url: "http://127.0.0.1:8081/checkout/ec/v2/carts".into(),
+            checkout_url: None,
             checkout_key: None,
             smtp_url: None,
             mail_dir: None,
@@ -202,7 +204,7 @@ impl Default for Config {
             sso_level_header: "X-Auth-Level".into(),
             citizen_session_idle_minutes: 30,
             citizen_session_hours: 12,
-            citizen_min_assurance: 0,
+            citizen_min_assurance: 2,
         }
     }
 }
@@ -230,7 +232,7 @@ impl Config {
         // The data directory decides where the default file is, so find it first.
         let early: Config = base
             .clone()
-            .merge(env.clone().only(&["DATA_DIR"]))
+            .merge(TextEnv(env.clone().only(&["DATA_DIR"])))
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(explain)?;
@@ -246,7 +248,8 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         let config: Config = figment
-            .merge(env)
+            .merge(env.clone().only(PARSED_KEYS))
+            .merge(TextEnv(env.ignore(PARSED_KEYS)))
             .merge(Env::raw().only(&["DATABASE_URL"]))
             .merge(Serialized::defaults(overrides))
             .extract()
@@ -289,7 +292,9 @@ impl Config {
             ("pagopa_broker_id", &self.pagopa_broker_id),
             ("pagopa_station_id", &self.pagopa_station_id),
         ] {
-            if value.is_empty() || value.chars().count() > 35 {
+            if let Some(value) = value
+                && (value.is_empty() || value.chars().count() > 35)
+            {
                 bail!("{key} must be 1 to 35 characters, found {value:?}");
             }
         }
@@ -322,7 +327,7 @@ impl Config {
             bail!("metrics_token must be at least 16 characters");
         }
         for (key, url) in [
-            ("checkout_url", Some(&self.checkout_url)),
+            ("checkout_url", self.checkout_url.as_ref()),
             ("public_url", self.public_url.as_ref()),
         ] {
             if let Some(url) = url
@@ -332,7 +337,7 @@ impl Config {
             }
         }
         for (key, url) in [
-            ("checkout_url", Some(&self.checkout_url)),
+            ("checkout_url", self.checkout_url.as_ref()),
             ("oidc_issuer", self.oidc_issuer.as_ref()),
         ] {
             if let Some(url) = url
@@ -369,9 +374,47 @@ impl Config {
         Ok(())
     }
 
+    /// Who we are at pagoPA and where its Checkout is. Outside `--demo`
+    /// each must be set: a made-up station or the simulator's Checkout in
+    /// production would fail late and confusingly, so `serve` refuses at
+    /// once, naming every missing key.
+    pub fn pagopa(&self, demo: bool) -> anyhow::Result<PagopaIdentity> {
+        let demo_or = |value: &Option<String>, fallback: &str| {
+            value.clone().or_else(|| demo.then(|| fallback.to_owned()))
+        };
+        let broker_id = demo_or(&self.pagopa_broker_id, DEMO_BROKER_ID);
+        let station_id = demo_or(&self.pagopa_station_id, DEMO_STATION_ID);
+        let checkout_url = demo_or(&self.checkout_url, DEMO_CHECKOUT_URL);
+        match (broker_id, station_id, checkout_url) {
+            (Some(broker_id), Some(station_id), Some(checkout_url)) => Ok(PagopaIdentity {
+                broker_id,
+                station_id,
+                checkout_url,
+            }),
+            (broker, station, checkout) => {
+                let missing: Vec<&str> = [
+                    ("pagopa_broker_id", broker.is_none()),
+                    ("pagopa_station_id", station.is_none()),
+                    ("checkout_url", checkout.is_none()),
+                ]
+                .into_iter()
+                .filter_map(|(key, missing)| missing.then_some(key))
+                .collect();
+                bail!(
+                    "set {} (there are no defaults outside --demo: see the README's configuration)",
+                    missing.join(", ")
+                )
+            }
+        }
+    }
+
     /// Our identity towards the pagoPA node, and who may call us. `demo`:
     /// with nothing configured, pagopa-sim's demo secret lets it in.
-    pub fn node_settings(&self, demo: bool) -> cassa_web::node::NodeSettings {
+    pub fn node_settings(
+        &self,
+        pagopa: &PagopaIdentity,
+        demo: bool,
+    ) -> cassa_web::node::NodeSettings {
         let mut fence = cassa_web::node::NodeFence {
             allowed_networks: self.node_allowed_networks.clone(),
             secret: self.node_auth_secret.clone(),
@@ -383,8 +426,8 @@ impl Config {
             fence.secret = Some(DEMO_NODE_SECRET.to_owned());
         }
         cassa_web::node::NodeSettings {
-            broker_id: self.pagopa_broker_id.clone(),
-            station_id: self.pagopa_station_id.clone(),
+            broker_id: pagopa.broker_id.clone(),
+            station_id: pagopa.station_id.clone(),
             activation_validity: jiff::SignedDuration::from_mins(i64::from(
                 self.pagopa_activation_minutes,
             )),
@@ -396,11 +439,12 @@ impl Config {
     /// The portal's address and pagoPA Checkout.
     pub fn portal_settings(
         &self,
+        pagopa: &PagopaIdentity,
         roots: &cassa_net::TrustedRoots,
     ) -> cassa_web::portal::PortalSettings {
         cassa_web::portal::PortalSettings::new(
             &self.public_url(),
-            &self.checkout_url,
+            &pagopa.checkout_url,
             self.checkout_key.clone(),
             roots,
         )
@@ -642,12 +686,63 @@ fn check_postgres_tls(url: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Who we are at pagoPA and where its Checkout is ([`Config::pagopa`]).
+#[derive(Clone, Debug)]
+pub struct PagopaIdentity {
+    pub broker_id: String,
+    pub station_id: String,
+    pub checkout_url: String,
+}
+
+/// `--demo`'s intermediary and station, as pagopa-sim's demo knows them.
+pub const DEMO_BROKER_ID: &str = "80050050154";
+pub const DEMO_STATION_ID: &str = "80050050154_01";
+/// `--demo`'s Checkout: pagopa-sim's on this machine.
+pub const DEMO_CHECKOUT_URL: &str = "http://127.0.0.1:8081/checkout/ec/v2/carts";
+
 /// The node secret `--demo` uses when none is configured; pagopa-sim sends
 /// it by default. Never for production: it is in the source.
 pub const DEMO_NODE_SECRET: &str = "cassa-demo-node-secret";
 
 /// Figment's errors name the key and the source; say it in one sentence
 /// per error.
+/// The keys whose environment values are parsed as numbers, booleans or
+/// lists; every other key's value is text exactly as written, so that an
+/// id or a secret made of digits (a codice fiscale, `01199250158`) is not
+/// read as a number and does not lose its leading zero.
+const PARSED_KEYS: &[&str] = &[
+    "serve_runs_jobs",
+    "job_lease_seconds",
+    "database_max_connections",
+    "status_sweep_seconds",
+    "pagopa_activation_minutes",
+    "pagopa_echo_route",
+    "sso_proxies",
+    "citizen_session_idle_minutes",
+    "citizen_session_hours",
+    "citizen_min_assurance",
+];
+
+/// Environment variables taken as text, unparsed.
+struct TextEnv(Env);
+
+impl figment::Provider for TextEnv {
+    fn metadata(&self) -> figment::Metadata {
+        self.0.metadata()
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let dict = self
+            .0
+            .iter()
+            .map(|(key, value)| (key.as_str().to_owned(), figment::value::Value::from(value)))
+            .collect();
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
 fn explain(error: figment::Error) -> anyhow::Error {
     let lines: Vec<String> = error
         .into_iter()
@@ -819,7 +914,7 @@ mod tests {
                     .node_allowed_networks
                     .contains("192.0.2.8".parse().unwrap())
             );
-            let fence = config.node_settings(false).fence;
+            let fence = config.node_settings(&demo_identity(), false).fence;
             assert!(!fence.is_closed());
             jail.set_env("CASSA_NODE_ALLOWED_NETWORKS", "10.0.0.0/99");
             let error = load(jail, None, &Overrides::default()).unwrap_err();
@@ -848,11 +943,88 @@ mod tests {
             );
             // Nothing configured: closed, except for the demo's own secret.
             let plain = load(jail, None, &Overrides::default())?;
-            assert!(plain.node_settings(false).fence.is_closed());
+            assert!(
+                plain
+                    .node_settings(&demo_identity(), false)
+                    .fence
+                    .is_closed()
+            );
             assert_eq!(
-                plain.node_settings(true).fence.secret.as_deref(),
+                plain
+                    .node_settings(&demo_identity(), true)
+                    .fence
+                    .secret
+                    .as_deref(),
                 Some(DEMO_NODE_SECRET)
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_environment_value_reads_as_its_key_s_type() {
+        // Digits are text for text keys (with their leading zero) and
+        // numbers for number keys: no key refuses every one of these for
+        // its type.
+        for key in keys() {
+            let variable = format!("CASSA_{}", key.to_uppercase());
+            let fits = ["0123", "true", "[]"].iter().any(|value| {
+                let mut fits = true;
+                Jail::expect_with(|jail| {
+                    jail.set_env(&variable, value);
+                    if let Err(e) = load(jail, None, &Overrides::default()) {
+                        fits = !e.contains("invalid type");
+                    }
+                    Ok(())
+                });
+                fits
+            });
+            assert!(
+                fits,
+                "{variable} takes no value of its type from the environment"
+            );
+        }
+        Jail::expect_with(|jail| {
+            jail.set_env("CASSA_PAGOPA_BROKER_ID", "01199250158");
+            jail.set_env("CASSA_NODE_AUTH_SECRET", "0123456789012345");
+            let config = load(jail, None, &Overrides::default())?;
+            assert_eq!(config.pagopa_broker_id.as_deref(), Some("01199250158"));
+            assert_eq!(config.node_auth_secret.as_deref(), Some("0123456789012345"));
+            Ok(())
+        });
+    }
+
+    fn demo_identity() -> PagopaIdentity {
+        Config::default().pagopa(true).unwrap()
+    }
+
+    #[test]
+    fn serving_outside_the_demo_needs_pagopa_s_settings_and_asks_l2() {
+        Jail::expect_with(|jail| {
+            let plain = load(jail, None, &Overrides::default())?;
+            let refused = plain.pagopa(false).unwrap_err().to_string();
+            assert!(
+                refused.contains("set pagopa_broker_id, pagopa_station_id, checkout_url"),
+                "{refused}"
+            );
+            assert_eq!(plain.pagopa(true).unwrap().checkout_url, DEMO_CHECKOUT_URL);
+            // SPID level 1 does not open anyone's debts by default.
+            let login = plain.citizen_login(false, &cassa_net::TrustedRoots::system());
+            assert_eq!(
+                login.min_assurance,
+                Some(cassa_core::citizen::Assurance::Substantial)
+            );
+            jail.set_env("CASSA_PAGOPA_BROKER_ID", "15376371009");
+            jail.set_env("CASSA_PAGOPA_STATION_ID", "15376371009_01");
+            let partly = load(jail, None, &Overrides::default())?;
+            let refused = partly.pagopa(false).unwrap_err().to_string();
+            assert!(refused.starts_with("set checkout_url ("), "{refused}");
+            jail.set_env("CASSA_CHECKOUT_URL", "https://checkout.example/carts");
+            let set = load(jail, None, &Overrides::default())?
+                .pagopa(false)
+                .unwrap();
+            assert_eq!(set.broker_id, "15376371009");
+            assert_eq!(set.station_id, "15376371009_01");
             Ok(())
         });
     }

@@ -50,17 +50,17 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         bail!("the store already holds enti: demo data is loaded only into an empty store");
     }
     let loaded = load(&store).await?;
-    print(&loaded, config);
+    print(&loaded, config, &config.pagopa(true)?);
     store.close().await;
     Ok(())
 }
 
 /// Prints what a tester needs, as `key=value` lines.
-pub fn print(loaded: &Loaded, config: &Config) {
+pub fn print(loaded: &Loaded, config: &Config, pagopa: &crate::config::PagopaIdentity) {
     let mut out = String::new();
     let mut line = |key: String, value: &str| out.push_str(&format!("{key}={value}\n"));
-    line("station.broker_id".into(), &config.pagopa_broker_id);
-    line("station.id".into(), &config.pagopa_station_id);
+    line("station.broker_id".into(), &pagopa.broker_id);
+    line("station.id".into(), &pagopa.station_id);
     line("station.endpoint_path".into(), "/pagopa/paForNode");
     line(
         "backoffice.url".into(),

@@ -40,11 +40,12 @@ pub fn redact(url: &str) -> String {
 }
 
 pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
+    let pagopa = config.pagopa(with_demo)?;
     let store = open_store(config).await?;
     if with_demo {
         if store.list_enti().await?.is_empty() {
             let loaded = demo::load(&store).await?;
-            demo::print(&loaded, config);
+            demo::print(&loaded, config, &pagopa);
         } else {
             eprintln!("The store already holds data: demo data not loaded again.");
         }
@@ -73,7 +74,7 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
                 .display()
         ),
     };
-    let node_settings = config.node_settings(with_demo);
+    let node_settings = config.node_settings(&pagopa, with_demo);
     let node_listener = match config.node_listen {
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)
@@ -127,7 +128,7 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
          pagoPA Checkout: {}\n\
          citizens' e-mails: {mail}\n\
          metrics: {metrics_line}\n",
-        config.pagopa_broker_id, config.pagopa_station_id, config.checkout_url
+        pagopa.broker_id, pagopa.station_id, pagopa.checkout_url
     ));
 
     let sweeper = tokio::spawn(sweep(
@@ -144,7 +145,7 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     });
     let state = AppState::new(store.clone(), config.files())
         .with_node(node_settings)
-        .with_portal(config.portal_settings(&roots))
+        .with_portal(config.portal_settings(&pagopa, &roots))
         .with_citizen_login(config.citizen_login(with_demo, &roots))
         .with_ops(config.ops_settings())
         .with_trusted_proxies(config.trusted_proxies.clone());

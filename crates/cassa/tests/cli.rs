@@ -59,7 +59,14 @@ impl Env {
             .arg(self.data_dir.path());
         command
             .env_remove("DATABASE_URL")
-            .env_remove("CASSA_LISTEN");
+            .env_remove("CASSA_LISTEN")
+            // No defaults outside --demo: the tests' station and Checkout.
+            .env("CASSA_PAGOPA_BROKER_ID", "80050050154")
+            .env("CASSA_PAGOPA_STATION_ID", "80050050154_01")
+            .env(
+                "CASSA_CHECKOUT_URL",
+                "http://127.0.0.1:9/checkout/ec/v2/carts",
+            );
         if self.backend == Backend::Postgres {
             command.env("DATABASE_URL", &self.db.url);
         }
@@ -360,6 +367,22 @@ fn bad_configuration_is_explained() {
     let err = String::from_utf8(output.stderr).unwrap();
     assert!(
         err.contains("status_sweep_seconds") && err.contains("CASSA_STATUS_SWEEP_SECONDS"),
+        "{err}"
+    );
+
+    // Outside --demo, serve will not guess who we are at pagoPA.
+    let output = Command::new(env!("CARGO_BIN_EXE_cassa"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("CASSA_PAGOPA_BROKER_ID")
+        .env("CASSA_PAGOPA_STATION_ID", "80050050154_01")
+        .env_remove("CASSA_CHECKOUT_URL")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        err.contains("set pagopa_broker_id, checkout_url (there are no defaults outside --demo"),
         "{err}"
     );
 

@@ -27,6 +27,10 @@ pub(crate) fn visible(alias: &str) -> String {
     )
 }
 
+/// The condition citizens' reads add: a suspended ente's debts are not
+/// found, listed, carted or paid on the portal (its receipts still count).
+pub(crate) const OF_ACTIVE_ENTE: &str = "ente_id IN (SELECT id FROM ente WHERE active = 1)";
+
 pub use import::{Applied, AppliedOption, ImportRowError, ImportStage, ImportSwitch, import_slice};
 pub use printable::PrintSelection;
 pub use read::{ListFilter, ListOrder, PositionPage, SortKey};

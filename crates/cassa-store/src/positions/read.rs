@@ -378,8 +378,9 @@ impl Store {
         let mut conn = self.read().acquire().await?;
         let mut positions: Vec<StoredPosition> = sqlx::query(&format!(
             "SELECT {POSITION_COLUMNS} FROM debt_position WHERE debtor_fiscal_code = $2 \
-             AND id IN (SELECT position_id FROM payment_option WHERE notice_number = $1) AND {} ORDER BY id",
-            super::visible("")
+             AND id IN (SELECT position_id FROM payment_option WHERE notice_number = $1) AND {} AND {} ORDER BY id",
+            super::visible(""),
+            super::OF_ACTIVE_ENTE
         ))
         .bind(notice_number)
         .bind(debtor_fiscal_code)

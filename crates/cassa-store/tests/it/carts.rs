@@ -1,5 +1,5 @@
 use cassa_core::debt::NotPayable;
-use cassa_store::{CartError, MAX_CART_ITEMS};
+use cassa_store::{CartError, CheckoutRefusal, MAX_CART_ITEMS, PayRefusal};
 use cassa_testkit::{Backend, backend_tests};
 
 use crate::{draft, fixture, now, write};
@@ -8,6 +8,7 @@ backend_tests!(
     carts_take_payable_notices_up_to_five,
     concurrent_adds_never_pass_five,
     a_cart_pays_a_debt_one_way,
+    a_suspended_ente_s_notices_are_not_found_carted_or_payable,
 );
 
 async fn publish(f: &crate::Fixture, iupd: &str, cents: i64) -> String {
@@ -201,4 +202,92 @@ async fn a_cart_pays_a_debt_one_way(backend: Backend) {
         other => panic!("{other:?}"),
     }
     assert!(f.store.checkout("k-ways").await.unwrap().is_none());
+}
+
+async fn a_suspended_ente_s_notices_are_not_found_carted_or_payable(backend: Backend) {
+    let f = fixture(backend).await;
+    let carted = publish(&f, "SUSP-1", 1_000).await;
+    let other = publish(&f, "SUSP-2", 2_000).await;
+    f.store
+        .add_to_cart(CART, f.ente.id, &carted, Some("a@example.org"), "it", now())
+        .await
+        .unwrap();
+    let debtor = "RSSMRA85T10A562S";
+    assert_eq!(
+        f.store
+            .positions_by_notice_and_debtor(&other, debtor)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        f.store
+            .open_positions_of_debtor(debtor, now())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let details = cassa_testkit::new_ente("01199250158", "Comune di Milano", 2);
+    f.store
+        .update_ente("01199250158", &details, false, "test", now())
+        .await
+        .unwrap();
+    // Not found by Paga Avviso, not listed in the personal area.
+    assert!(
+        f.store
+            .positions_by_notice_and_debtor(&other, debtor)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        f.store
+            .open_positions_of_debtor(debtor, now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Not carted, not payable, and a cart holding one cannot go to Checkout.
+    let refused = f
+        .store
+        .add_to_cart(CART, f.ente.id, &other, None, "it", now())
+        .await;
+    assert!(
+        matches!(refused, Err(CartError::UnknownNotice)),
+        "{refused:?}"
+    );
+    let verified = f
+        .store
+        .verify_notice(f.ente.id, &other, now())
+        .await
+        .unwrap();
+    assert!(
+        matches!(verified, Err(PayRefusal::UnknownNotice)),
+        "{verified:?}"
+    );
+    let checkout = f
+        .store
+        .start_checkout(CART, "0123456789abcdef0123456789abcdef", "it", None, now())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&checkout, Err(CheckoutRefusal::Items(problems)) if problems.len() == 1),
+        "{checkout:?}"
+    );
+
+    // Active again: payable again.
+    f.store
+        .update_ente("01199250158", &details, true, "test", now())
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .verify_notice(f.ente.id, &other, now())
+            .await
+            .unwrap()
+            .is_ok()
+    );
 }

@@ -245,8 +245,11 @@ async fn accept(
             &why,
         )));
     }
+    // A suspended ente takes no new payment, but a receipt is money
+    // already taken: it is kept whatever the ente's state.
+    let receipt = matches!(operation, Operation::SendRt | Operation::SendRtV2);
     let ente = match state.store.ente_by_fiscal_code(id_pa).await {
-        Ok(Some(ente)) if ente.active => ente,
+        Ok(Some(ente)) if ente.active || receipt => ente,
         Ok(_) => {
             let why = format!("idPA {id_pa} is not an ente of this station");
             return Err(Ko(ko(operation, FaultCode::IdDominioErrato, id_pa, &why)));

@@ -24,6 +24,7 @@ backend_tests!(
     only_pagopa_passes_the_fence,
     unreadable_receipt_fields_are_refused,
     the_ente_waits_for_a_payment_in_progress,
+    a_suspended_ente_takes_no_payment_but_keeps_its_receipts,
 );
 
 const BROKER: &str = "80050050154";
@@ -254,6 +255,45 @@ async fn modello_3_end_to_end(backend: Backend) {
     )
     .await;
     assert_eq!(sent.outcome, "OK", "{:?}", sent.fault);
+}
+
+async fn a_suspended_ente_takes_no_payment_but_keeps_its_receipts(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let notices = published(&app, "SOSP-1", &[&[3_000]]).await;
+    let got: GetPaymentResponse =
+        call(&app, Operation::GetPaymentV2, &get_request(&notices[0])).await;
+    let data = got.data.expect("activated while the ente was active");
+    let mut changes =
+        cassa_testkit::new_ente(MILANO, &app.ente.name, app.ente.segregation_code.get());
+    changes.iban = app
+        .ente
+        .iban
+        .as_deref()
+        .map(|i| cassa_core::Iban::parse(i).unwrap());
+    app.store
+        .update_ente(MILANO, &changes, false, "test", jiff::Timestamp::now())
+        .await
+        .unwrap();
+    // No new payment starts...
+    let verified: VerifyResponse = call(
+        &app,
+        Operation::VerifyPaymentNotice,
+        &verify_request(&notices[0]),
+    )
+    .await;
+    assert_eq!(fault_of(&verified.fault), "PAA_ID_DOMINIO_ERRATO");
+    // ...but the citizen already paid: the receipt is taken and counts.
+    let sent: SendRtResponse = call(
+        &app,
+        Operation::SendRtV2,
+        &send_request(&notices[0], "R-SOSP", &data),
+    )
+    .await;
+    assert_eq!(sent.outcome, "OK", "{:?}", sent.fault);
+    let position = app
+        .call(Method::GET, &format!("{}/SOSP-1", app.positions()), None)
+        .await;
+    assert_eq!(position.body["status"], "PAID", "{}", position.body);
 }
 
 async fn faults_follow_the_table(backend: Backend) {
