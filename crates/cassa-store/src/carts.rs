@@ -299,7 +299,59 @@ impl Store {
     }
 }
 
+/// What following a cart's resume link did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resumed {
+    /// Its notices were copied into a new open cart (the link's own cart
+    /// is never planted in a browser: whoever sent the link would see
+    /// what the victim adds, and where the receipts go).
+    Copied,
+    /// The cart has gone to payment: nothing to resume.
+    Closed,
+    NotFound,
+}
+
 impl Store {
+    /// Copies the notices of the cart `from` into a new open cart `into`,
+    /// without its e-mail or payer, which the citizen gives again.
+    pub async fn resume_cart(
+        &self,
+        from: &str,
+        into: &str,
+        now: Timestamp,
+    ) -> Result<Resumed, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let source = sqlx::query("SELECT id, status FROM cart WHERE public_id = $1")
+            .bind(from)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(source) = source else {
+            return Ok(Resumed::NotFound);
+        };
+        if source.try_get::<String, _>("status")? != "open" {
+            return Ok(Resumed::Closed);
+        }
+        let copy: i64 = sqlx::query_scalar(
+            "INSERT INTO cart (public_id, status, created_at, updated_at) \
+             VALUES ($1, 'open', $2, $2) RETURNING id",
+        )
+        .bind(into)
+        .bind(micros(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO cart_item (cart_id, ente_id, notice_number, amount, description, added_at) \
+             SELECT $1, ente_id, notice_number, amount, description, added_at FROM cart_item \
+             WHERE cart_id = $2",
+        )
+        .bind(copy)
+        .bind(source.try_get::<i64, _>("id")?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Resumed::Copied)
+    }
+
     /// Step 2: the e-mail for the receipts and, optionally, the versante.
     /// `false` when the cart is not open.
     pub async fn set_cart_contact(

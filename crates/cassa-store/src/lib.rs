@@ -36,7 +36,7 @@ mod writer;
 pub use anomalies::AnomalyFilter;
 pub use api_keys::{ApiKey, ApiKeyOwner};
 pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
-pub use carts::{Cart, CartError, CartItem, MAX_CART_ITEMS};
+pub use carts::{Cart, CartError, CartItem, MAX_CART_ITEMS, Resumed};
 pub use checkout::{Checkout, CheckoutItem, CheckoutRefusal, CheckoutState, ItemProblem};
 pub use citizens::{CitizenPayment, CitizenSession, PendingOidcLogin};
 pub use db::{Backend, Store, StoreError, StoreOptions, with_database};

@@ -8,7 +8,7 @@ use axum::Form;
 use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use cassa_store::{Cart, CartError};
+use cassa_store::{Cart, CartError, Resumed};
 use jiff::Timestamp;
 use serde::Deserialize;
 
@@ -88,6 +88,8 @@ pub async fn page(
         "alternativo" => Some(("danger", t.cart_excludes)),
         "svuotato" => Some(("info", t.cart_emptied)),
         "rimosso" => Some(("info", t.cart_removed)),
+        "ripreso" => Some(("info", t.cart_resumed)),
+        "gia-inviato" => Some(("info", t.cart_resume_closed)),
         _ => None,
     };
     let open = cart.as_ref().is_none_or(|c| c.status == "open");
@@ -228,8 +230,9 @@ pub async fn empty(State(state): State<AppState>, page: PageContext, request: Re
     }
 }
 
-/// `GET /carrello/riprendi/{cart}`: the e-mailed link puts the cart back
-/// in this browser.
+/// `GET /carrello/riprendi/{cart}`: the e-mailed link puts a copy of the
+/// cart's notices in this browser, under a new id: a link cannot plant a
+/// cart that its sender still watches.
 pub async fn resume(
     State(state): State<AppState>,
     page: PageContext,
@@ -238,9 +241,15 @@ pub async fn resume(
     if !crate::token::is_public_id(&cart) {
         return super::pages::not_found(page);
     }
-    match state.store.cart(&cart).await {
-        Ok(Some(_)) => to_cart("ripreso", Some(&cart)),
-        Ok(None) => super::pages::not_found(page),
+    let copy = crate::token::public_id();
+    match state
+        .store
+        .resume_cart(&cart, &copy, Timestamp::now())
+        .await
+    {
+        Ok(Resumed::Copied) => to_cart("ripreso", Some(&copy)),
+        Ok(Resumed::Closed) => to_cart("gia-inviato", None),
+        Ok(Resumed::NotFound) => super::pages::not_found(page),
         Err(e) => super::internal_error(&page, e),
     }
 }

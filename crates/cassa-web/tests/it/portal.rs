@@ -14,6 +14,7 @@ backend_tests!(
     limits_count_the_real_client_across_instances,
     pages_speak_the_chosen_language,
     the_cart_takes_found_notices_up_to_five,
+    a_resume_link_copies_the_cart_and_plants_nothing,
     a_spontaneous_payment_becomes_a_debt_in_the_cart,
     paga_avviso_says_payable_as_the_node_does,
 );
@@ -322,6 +323,60 @@ pub(crate) async fn add(client: &reqwest::Client, base: &str, notice: &str) -> S
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn a_resume_link_copies_the_cart_and_plants_nothing(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let mut notices = Vec::new();
+    for i in 0..2 {
+        let reply = app
+            .call(
+                Method::POST,
+                &format!("{}?toPublish=true", app.positions()),
+                Some(&position_body(&format!("FIX-{i}"), &[&[2_000 + i]])),
+            )
+            .await;
+        notices.push(
+            reply.body["paymentOption"][0]["nav"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // Someone fills a cart, and its resume link is mailed to them.
+    let sender = browser();
+    add(&sender, &app.base, &notices[0]).await;
+    let mails = app.store.outbox_mails(10).await.unwrap();
+    let planted = &mails[0].payload;
+    // They pass the link on: it shows the notices...
+    let victim = browser();
+    let resumed = victim
+        .get(format!("{}/carrello/riprendi/{planted}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.headers()["location"], "/carrello?esito=ripreso");
+    let html = page(&victim, &format!("{}/carrello?esito=ripreso", app.base)).await;
+    assert!(
+        html.contains("20,00 €") && html.contains("di nuovo qui"),
+        "{html}"
+    );
+    // ...in a cart of the victim's own: what the victim adds, and the
+    // e-mail the receipts go to, never reach the sender's cart.
+    add(&victim, &app.base, &notices[1]).await;
+    let senders = app.store.cart(planted).await.unwrap().unwrap();
+    assert_eq!(senders.items.len(), 1);
+    let html = page(&sender, &format!("{}/carrello", app.base)).await;
+    assert!(!html.contains("20,01 €"), "{html}");
+    let html = page(&victim, &format!("{}/carrello", app.base)).await;
+    assert!(html.contains("40,01 €"), "both notices: {html}");
+    // A link to no cart finds nothing.
+    let unknown = victim
+        .get(format!("{}/carrello/riprendi/{}", app.base, "0".repeat(32)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }
 
 async fn the_cart_takes_found_notices_up_to_five(backend: Backend) {
