@@ -1,10 +1,12 @@
 //! "I numeri del Portale Pagamenti": payments and amounts collected (this
 //! year, in total, per month), enti aderenti and attivi, tipi dovuto
-//! configured; for a set of enti or for all. Counted from the receipts
+//! configured; for a set of enti (whole, or some of their tipi dovuto, as
+//! an operator's roles allow) or for all. Counted from the receipts
 //! that paid something (`applied`), in portable SQL: the months are
 //! buckets whose bounds the caller computes (Italian months).
 
 use cassa_core::Cents;
+use cassa_core::access::TipoScope;
 use jiff::Timestamp;
 use serde::Serialize;
 use sqlx::Row;
@@ -27,30 +29,56 @@ pub struct Statistics {
 }
 
 impl Store {
-    /// Statistics of the enti `enti` (all when `None`). `buckets` are
+    /// Statistics of the enti in `scope`, each seen whole or only for
+    /// some tipi dovuto (every ente when `None`). `buckets` are
     /// consecutive `[start, end)` ranges; the period is from the first
     /// start to the last end.
     pub async fn statistics(
         &self,
-        enti: Option<&[i64]>,
+        scope: Option<&[(i64, TipoScope)]>,
         buckets: &[(Timestamp, Timestamp)],
     ) -> Result<Statistics, StoreError> {
-        if enti.is_some_and(<[i64]>::is_empty) {
-            return Ok(Statistics {
-                per_bucket: vec![(0, Cents::ZERO); buckets.len()],
-                ..Statistics::default()
-            });
-        }
-        // The ente filter as literal integers: ids, never text from outside.
-        let of = |column: &str| match enti {
-            None => "1 = 1".to_owned(),
-            Some(ids) => format!(
-                "{column} IN ({})",
-                ids.iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+        // The filters as literal integers: ids, never text from outside.
+        let list = |ids: &[i64]| {
+            ids.iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (receipts, enti, tipi) = match scope {
+            None => ("1 = 1".to_owned(), "1 = 1".to_owned(), "1 = 1".to_owned()),
+            Some(scope) => {
+                let (mut receipts, mut enti, mut tipi) = (Vec::new(), Vec::new(), Vec::new());
+                for (ente, tipo_scope) in scope {
+                    match tipo_scope {
+                        TipoScope::All => {
+                            receipts.push(format!("ente_id = {ente}"));
+                            tipi.push(format!("ente_id = {ente}"));
+                        }
+                        TipoScope::Only(ids) if ids.is_empty() => {}
+                        TipoScope::Only(ids) => {
+                            // A receipt counts for the tipo of the debt it paid.
+                            receipts.push(format!(
+                                "(ente_id = {ente} AND option_id IN (SELECT o.id FROM payment_option o \
+                                 JOIN debt_position p ON p.id = o.position_id \
+                                 WHERE p.tipo_dovuto_id IN ({})))",
+                                list(ids)
+                            ));
+                            tipi.push(format!("(ente_id = {ente} AND id IN ({}))", list(ids)));
+                        }
+                    }
+                    enti.push(*ente);
+                }
+                let any = |conditions: Vec<String>| match conditions.is_empty() {
+                    true => "1 = 0".to_owned(),
+                    false => format!("({})", conditions.join(" OR ")),
+                };
+                let enti = match enti.is_empty() {
+                    true => "1 = 0".to_owned(),
+                    false => format!("id IN ({})", list(&enti)),
+                };
+                (any(receipts), enti, any(tipi))
+            }
         };
         // Payment time: the PSP's, else when the receipt came.
         let at = "COALESCE(payment_date_time, received_at)";
@@ -72,9 +100,8 @@ impl Store {
             ));
         }
         let sql = format!(
-            "SELECT {} FROM receipt WHERE status = 'applied' AND {}",
+            "SELECT {} FROM receipt WHERE status = 'applied' AND {receipts}",
             columns.join(", "),
-            of("ente_id")
         );
         let mut query = sqlx::query(&sql);
         for bind in &binds {
@@ -89,13 +116,12 @@ impl Store {
                 Cents::new(row.try_get::<i64, _>(format!("a{i}").as_str())?),
             ));
         }
-        let enti_count: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM ente WHERE {}", of("id")))
+        let enti_count: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM ente WHERE {enti}"))
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
         let tipi: i64 = sqlx::query(&format!(
-            "SELECT COUNT(*) FROM tipo_dovuto WHERE active = 1 AND {}",
-            of("ente_id")
+            "SELECT COUNT(*) FROM tipo_dovuto WHERE active = 1 AND {tipi}"
         ))
         .fetch_one(&mut *conn)
         .await?

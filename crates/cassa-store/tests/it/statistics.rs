@@ -1,5 +1,6 @@
 //! "I numeri del Portale Pagamenti".
 
+use cassa_core::access::TipoScope;
 use cassa_testkit::{Backend, backend_tests, new_ente};
 use jiff::{SignedDuration, Timestamp};
 
@@ -19,18 +20,19 @@ async fn payments_are_counted_per_ente_and_per_month(backend: Backend) {
         )
         .await
         .unwrap();
-    store
+    let mensa = store
         .create_tipo_dovuto(f.ente.id, &tipo_dovuto("MENSA"), "test", now())
         .await
         .unwrap();
     let jan: Timestamp = "2026-01-15T10:00:00Z".parse().unwrap();
     let mar: Timestamp = "2026-03-02T10:00:00Z".parse().unwrap();
     let mut notices = Vec::new();
+    // The second debt is a school-canteen fee (tipo MENSA).
     for (i, cents) in [(0, 1_000), (1, 2_500)] {
-        let p = store
-            .create_position(write(&f.ente, &draft(&format!("S-{i}"), &[&[cents]]), true))
-            .await
-            .unwrap();
+        let d = draft(&format!("S-{i}"), &[&[cents]]);
+        let mut w = write(&f.ente, &d, true);
+        w.tipo_dovuto_id = (i == 1).then_some(mensa.id);
+        let p = store.create_position(w).await.unwrap();
         notices.push((p.options[0].notice_number.clone(), cents));
     }
     for ((notice, cents), at) in notices.iter().zip([jan, mar]) {
@@ -59,17 +61,36 @@ async fn payments_are_counted_per_ente_and_per_month(backend: Backend) {
     );
     assert_eq!(all.per_bucket[2].1.get(), 2_500);
     assert_eq!((all.enti, all.enti_active, all.tipi_dovuto), (2, 1, 1));
-    let regione = store.statistics(Some(&[other.id]), &months).await.unwrap();
+    let whole = |id| (id, TipoScope::All);
+    let regione = store
+        .statistics(Some(&[whole(other.id)]), &months)
+        .await
+        .unwrap();
     assert_eq!(
         (regione.payments_total, regione.enti, regione.enti_active),
         (0, 1, 0)
     );
     let milano = store
-        .statistics(Some(&[f.ente.id]), &months[..1])
+        .statistics(Some(&[whole(f.ente.id)]), &months[..1])
         .await
         .unwrap();
     assert_eq!((milano.payments_total, milano.payments_in_period), (2, 1));
+    // An operator of MENSA only sees the canteen's payment and tipo.
+    let canteen = [(f.ente.id, TipoScope::Only(vec![mensa.id]))];
+    let canteen = store.statistics(Some(&canteen), &months).await.unwrap();
+    assert_eq!(
+        (
+            canteen.payments_total,
+            canteen.amount_total.get(),
+            canteen.tipi_dovuto
+        ),
+        (1, 2_500, 1)
+    );
+    assert_eq!(canteen.per_bucket[0].0, 0);
+    let no_tipo = [(f.ente.id, TipoScope::Only(vec![]))];
+    let no_tipo = store.statistics(Some(&no_tipo), &months).await.unwrap();
+    assert_eq!((no_tipo.payments_total, no_tipo.tipi_dovuto), (0, 0));
     let nobody = store.statistics(Some(&[]), &months).await.unwrap();
-    assert_eq!(nobody.payments_total, 0);
+    assert_eq!((nobody.payments_total, nobody.enti), (0, 0));
     assert_eq!(nobody.per_bucket.len(), 3);
 }

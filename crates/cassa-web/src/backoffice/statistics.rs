@@ -9,7 +9,7 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use cassa_core::access::EnteScope;
+use cassa_core::access::{Action, EnteScope, TipoScope};
 use cassa_core::italy;
 use cassa_store::{Ente, Statistics};
 use jiff::Timestamp;
@@ -89,12 +89,19 @@ pub async fn show(
     let chosen = q
         .get("ente")
         .and_then(|cf| visible.iter().find(|e| &e.fiscal_code == cf));
-    let ids: Option<Vec<i64>> = match (chosen, office.access.enti()) {
-        (Some(e), _) => Some(vec![e.id]),
+    // Each ente as far as the operator may read it: an operator of one
+    // tipo dovuto sees that tipo's payments, not the ente's.
+    let scoped = |e: &Ente| (e.id, office.access.tipi(e.id, Action::Read));
+    let scope: Option<Vec<(i64, TipoScope)>> = match (chosen, office.access.enti()) {
+        (Some(e), _) => Some(vec![scoped(e)]),
         (None, EnteScope::All) => None,
-        (None, EnteScope::Only(_)) => Some(visible.iter().map(|e| e.id).collect()),
+        (None, EnteScope::Only(_)) => Some(visible.iter().map(scoped).collect()),
     };
-    let stats = match state.store.statistics(ids.as_deref(), &months(year)).await {
+    let stats = match state
+        .store
+        .statistics(scope.as_deref(), &months(year))
+        .await
+    {
         Ok(stats) => stats,
         Err(e) => return internal_error(&office, e),
     };

@@ -693,6 +693,22 @@ async fn statistics_count_each_operators_enti(backend: Backend) {
     )
     .await;
     assert_eq!(stat(&asked, "stat-payments-total"), "0");
+    // An operator of one tipo dovuto sees that tipo's payments, not the
+    // ente's (the debt paid above has no tipo).
+    let mensa = app.add_tipo_dovuto("MENSA").await;
+    let grant = Grant {
+        ente_id: app.ente.id,
+        role: Role::ReadOnly,
+        tipo_dovuto_id: Some(mensa.id),
+    };
+    operator(&app.store, "mensa", Some(grant)).await;
+    let canteen = page(
+        &logged_in(&app, "mensa").await,
+        &format!("{}/backoffice/statistiche?ente={MILANO}", app.base),
+    )
+    .await;
+    assert_eq!(stat(&canteen, "stat-payments-total"), "0", "{canteen}");
+    assert!(!canteen.contains("123,45 €"));
 }
 
 async fn a_platform_admin_onboards_and_suspends_an_ente(backend: Backend) {
