@@ -50,6 +50,9 @@ use cassa_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 pub use ops::{OpsSettings, metrics_handle};
+
+/// What a `Debug` of settings shows in place of a secret.
+pub const REDACTED: &str = "[redacted]";
 pub use request_id::RequestId;
 
 /// What every handler can reach.

@@ -12,7 +12,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Everything `cassa` reads at start.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Where cassa keeps its files (the SQLite database by default).
@@ -141,6 +141,42 @@ pub struct Config {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// Keys holding secrets: `Debug` shows them redacted.
+const SECRET_KEYS: &[&str] = &[
+    "node_auth_secret",
+    "metrics_token",
+    "checkout_key",
+    "oidc_client_secret",
+    "sso_secret",
+];
+/// Keys holding URLs that may carry a password: `Debug` hides it.
+const URL_KEYS: &[&str] = &["database_url", "smtp_url"];
+
+/// Every key, the secrets redacted: a configuration is logged or printed
+/// in a panic, never its secrets.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Ok(serde_json::Value::Object(mut fields)) = serde_json::to_value(self) else {
+            return f.write_str("Config");
+        };
+        for key in SECRET_KEYS {
+            if let Some(value) = fields.get_mut(*key).filter(|v| !v.is_null()) {
+                *value = cassa_web::REDACTED.into();
+            }
+        }
+        for key in URL_KEYS {
+            if let Some(serde_json::Value::String(url)) = fields.get_mut(*key) {
+                *url = crate::serve::redact(url);
+            }
+        }
+        let mut debug = f.debug_struct("Config");
+        for (key, value) in &fields {
+            debug.field(key, value);
+        }
+        debug.finish()
+    }
 }
 
 /// The configuration keys: the fields of `Config`, so they cannot drift.
@@ -990,6 +1026,68 @@ mod tests {
             let config = load(jail, None, &Overrides::default())?;
             assert_eq!(config.pagopa_broker_id.as_deref(), Some("01199250158"));
             assert_eq!(config.node_auth_secret.as_deref(), Some("0123456789012345"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        Jail::expect_with(|jail| {
+            let secrets = [
+                ("CASSA_NODE_AUTH_SECRET", "node-secret-0123456789"),
+                ("CASSA_METRICS_TOKEN", "metrics-token-0123456789"),
+                ("CASSA_CHECKOUT_KEY", "checkout-key-0123456789"),
+                ("CASSA_OIDC_CLIENT_SECRET", "oidc-secret-0123456789"),
+                ("CASSA_SSO_SECRET", "sso-secret-0123456789"),
+            ];
+            for (variable, value) in secrets {
+                jail.set_env(variable, value);
+            }
+            jail.set_env("CASSA_OIDC_ISSUER", "https://idp.example/oidc");
+            jail.set_env("CASSA_SSO_PROXIES", "[\"10.0.0.5\"]");
+            jail.set_env(
+                "CASSA_SMTP_URL",
+                "smtp://cassa:mail-password@smtp.example:587",
+            );
+            jail.set_env(
+                "DATABASE_URL",
+                "postgres://cassa:db-password@127.0.0.1/cassa",
+            );
+            let config = load(jail, None, &Overrides::default())?;
+            let shown = format!("{config:?}");
+            for secret in secrets
+                .iter()
+                .map(|(_, v)| *v)
+                .chain(["mail-password", "db-password"])
+            {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+            assert!(
+                shown.contains("checkout_key: String(\"[redacted]\")"),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("smtp://cassa:***@smtp.example:587"),
+                "{shown}"
+            );
+            // The settings built from it hide them too.
+            let roots = cassa_net::TrustedRoots::system();
+            let login = format!("{:?}", config.citizen_login(false, &roots).headers);
+            let oidc = format!(
+                "{:?}",
+                cassa_web::portal::login::oidc::OidcSettings::new(
+                    "https://idp",
+                    "c",
+                    "oidc-secret-0123456789"
+                )
+            );
+            let node = format!("{:?}", config.node_settings(&demo_identity(), false));
+            let portal = format!("{:?}", config.portal_settings(&demo_identity(), &roots));
+            for shown in [login, oidc, node, portal] {
+                for secret in secrets.iter().map(|(_, v)| *v) {
+                    assert!(!shown.contains(secret), "{secret} in {shown}");
+                }
+            }
             Ok(())
         });
     }

@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::client_addr::{Networks, client_ip};
 
 /// Who may call `/pagopa/*`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NodeFence {
     /// Callers must come from one of these (empty: not checked).
     pub allowed_networks: Networks,
@@ -25,6 +25,18 @@ pub struct NodeFence {
     pub header: HeaderName,
     /// Reverse proxies whose `X-Forwarded-For` names the real caller.
     pub trusted_proxies: Networks,
+}
+
+/// Without the secret.
+impl std::fmt::Debug for NodeFence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeFence")
+            .field("allowed_networks", &self.allowed_networks)
+            .field("secret", &self.secret.as_ref().map(|_| crate::REDACTED))
+            .field("header", &self.header)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .finish()
+    }
 }
 
 impl Default for NodeFence {

@@ -81,7 +81,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Where the portal is reached (for the return URLs given to Checkout and
 /// the links in e-mails) and where pagoPA Checkout's carts API is.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PortalSettings {
     /// e.g. `https://pagamenti.example.it`, without a trailing slash.
     pub public_url: String,
@@ -90,6 +90,20 @@ pub struct PortalSettings {
     /// Sent as `Ocp-Apim-Subscription-Key` when set.
     pub checkout_key: Option<String>,
     http: reqwest::Client,
+}
+
+/// Without Checkout's key.
+impl std::fmt::Debug for PortalSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortalSettings")
+            .field("public_url", &self.public_url)
+            .field("checkout_carts_url", &self.checkout_carts_url)
+            .field(
+                "checkout_key",
+                &self.checkout_key.as_ref().map(|_| crate::REDACTED),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl PortalSettings {

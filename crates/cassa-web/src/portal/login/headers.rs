@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use axum::http::HeaderMap;
 use cassa_core::citizen::{Claims, Identity, IdentityError, identity_from_claims};
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HeaderLoginSettings {
     /// The proxies' addresses, as seen on the connection.
     pub proxies: Vec<IpAddr>,
@@ -22,6 +22,17 @@ pub struct HeaderLoginSettings {
     pub eidas_id_header: String,
     pub method_header: String,
     pub assurance_header: String,
+}
+
+/// Without the proxy's secret.
+impl std::fmt::Debug for HeaderLoginSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeaderLoginSettings")
+            .field("proxies", &self.proxies)
+            .field("secret", &crate::REDACTED)
+            .field("secret_header", &self.secret_header)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HeaderLoginSettings {

@@ -17,7 +17,7 @@ use tokio::sync::RwLock;
 
 /// How cassa is registered at the provider, and where the provider puts
 /// what we need in its claims.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct OidcSettings {
     /// e.g. `https://login.example.it/realms/cittadini`; the discovery
     /// document is at `<issuer>/.well-known/openid-configuration`.
@@ -35,6 +35,18 @@ pub struct OidcSettings {
     /// The authorize parameter that takes the citizen straight to the
     /// chosen method (`kc_idp_hint` on Keycloak); none when empty.
     pub hint_parameter: String,
+}
+
+/// Without the client secret: settings end up in logs and panics.
+impl std::fmt::Debug for OidcSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &crate::REDACTED)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OidcSettings {
