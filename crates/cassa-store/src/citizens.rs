@@ -9,10 +9,10 @@ use cassa_core::citizen::{Assurance, AuthMethod, CitizenId, Identity};
 use jiff::Timestamp;
 use sqlx::Row;
 
-use crate::positions::StoredPosition;
 use crate::positions::read::{
     POSITION_COLUMNS, Transfers, load_options, load_where, position_from_row,
 };
+use crate::positions::{StoredPosition, THIRD_PARTY};
 use crate::sql::{micros, placeholders, timestamp};
 use crate::{Store, StoreError};
 
@@ -37,15 +37,6 @@ impl CitizenSession {
             .trim()
             .to_owned()
     }
-}
-
-/// An OIDC login started here, to be finished when the provider sends the
-/// browser back.
-#[derive(Clone, Debug)]
-pub struct PendingOidcLogin {
-    pub nonce: String,
-    pub pkce_verifier: String,
-    pub method: AuthMethod,
 }
 
 /// A payment the personal area lists under Storico transazioni.
@@ -164,63 +155,10 @@ impl Store {
         Ok(())
     }
 
-    pub async fn begin_oidc_login(
-        &self,
-        state_hash: &str,
-        login: &PendingOidcLogin,
-        expires_at: Timestamp,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM oidc_login WHERE expires_at < $1")
-            .bind(micros(now))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO oidc_login (state_hash, nonce, pkce_verifier, auth_method, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(state_hash)
-        .bind(&login.nonce)
-        .bind(&login.pkce_verifier)
-        .bind(login.method.as_str())
-        .bind(micros(now))
-        .bind(micros(expires_at))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The login started with this state, once: it is gone after this.
-    pub async fn take_oidc_login(
-        &self,
-        state_hash: &str,
-        now: Timestamp,
-    ) -> Result<Option<PendingOidcLogin>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "DELETE FROM oidc_login WHERE state_hash = $1 RETURNING nonce, pkce_verifier, auth_method, expires_at",
-        )
-        .bind(state_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let Some(row) = row else { return Ok(None) };
-        if timestamp(row.try_get("expires_at")?)? <= now {
-            return Ok(None);
-        }
-        let method: String = row.try_get("auth_method")?;
-        Ok(Some(PendingOidcLogin {
-            nonce: row.try_get("nonce")?,
-            pkce_verifier: row.try_get("pkce_verifier")?,
-            method: AuthMethod::parse(&method)
-                .ok_or_else(|| StoreError::Corrupt(format!("auth method {method}")))?,
-        }))
-    }
-
     /// The debts addressed to `fiscal_code` that can be paid or are being
-    /// paid, in every ente, newest first; options without transfers.
+    /// paid, in every ente, newest first; options without transfers. Not
+    /// those someone else asked for on the portal: nobody is shown a debt
+    /// as theirs because a stranger typed their codice fiscale.
     pub async fn open_positions_of_debtor(
         &self,
         fiscal_code: &str,
@@ -229,7 +167,8 @@ impl Store {
         let mut conn = self.read().acquire().await?;
         let mut positions: Vec<StoredPosition> = sqlx::query(&format!(
             "SELECT {POSITION_COLUMNS} FROM debt_position WHERE debtor_fiscal_code = $1 \
-             AND status IN ('PUBLISHED', 'VALID', 'PARTIALLY_PAID') AND {} AND {} ORDER BY id DESC LIMIT {MAX_LISTED}",
+             AND status IN ('PUBLISHED', 'VALID', 'PARTIALLY_PAID') AND {} AND {} \
+             AND origin <> '{THIRD_PARTY}' ORDER BY id DESC LIMIT {MAX_LISTED}",
             crate::positions::visible(""),
             crate::positions::OF_ACTIVE_ENTE
         ))
@@ -257,7 +196,12 @@ impl Store {
         fiscal_code: &str,
     ) -> Result<Option<StoredPosition>, StoreError> {
         let mut conn = self.read().acquire().await?;
-        let condition = "id = $1 AND debtor_fiscal_code = $2 AND status <> 'DRAFT'";
+        // Someone else's request is the debtor's once it is paid.
+        let condition = format!(
+            "id = $1 AND debtor_fiscal_code = $2 AND status <> 'DRAFT' \
+             AND (origin <> '{THIRD_PARTY}' OR status IN ('PAID', 'REPORTED'))"
+        );
+        let condition = condition.as_str();
         load_where(&mut conn, condition, id, fiscal_code, "", Transfers::Skip).await
     }
 

@@ -104,6 +104,20 @@ async fn ensure_template(admin: &mut AnyConnection, admin_url: &str) -> String {
     READY.get_or_init(|| name).clone()
 }
 
+impl TestDatabase {
+    /// How many rows `table` holds: what a test reads to prove that a
+    /// request wrote nothing.
+    pub async fn rows(&self, table: &str) -> i64 {
+        let mut conn = AnyConnection::connect(&self.url).await.unwrap();
+        let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        count
+    }
+}
+
 /// A fresh, empty database for one test. SQLite's is not migrated yet;
 /// PostgreSQL's already is (cloned from the template), and migrating it
 /// again is a no-op.

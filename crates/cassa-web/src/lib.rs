@@ -14,6 +14,7 @@ pub mod node;
 mod ops;
 pub mod portal;
 mod request_id;
+pub mod seal;
 mod single_payment;
 pub mod token;
 
@@ -74,6 +75,8 @@ pub struct AppState {
     pub citizen_login: Arc<portal::login::CitizenLogin>,
     /// Who may read `/metrics`.
     pub ops: Arc<OpsSettings>,
+    /// Signs what browsers carry for us (challenges, the OIDC state).
+    pub sealer: Arc<seal::Sealer>,
 }
 
 impl AppState {
@@ -88,7 +91,15 @@ impl AppState {
             portal: Arc::new(portal::PortalSettings::default()),
             citizen_login: Arc::new(portal::login::CitizenLogin::default()),
             ops: Arc::new(OpsSettings::default()),
+            sealer: Arc::new(seal::Sealer::random()),
         }
+    }
+
+    /// The key every process shares ([`Store::server_key`]): what one
+    /// process sealed, another opens.
+    pub fn with_sealer(mut self, sealer: seal::Sealer) -> Self {
+        self.sealer = Arc::new(sealer);
+        self
     }
 
     pub fn with_portal(mut self, settings: portal::PortalSettings) -> Self {

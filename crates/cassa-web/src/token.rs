@@ -1,5 +1,5 @@
 //! Random tokens (cart and checkout ids, form tokens, session tokens,
-//! captcha keys) and their comparison.
+//! random salts) and their comparison.
 
 use rand::RngCore;
 

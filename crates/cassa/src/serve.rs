@@ -51,6 +51,13 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         }
     }
     let roots = config.trusted_roots()?;
+    // One sealing key for every process sharing this database.
+    let sealer = store
+        .server_key(&cassa_web::seal::Sealer::random().key_hex())
+        .await
+        .ok()
+        .and_then(|hex| cassa_web::seal::Sealer::from_hex(&hex))
+        .context("the server key could not be read from the database")?;
     let portal_tls = config.server_tls(false)?;
     let node_tls = config.server_tls(true)?;
     let scheme = if portal_tls.is_some() {
@@ -148,7 +155,8 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         .with_portal(config.portal_settings(&pagopa, &roots))
         .with_citizen_login(config.citizen_login(with_demo, &roots))
         .with_ops(config.ops_settings())
-        .with_trusted_proxies(config.trusted_proxies.clone());
+        .with_trusted_proxies(config.trusted_proxies.clone())
+        .with_sealer(sealer);
     let reloader = tokio::spawn(reload_certificates_on_hangup(
         [portal_tls.clone(), node_tls.clone()]
             .into_iter()
@@ -248,6 +256,9 @@ async fn sweep(store: Store, files: cassa_jobs::FileStore, every: Duration) {
         let past = Timestamp::now() - cassa_web::portal::rate_limit::LONGEST_WINDOW;
         if let Err(e) = store.forget_hits_before(past).await {
             tracing::error!(error = %e, "old rate-limit counts could not be deleted; retrying");
+        }
+        if let Err(e) = store.forget_spent_tokens(Timestamp::now()).await {
+            tracing::error!(error = %e, "expired spent tokens could not be deleted; retrying");
         }
         match cassa_jobs::retention::remove_stale_uploads(&store, &files).await {
             Ok(0) => {}

@@ -37,14 +37,22 @@ pub use read::{ListFilter, ListOrder, PositionPage, SortKey};
 pub use search::{DovutiFilter, DovutiSort, DovutoRow};
 pub use write::{Actor, PositionWrite};
 
+/// [`Origin::PortalThirdParty`] as stored.
+pub(crate) const THIRD_PARTY: &str = "portal_third_party";
+
 /// Where a position came from.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     /// The integration (GPD-compatible) API.
     Api,
-    /// A citizen's spontaneous payment on the portal.
+    /// A citizen's spontaneous payment on the portal, asked by the
+    /// debtor (logged in with the debtor's codice fiscale).
     Portal,
+    /// A spontaneous payment asked on the portal by someone who did not
+    /// prove to be the debtor: not listed in the debtor's personal area
+    /// until it is paid.
+    PortalThirdParty,
     /// A bulk import flow.
     Import,
     /// An operator, by hand.
@@ -56,6 +64,7 @@ impl Origin {
         match self {
             Origin::Api => "api",
             Origin::Portal => "portal",
+            Origin::PortalThirdParty => THIRD_PARTY,
             Origin::Import => "import",
             Origin::BackOffice => "backoffice",
         }
@@ -65,6 +74,7 @@ impl Origin {
         [
             Origin::Api,
             Origin::Portal,
+            Origin::PortalThirdParty,
             Origin::Import,
             Origin::BackOffice,
         ]

@@ -2,15 +2,15 @@
 
 use cassa_core::CodiceFiscale;
 use cassa_core::citizen::{Assurance, AuthMethod, CitizenId, Identity};
-use cassa_store::PendingOidcLogin;
+use cassa_store::Origin;
 use cassa_testkit::{Backend, backend_tests};
 use jiff::SignedDuration;
 
-use crate::{fixture, now};
+use crate::{draft, fixture, now, write};
 
 backend_tests!(
     sessions_expire_and_end,
-    an_oidc_login_is_taken_once_and_not_after_it_expired,
+    a_debt_asked_by_someone_else_is_listed_once_paid,
 );
 
 fn mario() -> Identity {
@@ -85,32 +85,58 @@ async fn sessions_expire_and_end(backend: Backend) {
     );
 }
 
-async fn an_oidc_login_is_taken_once_and_not_after_it_expired(backend: Backend) {
+async fn a_debt_asked_by_someone_else_is_listed_once_paid(backend: Backend) {
     let f = fixture(backend).await;
-    let t0 = now();
-    let pending = PendingOidcLogin {
-        nonce: "n".into(),
-        pkce_verifier: "v".into(),
-        method: AuthMethod::Cie,
-    };
-    let ten = SignedDuration::from_mins(10);
-    f.store
-        .begin_oidc_login("s1", &pending, t0 + ten, t0)
+    let debtor = "RSSMRA85T10A562S";
+    let mut ids = Vec::new();
+    for (iupd, origin) in [("OWN", Origin::Portal), ("OTHER", Origin::PortalThirdParty)] {
+        let d = draft(iupd, &[&[1_500]]);
+        let mut w = write(&f.ente, &d, true);
+        w.origin = origin;
+        ids.push(f.store.create_position(w).await.unwrap().id);
+    }
+    let open = f
+        .store
+        .open_positions_of_debtor(debtor, now())
         .await
         .unwrap();
-    f.store
-        .begin_oidc_login("s2", &pending, t0 + ten, t0)
-        .await
-        .unwrap();
-    let taken = f.store.take_oidc_login("s1", t0).await.unwrap().unwrap();
-    assert_eq!((taken.nonce.as_str(), taken.method), ("n", AuthMethod::Cie));
-    assert!(
-        f.store.take_oidc_login("s1", t0).await.unwrap().is_none(),
-        "once"
+    assert_eq!(
+        open.iter().map(|p| p.iupd.as_str()).collect::<Vec<_>>(),
+        ["OWN"]
     );
-    let late = t0 + ten + SignedDuration::from_secs(1);
     assert!(
-        f.store.take_oidc_login("s2", late).await.unwrap().is_none(),
-        "expired"
+        f.store
+            .position_of_debtor(ids[1], debtor)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Paid: then it is the debtor's payment, and shown.
+    let position = f
+        .store
+        .position_of_debtor(ids[0], debtor)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(position.iupd, "OWN");
+    let notice = f
+        .store
+        .position(f.ente.id, "OTHER")
+        .await
+        .unwrap()
+        .unwrap()
+        .options[0]
+        .notice_number
+        .clone();
+    f.store
+        .record_receipt(&crate::payments::receipt(&f, "rt-other", &notice, 1_500))
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .position_of_debtor(ids[1], debtor)
+            .await
+            .unwrap()
+            .is_some()
     );
 }

@@ -12,7 +12,7 @@ backend_tests!(
     tipi_dovuto_belong_to_their_ente,
     api_keys_find_their_ente_until_revoked,
     print_settings_are_kept_whole_and_checked,
-    captcha_answers_count_once,
+    a_token_is_spent_once_and_the_key_is_shared,
 );
 
 async fn enti_are_unique_by_fiscal_code(backend: Backend) {
@@ -224,35 +224,34 @@ async fn print_settings_are_kept_whole_and_checked(backend: Backend) {
     );
 }
 
-async fn captcha_answers_count_once(backend: Backend) {
+async fn a_token_is_spent_once_and_the_key_is_shared(backend: Backend) {
     let f = fixture(backend).await;
     let later = now() + jiff::SignedDuration::from_mins(10);
-    f.store
-        .create_captcha("t1", "12", later, now())
+    // Ten spends of one token at once, from two pools: one wins.
+    let other = cassa_store::Store::connect(&f.db.url, cassa_store::StoreOptions::default())
         .await
         .unwrap();
-    f.store
-        .create_captcha("t2", "7", later, now())
-        .await
-        .unwrap();
-    f.store
-        .create_captcha("t3", "9", now(), now())
-        .await
-        .unwrap();
-    assert!(f.store.answer_captcha("t1", " 12 ", now()).await.unwrap());
-    assert!(
-        !f.store.answer_captcha("t1", "12", now()).await.unwrap(),
-        "used up"
-    );
-    assert!(!f.store.answer_captcha("t2", "8", now()).await.unwrap());
-    assert!(
-        !f.store.answer_captcha("t2", "7", now()).await.unwrap(),
-        "a wrong guess uses it up"
-    );
-    let after = now() + jiff::SignedDuration::from_secs(1);
-    assert!(
-        !f.store.answer_captcha("t3", "9", after).await.unwrap(),
-        "expired"
-    );
-    assert!(!f.store.answer_captcha("nope", "1", now()).await.unwrap());
+    let spends: Vec<_> = (0..10)
+        .map(|i| {
+            let store = if i % 2 == 0 {
+                f.store.clone()
+            } else {
+                other.clone()
+            };
+            tokio::spawn(async move { store.spend_token("t1", later).await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for spend in spends {
+        won += usize::from(spend.await.unwrap());
+    }
+    assert_eq!(won, 1);
+    assert!(f.store.spend_token("t2", later).await.unwrap());
+    // Spent tokens are forgotten once expired, not before.
+    assert_eq!(f.store.forget_spent_tokens(now()).await.unwrap(), 0);
+    let after = later + jiff::SignedDuration::from_secs(1);
+    assert_eq!(f.store.forget_spent_tokens(after).await.unwrap(), 2);
+    // The first key made is every process's key.
+    assert_eq!(f.store.server_key("aa").await.unwrap(), "aa");
+    assert_eq!(other.server_key("bb").await.unwrap(), "aa");
 }

@@ -1,6 +1,6 @@
 //! Static files, built into the binary: Bootstrap Italia (BSD-3-Clause,
-//! from its npm package, unchanged), Titillium Web (OFL) and our own
-//! stylesheet. Their paths carry a version, so browsers may keep them.
+//! from its npm package, unchanged), Titillium Web (OFL), our own
+//! stylesheet and the form challenge's script. Their paths carry a version, so browsers may keep them.
 
 use axum::Router;
 use axum::extract::Path;
@@ -16,6 +16,11 @@ static FILES: &[(&str, &str, &[u8])] = &[
         "cassa.css",
         "text/css; charset=utf-8",
         include_bytes!("../../static/cassa.css"),
+    ),
+    (
+        "challenge.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/challenge.js"),
     ),
     (
         "vendor/bootstrap-italia-2.18.3/bootstrap-italia.min.css",
@@ -53,7 +58,7 @@ async fn file(Path(path): Path<String>) -> Response {
     let Some((_, content_type, bytes)) = FILES.iter().find(|(name, _, _)| *name == path) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    // Our own stylesheet changes between releases: revalidate it daily.
+    // Our own files change between releases: revalidate them daily.
     let cache = if path.starts_with("vendor/") {
         "public, max-age=31536000, immutable"
     } else {

@@ -5,6 +5,7 @@
 mod area;
 mod assets;
 mod cart;
+pub mod challenge;
 mod checkout;
 mod csrf;
 mod enti;

@@ -36,6 +36,21 @@ impl RateLimit {
         window: SignedDuration::from_mins(10),
     };
 
+    /// Spontaneous debts asked per client a day: a family's fees, not a
+    /// flood (the challenge makes each cost work; this bounds the total).
+    pub const SPONTANEOUS: RateLimit = RateLimit {
+        bucket: "spontaneous",
+        per_window: 20,
+        window: SignedDuration::from_hours(24),
+    };
+    /// Spontaneous debts asked a day for one debtor, by anyone: nobody's
+    /// codice fiscale collects a pile of debts.
+    pub const SPONTANEOUS_PER_DEBTOR: RateLimit = RateLimit {
+        bucket: "spontaneous_debtor",
+        per_window: 10,
+        window: SignedDuration::from_hours(24),
+    };
+
     /// Counts one attempt of `key`; `false` when over the limit (or when
     /// it cannot be counted).
     pub async fn allow(&self, store: &Store, key: &str) -> bool {

@@ -1,7 +1,11 @@
 //! The spontaneous payment of a tipo dovuto: the fields the ente set up,
 //! who pays and how much (fixed, free or within a range), an e-mail, and
-//! our own captcha. "Aggiungi al carrello" creates the debt position
-//! (origin: portal) and puts its notice in the cart.
+//! a proof-of-work challenge for visitors who did not log in
+//! ([`super::challenge`]). Showing the form writes nothing. "Aggiungi al
+//! carrello" creates the debt position and puts its notice in the cart,
+//! within daily limits per client and per debtor; a debt asked for by
+//! anyone but the debtor, logged in, is not listed in the debtor's
+//! personal area until it is paid.
 
 use std::collections::HashMap;
 
@@ -16,16 +20,16 @@ use cassa_core::tipo_dovuto::AmountRule;
 use cassa_core::{Cents, DebtorId};
 use cassa_store::{Actor, Ente, Origin, PositionWrite, TipoDovuto};
 use jiff::{SignedDuration, Timestamp};
-use rand::Rng;
 
 use super::cart::put_in_cart;
+use super::challenge::{MAX_NUMBER, Refused};
+use super::rate_limit::RateLimit;
 use super::{PageContext, internal_error, pages, render_with_status};
 use crate::AppState;
 
 /// How long a spontaneous notice stays due: it is paid now, or the
 /// citizen prints it and pays within the month.
 const DUE_IN: SignedDuration = SignedDuration::from_hours(24 * 30);
-const CAPTCHA_LIFETIME: SignedDuration = SignedDuration::from_mins(20);
 
 /// One configured field with what was typed and what is wrong with it.
 pub struct FieldView {
@@ -47,8 +51,8 @@ struct SpontaneousPage {
     values: HashMap<String, String>,
     errors: HashMap<&'static str, &'static str>,
     error: Option<&'static str>,
-    captcha_question: String,
-    captcha_token: String,
+    /// The challenge as JSON, for visitors who did not log in.
+    challenge: Option<String>,
 }
 
 impl SpontaneousPage {
@@ -98,29 +102,6 @@ fn problem_text(page: &PageContext, problem: FieldProblem) -> &'static str {
     }
 }
 
-/// A new captcha: a sum of two small numbers, asked in words.
-async fn new_captcha(
-    state: &AppState,
-    page: &PageContext,
-) -> Result<(String, String), cassa_store::StoreError> {
-    let (a, b) = {
-        let mut rng = rand::rng();
-        (rng.random_range(1..=9u8), rng.random_range(1..=9u8))
-    };
-    let token = crate::token::random_hex(16);
-    let now = Timestamp::now();
-    state
-        .store
-        .create_captcha(&token, &(a + b).to_string(), now + CAPTCHA_LIFETIME, now)
-        .await?;
-    let question = page
-        .t
-        .captcha_question
-        .replace("{a}", &a.to_string())
-        .replace("{b}", &b.to_string());
-    Ok((question, token))
-}
-
 async fn show(
     state: &AppState,
     page: PageContext,
@@ -130,10 +111,10 @@ async fn show(
     field_errors: HashMap<String, &'static str>,
     status: StatusCode,
 ) -> Response {
-    let (captcha_question, captcha_token) = match new_captcha(state, &page).await {
-        Ok(captcha) => captcha,
-        Err(e) => return internal_error(&page, e),
-    };
+    let challenge = page.citizen.is_none().then(|| {
+        let issued = super::challenge::issue(&state.sealer, MAX_NUMBER, Timestamp::now());
+        serde_json::to_string(&issued).unwrap_or_default()
+    });
     let fields = fields_of(&tipo.form_fields)
         .into_iter()
         .map(|field| FieldView {
@@ -157,7 +138,11 @@ async fn show(
                 .replace("{max}", &max.to_italian()),
         ),
     };
-    let error = (!errors.is_empty() || !field_errors.is_empty()).then_some(t.form_errors);
+    // A page-wide refusal (a limit) says itself; field errors are listed.
+    let error = errors
+        .get("form")
+        .copied()
+        .or_else(|| (!errors.is_empty() || !field_errors.is_empty()).then_some(t.form_errors));
     let view = SpontaneousPage {
         page,
         ente,
@@ -168,8 +153,7 @@ async fn show(
         values,
         errors,
         error,
-        captcha_question,
-        captcha_token,
+        challenge,
     };
     render_with_status(status, &view.page, &view)
 }
@@ -227,6 +211,7 @@ pub async fn submit(
         Ok(None) => return pages::not_found(page),
         Err(e) => return internal_error(&page, e),
     };
+    let client = crate::client_addr::Client::of(&request);
     let values: HashMap<String, String> =
         match Form::<Vec<(String, String)>>::from_request(request, &state).await {
             Ok(Form(pairs)) => pairs
@@ -285,26 +270,33 @@ pub async fn submit(
             field_errors.insert(field.name.clone(), problem_text(&page, problem));
         }
     }
-    // The captcha last, and only when the rest is right: a challenge is
-    // used up by any answer.
-    if errors.is_empty() && field_errors.is_empty() {
-        match state
-            .store
-            .answer_captcha(get("captcha_token"), get("captcha"), Timestamp::now())
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                errors.insert("captcha", t.captcha_wrong);
+    // Whoever logged in as the debtor asks for their own debt; anyone
+    // else (or anyone not logged in) for someone else's.
+    let citizen = page.citizen.as_ref().map(|c| c.citizen.clone());
+    let by_debtor = matches!(
+        (&citizen, &debtor),
+        (Some(c), Some(d)) if c.fiscal_code() == Some(d.as_str())
+    );
+    // The challenge last, and only when the rest is right.
+    let mut solved = None;
+    if errors.is_empty() && field_errors.is_empty() && citizen.is_none() {
+        match super::challenge::check(&state.sealer, get("altcha"), Timestamp::now()) {
+            Ok(ok) => solved = Some(ok),
+            Err(refused) => {
+                let text = match refused {
+                    Refused::Missing => t.challenge_missing,
+                    Refused::Expired => t.challenge_expired,
+                    Refused::Forged | Refused::Wrong => t.challenge_wrong,
+                };
+                errors.insert("altcha", text);
             }
-            Err(e) => return internal_error(&page, e),
         }
     }
     let (Some(debtor), Some(cents), true, true) =
         (debtor, cents, errors.is_empty(), field_errors.is_empty())
     else {
         let mut values = values.clone();
-        values.remove("captcha");
+        values.remove("altcha");
         return show(
             &state,
             page,
@@ -317,6 +309,61 @@ pub async fn submit(
         .await;
     };
 
+    // The solution is spent first: a request the limits refuse has
+    // used up its work too.
+    if let Some(solved) = &solved {
+        match state
+            .store
+            .spend_token(&solved.token_hash, solved.expires_at)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                let mut errors = HashMap::new();
+                errors.insert("altcha", t.challenge_wrong);
+                let mut values = values.clone();
+                values.remove("altcha");
+                return show(
+                    &state,
+                    page,
+                    found,
+                    values,
+                    errors,
+                    field_errors,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+            Err(e) => return internal_error(&page, e),
+        }
+    }
+    // Daily limits, per client and per debtor: however the work is done,
+    // nobody is flooded with debts.
+    let limits = [
+        (RateLimit::SPONTANEOUS, client.limit_key()),
+        (
+            RateLimit::SPONTANEOUS_PER_DEBTOR,
+            debtor.as_str().to_owned(),
+        ),
+    ];
+    for (limit, key) in &limits {
+        if !limit.allow(&state.store, key).await {
+            let mut errors = HashMap::new();
+            errors.insert("form", t.spontaneous_too_many);
+            let mut values = values.clone();
+            values.remove("altcha");
+            return show(
+                &state,
+                page,
+                found,
+                values,
+                errors,
+                field_errors,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await;
+        }
+    }
     let metadata: Vec<Metadata> = fields
         .iter()
         .filter(|f| !get(&format!("f_{}", f.name)).is_empty())
@@ -356,7 +403,11 @@ pub async fn submit(
             tipo_dovuto_id: Some(tipo.id),
             draft: &draft,
             to_publish: true,
-            origin: Origin::Portal,
+            origin: if by_debtor {
+                Origin::Portal
+            } else {
+                Origin::PortalThirdParty
+            },
             actor: Actor {
                 name: "portal",
                 request_id: None,

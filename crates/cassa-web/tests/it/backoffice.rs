@@ -600,8 +600,6 @@ async fn an_ente_admin_configures_a_tipo_dovuto_the_portal_shows_at_once(backend
             ("debtor_fiscal_code", "RSSMRA85T10A562S"),
             ("debtor_name", "Mario Rossi"),
             ("email", "m@example.org"),
-            ("captcha", "0"),
-            ("captcha_token", "x"),
         ],
     )
     .await;

@@ -137,6 +137,11 @@ impl TestApp {
         TestApp::start_with(backend, None).await.0
     }
 
+    /// How many rows `table` of the app's database holds.
+    pub async fn rows(&self, table: &str) -> i64 {
+        self._db.rows(table).await
+    }
+
     /// Where the app keeps uploads and job files.
     pub fn files_root(&self) -> &std::path::Path {
         self._files.path()

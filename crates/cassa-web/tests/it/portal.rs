@@ -472,24 +472,22 @@ async fn the_cart_takes_found_notices_up_to_five(backend: Backend) {
     );
 }
 
-/// The captcha's question on `html`, answered.
-fn captcha(html: &str) -> (String, String) {
-    let token = html
-        .split("name=\"captcha_token\" value=\"")
+/// The challenge on `html`, solved as a browser's script does.
+pub(crate) fn solved(html: &str) -> String {
+    let attribute = html
+        .split("data-challenge=\"")
         .nth(1)
-        .unwrap()
+        .expect("the form has a challenge")
         .split('"')
         .next()
         .unwrap()
-        .to_owned();
-    let label = html.split("for=\"captcha\"").nth(1).unwrap();
-    let numbers: Vec<u32> = label
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|n| !n.is_empty())
-        .take(2)
-        .map(|n| n.parse().unwrap())
-        .collect();
-    (token, (numbers[0] + numbers[1]).to_string())
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    let challenge: cassa_web::portal::challenge::Challenge =
+        serde_json::from_str(&attribute).unwrap();
+    cassa_web::portal::challenge::solve(&challenge).expect("solvable")
 }
 
 async fn a_spontaneous_payment_becomes_a_debt_in_the_cart(backend: Backend) {
@@ -497,63 +495,72 @@ async fn a_spontaneous_payment_becomes_a_debt_in_the_cart(backend: Backend) {
     let tipo = app.add_tipo_dovuto("MENSA").await;
     let url = format!("{}/enti/{}/paga/MENSA", app.base, app.ente.fiscal_code);
     let client = browser();
-    let html = page(&client, &url).await;
+    // Showing the form, however often, writes nothing.
+    let tables = ["spent_token", "rate_limit", "debt_position", "audit_event"];
+    let mut before = Vec::new();
+    for table in tables {
+        before.push(app.rows(table).await);
+    }
+    let mut html = String::new();
+    for _ in 0..5 {
+        html = page(&client, &url).await;
+    }
+    for (table, rows) in tables.iter().zip(&before) {
+        assert_eq!(
+            app.rows(table).await,
+            *rows,
+            "{table} after showing the form"
+        );
+    }
     assert!(html.contains("Refezione scolastica") && html.contains("id=\"f_alunno\""));
+    assert!(html.contains("/static/challenge.js"));
     let csrf = token(&client, &url).await;
-    let fields = |csrf: &str, token: &str, answer: &str, amount: &str| {
+    let fields = |debtor: &str, amount: &str, altcha: &str| {
         vec![
-            ("csrf".to_owned(), csrf.to_owned()),
+            ("csrf".to_owned(), csrf.clone()),
             ("f_alunno".into(), "Luca Bianchi".into()),
-            ("debtor_fiscal_code".into(), "bncgli90c45f205y".into()),
+            ("debtor_fiscal_code".into(), debtor.into()),
             ("debtor_name".into(), "Giulia Bianchi".into()),
             ("email".into(), "giulia@example.org".into()),
             ("amount".into(), amount.into()),
-            ("captcha_token".into(), token.into()),
-            ("captcha".into(), answer.into()),
+            ("altcha".into(), altcha.into()),
         ]
     };
+    let giulia = "bncgli90c45f205y";
 
     // Outside the tipo dovuto's range (1,00 to 500,00): refused, nothing made.
-    let html = page(&client, &url).await;
-    let (captcha_token, answer) = captcha(&html);
-    let refused = post(
-        &client,
-        &url,
-        &fields(&csrf, &captcha_token, &answer, "900,00"),
-    )
-    .await;
+    let refused = post(&client, &url, &fields(giulia, "900,00", &solved(&html))).await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = refused.text().await.unwrap();
     assert!(html.contains("id=\"amount-error\""), "{html}");
     assert!(html.contains("value=\"Luca Bianchi\""));
 
-    // A wrong answer to the captcha: refused too.
-    let (captcha_token, answer) = captcha(&html);
-    let wrong = format!("{}", answer.parse::<u32>().unwrap() + 1);
-    let refused = post(
-        &client,
-        &url,
-        &fields(&csrf, &captcha_token, &wrong, "48,50"),
-    )
-    .await;
-    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let html = refused.text().await.unwrap();
-    assert!(html.contains("id=\"captcha-error\""));
+    // Without the work done, or with a forged or wrong answer: refused too.
+    for altcha in [
+        "",
+        "eyJhbGdvcml0aG0iOiJTSEEtMjU2In0=",
+        &solved(&html).replace('A', "B"),
+    ] {
+        let refused = post(&client, &url, &fields(giulia, "48,50", altcha)).await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{altcha}"
+        );
+        let html = refused.text().await.unwrap();
+        assert!(html.contains("id=\"altcha-error\""), "{html}");
+    }
     let all = cassa_store::ListFilter {
-        limit: 10,
+        limit: 50,
         ..cassa_store::ListFilter::default()
     };
     let listed = app.store.list_positions(app.ente.id, &all).await.unwrap();
     assert_eq!(listed.total, 0, "nothing was created");
 
     // Right: a published debt of the tipo dovuto, in the cart.
-    let (captcha_token, answer) = captcha(&html);
-    let added = post(
-        &client,
-        &url,
-        &fields(&csrf, &captcha_token, &answer, "48,50"),
-    )
-    .await;
+    let html = page(&client, &url).await;
+    let answer = solved(&html);
+    let added = post(&client, &url, &fields(giulia, "48,50", &answer)).await;
     assert_eq!(added.headers()["location"], "/carrello?esito=aggiunto");
     let cart = page(&client, &format!("{}/carrello", app.base)).await;
     assert!(
@@ -566,17 +573,44 @@ async fn a_spontaneous_payment_becomes_a_debt_in_the_cart(backend: Backend) {
     assert_eq!(stored.debtor_fiscal_code, "BNCGLI90C45F205Y");
     assert_eq!(stored.status.code(), "VALID");
     assert_eq!(stored.tipo_dovuto_id, Some(tipo.id));
-    assert_eq!(stored.origin, cassa_store::Origin::Portal);
+    // Asked by a visitor who did not log in as the debtor.
+    assert_eq!(stored.origin, cassa_store::Origin::PortalThirdParty);
     assert_eq!(stored.options[0].metadata[0].value, "Luca Bianchi");
 
-    // The same answered captcha cannot be used twice.
-    let again = post(
-        &client,
-        &url,
-        &fields(&csrf, &captcha_token, &answer, "48,50"),
-    )
-    .await;
+    // The same solution cannot be used twice.
+    let again = post(&client, &url, &fields(giulia, "48,50", &answer)).await;
     assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Ten a day for one debtor, whoever asks; twenty a day per client (the
+    // refused eleventh for Giulia counts for the client).
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let html = page(&client, &url).await;
+        let sent = post(&client, &url, &fields(giulia, "2,00", &solved(&html))).await;
+        statuses.push(sent.status());
+    }
+    assert!(
+        statuses[..9].iter().all(|s| *s == StatusCode::SEE_OTHER),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[9], StatusCode::TOO_MANY_REQUESTS);
+    let others = ["RSSMRA85T10A562S", "RSSMRA80A01F205X"];
+    let (mut statuses, mut last) = (Vec::new(), String::new());
+    for i in 0..10 {
+        let html = page(&client, &url).await;
+        let debtor = others[i % 2];
+        let sent = post(&client, &url, &fields(debtor, "2,00", &solved(&html))).await;
+        statuses.push(sent.status());
+        last = sent.text().await.unwrap();
+    }
+    assert!(
+        statuses[..9].iter().all(|s| *s == StatusCode::SEE_OTHER),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[9], StatusCode::TOO_MANY_REQUESTS);
+    assert!(last.contains("Troppe richieste"), "{last}");
+    let listed = app.store.list_positions(app.ente.id, &all).await.unwrap();
+    assert_eq!(listed.total, 1 + 9 + 9, "only what the limits let through");
 }
 
 /// Paga Avviso calls a notice payable by the node's own rule: once the

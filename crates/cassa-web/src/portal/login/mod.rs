@@ -16,7 +16,7 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cassa_core::citizen::{Assurance, AuthMethod, Claims, Identity, identity_from_claims};
-use cassa_store::{CitizenSession, PendingOidcLogin};
+use cassa_store::CitizenSession;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
@@ -28,6 +28,18 @@ use oidc::{OidcClient, claim};
 
 pub const SESSION_COOKIE: &str = "cassa_citizen";
 const STATE_COOKIE: &str = "cassa_oidc";
+
+/// An OIDC login started here, sealed in the browser's cookie until the
+/// provider sends the browser back.
+#[derive(serde::Serialize, Deserialize)]
+struct PendingOidcLogin {
+    state: String,
+    nonce: String,
+    pkce_verifier: String,
+    method: String,
+    /// Unix seconds.
+    expires: i64,
+}
 /// How long a citizen has at the identity provider.
 const LOGIN_WINDOW: SignedDuration = SignedDuration::from_mins(10);
 /// A session in use is written back at most this often.
@@ -176,25 +188,25 @@ pub async fn start_oidc(
             return to_login("errore");
         }
     };
+    // Nothing is stored: the login's secrets go, sealed, in a cookie of
+    // this browser, so the answer must come back to the browser that asked
+    // (no login forced on someone else's browser) and anonymous visits
+    // write nothing.
     let pending = PendingOidcLogin {
+        state: authorization.state,
         nonce: authorization.nonce,
         pkce_verifier: authorization.pkce_verifier,
-        method,
+        method: method.as_str().to_owned(),
+        expires: (now + LOGIN_WINDOW).as_second(),
     };
-    let state_hash = crate::token::hash(&authorization.state);
-    if let Err(e) = state
-        .store
-        .begin_oidc_login(&state_hash, &pending, now + LOGIN_WINDOW, now)
-        .await
-    {
-        return super::internal_error(&page, e);
-    }
-    // The state also goes in a cookie: the answer must come back to the
-    // browser that asked (no login forced on someone else's browser).
+    let sealed = match serde_json::to_vec(&pending) {
+        Ok(json) => state.sealer.seal(&json),
+        Err(e) => return super::internal_error(&page, e),
+    };
     let mut response = Redirect::to(&authorization.url).into_response();
     let cookie = format!(
-        "{STATE_COOKIE}={}; Path=/accedi; HttpOnly; SameSite=Lax; Max-Age=600{}",
-        authorization.state,
+        "{STATE_COOKIE}={sealed}; Path=/accedi; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        LOGIN_WINDOW.as_secs(),
         state.portal.secure_cookie()
     );
     if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -227,20 +239,17 @@ pub async fn oidc_return(
         tracing::info!(error = %query.error, "the identity provider refused the login");
         return to_login("errore");
     }
-    let ours = cookie(&request_headers, STATE_COOKIE).unwrap_or("");
-    if query.state.is_empty() || !crate::token::same(&query.state, ours) {
-        return to_login("scaduto");
-    }
     let now = Timestamp::now();
-    let pending = match state
-        .store
-        .take_oidc_login(&crate::token::hash(&query.state), now)
-        .await
-    {
-        Ok(Some(pending)) => pending,
-        Ok(None) => return to_login("scaduto"),
-        Err(e) => return super::internal_error(&page, e),
+    let pending = cookie(&request_headers, STATE_COOKIE)
+        .and_then(|sealed| state.sealer.open(sealed))
+        .and_then(|json| serde_json::from_slice::<PendingOidcLogin>(&json).ok())
+        .filter(|p| p.expires > now.as_second());
+    let Some(pending) =
+        pending.filter(|p| !query.state.is_empty() && crate::token::same(&query.state, &p.state))
+    else {
+        return to_login("scaduto");
     };
+    let method = AuthMethod::parse(&pending.method).unwrap_or(AuthMethod::Spid);
     let claims = match client
         .finish(
             &query.code,
@@ -256,13 +265,25 @@ pub async fn oidc_return(
             return to_login("errore");
         }
     };
+    // Spent once, and only now that the provider vouched for the login:
+    // an anonymous request cannot make us write.
+    let expires = Timestamp::from_second(pending.expires).unwrap_or(now);
+    match state
+        .store
+        .spend_token(&crate::token::hash(&pending.state), expires)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return to_login("scaduto"),
+        Err(e) => return super::internal_error(&page, e),
+    }
     let settings = &client.settings;
     let identity = identity_from_claims(&Claims {
         fiscal_code: claim(&claims, &settings.fiscal_code_claim),
         eidas_id: claim(&claims, &settings.eidas_id_claim),
         given_name: claim(&claims, "given_name"),
         family_name: claim(&claims, "family_name"),
-        method: claim(&claims, &settings.method_claim).or(Some(pending.method.as_str())),
+        method: claim(&claims, &settings.method_claim).or(Some(method.as_str())),
         acr: claim(&claims, "acr"),
     });
     match identity {
