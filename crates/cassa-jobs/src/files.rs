@@ -106,6 +106,11 @@ impl FileStore {
         let mut stale = Vec::new();
         for entry in dir {
             let entry = entry?;
+            // Only upload directories: a stray file is not ours to judge
+            // and must not stop the sweep.
+            if !entry.file_type()?.is_dir() {
+                continue;
+            }
             let token = entry.file_name().to_string_lossy().into_owned();
             let mut newest = entry.metadata()?.modified()?;
             for file in std::fs::read_dir(entry.path())? {

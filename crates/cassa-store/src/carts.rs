@@ -342,7 +342,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO cart_item (cart_id, ente_id, notice_number, amount, description, added_at) \
              SELECT $1, ente_id, notice_number, amount, description, added_at FROM cart_item \
-             WHERE cart_id = $2",
+             WHERE cart_id = $2 AND ente_id IN (SELECT id FROM ente WHERE active = 1)",
         )
         .bind(copy)
         .bind(source.try_get::<i64, _>("id")?)

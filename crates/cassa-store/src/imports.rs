@@ -70,7 +70,9 @@ impl Store {
         }
         if self.backend() == crate::Backend::Postgres {
             // One ente's imports queue one at a time, so the count holds.
-            sqlx::query("SELECT id FROM ente WHERE id = $1 FOR UPDATE")
+            // NO KEY: foreign keys to the ente (an import's rows) take KEY
+            // SHARE, which plain FOR UPDATE would wait for.
+            sqlx::query("SELECT id FROM ente WHERE id = $1 FOR NO KEY UPDATE")
                 .bind(new.ente_id)
                 .fetch_optional(&mut *tx)
                 .await?;

@@ -26,6 +26,7 @@ mod paid;
 mod payments;
 mod positions;
 mod rate_limits;
+pub use rate_limits::WindowHits;
 mod spent_tokens;
 mod sql;
 mod statistics;

@@ -107,12 +107,26 @@ struct Hop<'a> {
     proto: Option<&'a str>,
 }
 
-/// The hops of `Forwarded` when a proxy wrote it, else of
-/// `X-Forwarded-For`, left (farthest) to right (nearest). `None`: a header
-/// that is not text.
-fn hops(headers: &HeaderMap) -> Option<Vec<Hop<'_>>> {
+/// Which header the trusted proxies write the client in. One, chosen by
+/// configuration: a proxy passes on what the client sent in the other, so
+/// choosing by presence would let a client name itself.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For` (and `X-Forwarded-Proto`), as nginx's
+    /// `$proxy_add_x_forwarded_for` writes it.
+    #[default]
+    #[serde(rename = "x-forwarded-for")]
+    XForwardedFor,
+    /// RFC 7239's `Forwarded` (`for=`, `proto=`).
+    #[serde(rename = "forwarded")]
+    Forwarded,
+}
+
+/// The hops of the proxies' header, left (farthest) to right (nearest).
+/// `None`: a header that is not text.
+fn hops(headers: &HeaderMap, header: ProxyHeader) -> Option<Vec<Hop<'_>>> {
     let mut hops = Vec::new();
-    if headers.contains_key(header::FORWARDED) {
+    if header == ProxyHeader::Forwarded {
         for value in headers.get_all(header::FORWARDED) {
             for element in value.to_str().ok()?.split(',') {
                 let (mut from, mut proto) = ("", None);
@@ -199,12 +213,18 @@ impl Client {
 /// client. `None` when that cannot be told: a hop that is not an address
 /// (`unknown`, an obfuscated name), or a chain of trusted proxies that
 /// names nobody else.
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &Networks) -> Option<IpAddr> {
-    client(peer, false, headers, trusted).ip
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, proxies: &TrustedProxies) -> Option<IpAddr> {
+    client(peer, false, headers, proxies).ip
 }
 
 /// The client behind `peer`, reached over HTTPS or not (`peer_https`).
-pub fn client(peer: IpAddr, peer_https: bool, headers: &HeaderMap, trusted: &Networks) -> Client {
+pub fn client(
+    peer: IpAddr,
+    peer_https: bool,
+    headers: &HeaderMap,
+    proxies: &TrustedProxies,
+) -> Client {
+    let trusted = &proxies.networks;
     let peer = canonical(peer);
     if !trusted.contains(peer) {
         return Client {
@@ -216,7 +236,7 @@ pub fn client(peer: IpAddr, peer_https: bool, headers: &HeaderMap, trusted: &Net
         ip: None,
         https: peer_https,
     };
-    let Some(hops) = hops(headers) else {
+    let Some(hops) = hops(headers, proxies.header) else {
         return unknown;
     };
     for hop in hops.iter().rev() {
@@ -224,14 +244,15 @@ pub fn client(peer: IpAddr, peer_https: bool, headers: &HeaderMap, trusted: &Net
             return unknown;
         };
         if !trusted.contains(addr) {
-            // The scheme of the proxy that heard the client: its own
-            // `proto=`, else the edge's `X-Forwarded-Proto` (the first).
-            let proto = hop.proto.or_else(|| {
-                headers
+            // The scheme of the proxy that heard the client: its
+            // `proto=`, or the edge's `X-Forwarded-Proto` (the first).
+            let proto = match proxies.header {
+                ProxyHeader::Forwarded => hop.proto,
+                ProxyHeader::XForwardedFor => headers
                     .get("x-forwarded-proto")
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.split(',').next())
-            });
+                    .and_then(|v| v.split(',').next()),
+            };
             let https = match proto.map(|p| p.trim().to_ascii_lowercase()) {
                 Some(p) => p == "https",
                 None => peer_https,
@@ -245,9 +266,13 @@ pub fn client(peer: IpAddr, peer_https: bool, headers: &HeaderMap, trusted: &Net
     unknown
 }
 
-/// The trusted proxies, for [`identify`].
+/// The reverse proxies believed about the client behind them, and the
+/// header they write it in.
 #[derive(Clone, Debug, Default)]
-pub struct TrustedProxies(pub Networks);
+pub struct TrustedProxies {
+    pub networks: Networks,
+    pub header: ProxyHeader,
+}
 
 /// Works out the [`Client`] of every request once and puts it in the
 /// request's extensions (a request without a peer, in a test, is an
@@ -262,7 +287,7 @@ pub async fn identify(
         .get::<cassa_net::Transport>()
         .is_some_and(|t| t.https);
     let found = match extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
-        Some(peer) => client(peer.0.ip(), peer_https, request.headers(), &proxies.0),
+        Some(peer) => client(peer.0.ip(), peer_https, request.headers(), &proxies),
         None => Client {
             ip: None,
             https: peer_https,
@@ -323,9 +348,16 @@ mod tests {
         );
     }
 
+    fn proxies(networks: &str, header: ProxyHeader) -> TrustedProxies {
+        TrustedProxies {
+            networks: networks.parse().unwrap(),
+            header,
+        }
+    }
+
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let trusted: Networks = "10.0.0.0/24".parse().unwrap();
+        let trusted = proxies("10.0.0.0/24", ProxyHeader::XForwardedFor);
         let headers = forwarded(&["203.0.113.9"]);
         // A direct caller cannot name someone else.
         assert_eq!(
@@ -377,7 +409,7 @@ mod tests {
 
     #[test]
     fn forwarded_is_read_as_rfc_7239_writes_it() {
-        let trusted: Networks = "10.0.0.0/24".parse().unwrap();
+        let trusted = proxies("10.0.0.0/24", ProxyHeader::Forwarded);
         let proxy = ip("10.0.0.2");
         let seen = |pairs: &[(&str, &str)]| client(proxy, false, &headers(pairs), &trusted);
         assert_eq!(
@@ -408,7 +440,7 @@ mod tests {
                 https: true
             }
         );
-        // Forwarded wins over X-Forwarded-For; hidden names are nobody.
+        // Only Forwarded is read; hidden names are nobody.
         assert_eq!(
             seen(&[
                 ("forwarded", "for=_hidden"),
@@ -418,17 +450,7 @@ mod tests {
             None
         );
         assert_eq!(seen(&[("forwarded", "for=unknown")]).ip, None);
-        // X-Forwarded-Proto from a trusted proxy; never from anyone else.
-        assert_eq!(
-            seen(&[
-                ("x-forwarded-for", "203.0.113.9"),
-                ("x-forwarded-proto", "https")
-            ]),
-            Client {
-                ip: Some(ip("203.0.113.9")),
-                https: true
-            }
-        );
+        assert_eq!(seen(&[("x-forwarded-for", "203.0.113.9")]).ip, None);
         let direct = client(
             ip("198.51.100.1"),
             false,
@@ -442,6 +464,43 @@ mod tests {
                 https: false
             }
         );
+    }
+
+    #[test]
+    fn only_the_configured_header_is_read() {
+        // nginx appends to X-Forwarded-For and passes on the client's own
+        // Forwarded: that one must not name the client.
+        let trusted = proxies("10.0.0.0/24", ProxyHeader::XForwardedFor);
+        let sent = headers(&[
+            ("forwarded", "for=1.2.3.4;proto=https"),
+            ("x-forwarded-for", "203.0.113.9"),
+        ]);
+        let seen = client(ip("10.0.0.2"), false, &sent, &trusted);
+        assert_eq!(seen.ip, Some(ip("203.0.113.9")));
+        assert!(
+            !seen.https,
+            "proto= of the client's own header is not believed"
+        );
+        // X-Forwarded-Proto from a trusted proxy; never from anyone else.
+        let sent = headers(&[
+            ("x-forwarded-for", "203.0.113.9"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        assert!(client(ip("10.0.0.2"), false, &sent, &trusted).https);
+        assert!(!client(ip("198.51.100.1"), false, &sent, &trusted).https);
+        // And the other way round.
+        let trusted = proxies("10.0.0.0/24", ProxyHeader::Forwarded);
+        let sent = headers(&[
+            ("forwarded", "for=203.0.113.9"),
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        let seen = client(ip("10.0.0.2"), false, &sent, &trusted);
+        assert_eq!(seen.ip, Some(ip("203.0.113.9")));
+        assert!(!seen.https);
+        let header: ProxyHeader = serde_json::from_str(r#""forwarded""#).unwrap();
+        assert_eq!(header, ProxyHeader::Forwarded);
+        assert!(serde_json::from_str::<ProxyHeader>(r#""x-real-ip""#).is_err());
     }
 
     #[test]

@@ -112,8 +112,8 @@ impl AppState {
         self
     }
 
-    pub fn with_trusted_proxies(mut self, proxies: client_addr::Networks) -> Self {
-        self.proxies = Arc::new(client_addr::TrustedProxies(proxies));
+    pub fn with_trusted_proxies(mut self, proxies: client_addr::TrustedProxies) -> Self {
+        self.proxies = Arc::new(proxies);
         self
     }
 

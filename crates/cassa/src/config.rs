@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use cassa_web::client_addr::Networks;
+use cassa_web::client_addr::{Networks, ProxyHeader, TrustedProxies};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -64,6 +64,10 @@ pub struct Config {
     /// client (for rate limits, logs and the node fence) and whose
     /// `proto=` / `X-Forwarded-Proto` say it came over HTTPS.
     pub trusted_proxies: Networks,
+    /// The header the trusted proxies name the client in:
+    /// `x-forwarded-for` (with `X-Forwarded-Proto`) or `forwarded`
+    /// (RFC 7239). Only that one is read.
+    pub proxy_header: ProxyHeader,
     /// `/metrics` on the portal's listener answers only with
     /// `Authorization: Bearer <metrics_token>` (at least 16 characters);
     /// none: not served there.
@@ -209,6 +213,7 @@ impl Default for Config {
             node_auth_header: "Ocp-Apim-Subscription-Key".into(),
             node_listen: None,
             trusted_proxies: Networks::default(),
+            proxy_header: ProxyHeader::default(),
             metrics_token: None,
             metrics_listen: None,
             extra_ca_file: None,
@@ -456,7 +461,6 @@ impl Config {
             secret: self.node_auth_secret.clone(),
             header: axum::http::HeaderName::from_bytes(self.node_auth_header.as_bytes())
                 .expect("checked when the configuration was read"),
-            trusted_proxies: self.trusted_proxies.clone(),
         };
         if demo && fence.is_closed() {
             fence.secret = Some(DEMO_NODE_SECRET.to_owned());
@@ -539,6 +543,14 @@ impl Config {
         self.public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// The reverse proxies believed about the client, and their header.
+    pub fn trusted_proxies(&self) -> TrustedProxies {
+        TrustedProxies {
+            networks: self.trusted_proxies.clone(),
+            header: self.proxy_header,
+        }
     }
 
     /// Who may read `/metrics` on the portal's listener.

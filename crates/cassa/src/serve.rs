@@ -29,14 +29,26 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 
 /// The URL without its password, for messages.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let mut url = match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let credentials = &url[scheme + 3..at];
             let user = credentials.split(':').next().unwrap_or_default();
             format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
         }
         _ => url.to_owned(),
+    };
+    // A password may come as a query parameter too (libpq's `password=`).
+    if let Some(query_at) = url.find('?') {
+        let query: Vec<String> = url[query_at + 1..]
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        url = format!("{}?{}", &url[..query_at], query.join("&"));
     }
+    url
 }
 
 pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
@@ -155,7 +167,7 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         .with_portal(config.portal_settings(&pagopa, &roots))
         .with_citizen_login(config.citizen_login(with_demo, &roots))
         .with_ops(config.ops_settings())
-        .with_trusted_proxies(config.trusted_proxies.clone())
+        .with_trusted_proxies(config.trusted_proxies())
         .with_sealer(sealer);
     let reloader = tokio::spawn(reload_certificates_on_hangup(
         [portal_tls.clone(), node_tls.clone()]
@@ -253,7 +265,7 @@ async fn sweep(store: Store, files: cassa_jobs::FileStore, every: Duration) {
                 tracing::error!(error = %e, "export retention failed; retrying at the next tick")
             }
         }
-        let past = Timestamp::now() - cassa_web::portal::rate_limit::LONGEST_WINDOW;
+        let past = Timestamp::now() - cassa_web::portal::rate_limit::KEEP_COUNTS;
         if let Err(e) = store.forget_hits_before(past).await {
             tracing::error!(error = %e, "old rate-limit counts could not be deleted; retrying");
         }
@@ -338,6 +350,10 @@ mod tests {
         assert_eq!(
             super::redact("sqlite://data/cassa.db"),
             "sqlite://data/cassa.db"
+        );
+        assert_eq!(
+            super::redact("postgres://db/x?sslmode=verify-full&Password=secret&user=cassa"),
+            "postgres://db/x?sslmode=verify-full&Password=***&user=cassa"
         );
     }
 }

@@ -295,6 +295,11 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobFailure> 
         .files()
         .upload_file(&request.upload, &request.file_name)
         .ok_or_else(|| JobFailure::Failed("invalid upload".into()))?;
+    // Gone is not refused: the file was never read, so nothing may say
+    // it was (a resend must not be taken for one already sent).
+    if !path.exists() {
+        return Err(JobFailure::Failed("the uploaded file is gone".into()));
+    }
     let ente = ctx
         .store()
         .ente_by_id(job.ente_id)
@@ -367,11 +372,19 @@ async fn finish(
             }
             JobOutcome::Recorded
         }
-        // Failed for good: the worker records it; a retry could not use
-        // the file either.
+        // Failed for good: recorded here, then the file goes; if it
+        // cannot be recorded, the file stays for the attempt that will
+        // follow when the lease runs out.
         Err(JobFailure::Failed(why)) => {
-            remove_upload(ctx, job, upload).await;
-            return Err(JobFailure::Failed(why));
+            tracing::warn!(job = job.id, reason = %why, "job failed");
+            let store = ctx.store();
+            if !store
+                .finish_job(ctx.lease(), Err(&why), jiff::Timestamp::now())
+                .await?
+            {
+                return Err(JobFailure::LeaseLost);
+            }
+            JobOutcome::Recorded
         }
         Err(lost) => return Err(lost),
     };

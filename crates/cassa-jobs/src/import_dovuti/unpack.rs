@@ -78,8 +78,9 @@ fn extract(zip_path: &Path, extracted: &Path, limits: &Limits) -> Result<(), Str
     if entry.size() > allowed {
         return Err(too_big(entry.size(), compressed, limits));
     }
+    // Room for the most that may come out, not for what the header says.
     let free = free_bytes(extracted.parent().unwrap_or(Path::new(".")));
-    if free < entry.size().saturating_add(limits.reserve) {
+    if free < allowed.saturating_add(limits.reserve) {
         return Err(format!(
             "non c'è spazio su disco per estrarre il file ({} MB liberi): riprovare più tardi",
             free / 1024 / 1024
@@ -123,8 +124,9 @@ fn too_big(size: u64, compressed: u64, limits: &Limits) -> String {
     }
 }
 
-/// Copies `from` into `to`, refusing a line longer than the limit or more
-/// than `max_bytes` in all; answers the bytes copied.
+/// Copies `from` into `to`, refusing a record (a line, or lines within
+/// quotes) longer than the limit or more than `max_bytes` in all; answers
+/// the bytes copied.
 fn copy_lines(
     mut from: impl Read,
     mut to: impl Write,
@@ -132,7 +134,8 @@ fn copy_lines(
     max_bytes: u64,
 ) -> Result<u64, String> {
     let mut buffer = vec![0u8; 256 * 1024];
-    let (mut total, mut line, mut line_length) = (0u64, 1u64, 0usize);
+    let (mut total, mut line, mut record_length) = (0u64, 1u64, 0usize);
+    let (mut in_quotes, mut after_cr, mut record_line) = (false, false, 1u64);
     loop {
         let n = match from.read(&mut buffer) {
             Ok(0) => break,
@@ -145,19 +148,36 @@ fn copy_lines(
             return Err(OVER_LIMIT.into());
         }
         let chunk = &buffer[..n];
+        // A record ends at a line end outside quotes: a quote left open
+        // makes one record of the rest of the file, as the CSV reader
+        // would read it, and that is what must stay short.
         let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', chunk) {
-            line_length += end - start;
-            if line_length > limits.max_line {
-                return Err(long_line(line, limits));
+        for at in memchr::memchr3_iter(b'\n', b'\r', b'"', chunk) {
+            record_length += at - start;
+            start = at + 1;
+            let byte = chunk[at];
+            let after_cr = std::mem::replace(&mut after_cr, byte == b'\r');
+            if byte == b'"' {
+                in_quotes = !in_quotes;
+                record_length += 1;
+                continue;
             }
-            line += 1;
-            line_length = 0;
-            start = end + 1;
+            if !(byte == b'\n' && after_cr) {
+                line += 1;
+            }
+            if in_quotes {
+                record_length += 1;
+            } else {
+                record_length = 0;
+                record_line = line;
+            }
+            if record_length > limits.max_line {
+                return Err(long_line(record_line, limits));
+            }
         }
-        line_length += n - start;
-        if line_length > limits.max_line {
-            return Err(long_line(line, limits));
+        record_length += n - start;
+        if record_length > limits.max_line {
+            return Err(long_line(record_line, limits));
         }
         to.write_all(chunk)
             .map_err(|e| format!("il file non si può scrivere: {e}"))?;
@@ -169,7 +189,7 @@ fn copy_lines(
 
 fn long_line(line: u64, limits: &Limits) -> String {
     format!(
-        "la riga {line} è più lunga di {} KB: il file è rifiutato",
+        "la riga {line} è più lunga di {} KB, o apre delle virgolette che non chiude: il file è rifiutato",
         limits.max_line / 1024
     )
 }
@@ -282,8 +302,9 @@ mod tests {
     #[test]
     fn a_bomb_that_lies_about_its_size_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let zeros = vec![b'0'; 900 * 1024];
-        let zip = zip_of(dir.path(), &[("bugiarda.csv", &zeros)]);
+        // Short lines: only the count of what comes out can refuse it.
+        let rows = b"IUD-1;RSSMRA85T10A562S;Mario Rossi;12.00\n".repeat(20_000);
+        let zip = zip_of(dir.path(), &[("bugiarda.csv", &rows)]);
         // Both headers claim 1,000 bytes once extracted.
         let mut bytes = std::fs::read(&zip).unwrap();
         for (signature, at) in [(b"PK\x03\x04", 22), (b"PK\x01\x02", 24)] {
@@ -292,7 +313,11 @@ mod tests {
         }
         std::fs::write(&zip, bytes).unwrap();
         let why = csv_of_upload(&zip, &SMALL).unwrap_err();
-        assert!(!why.is_empty());
+        // Refused by the zip reader's own check, or by our count.
+        assert!(
+            why.contains("declared uncompressed size") || why.contains("oltre 50 volte"),
+            "{why}"
+        );
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "only the upload stays: {left:?}");
     }
@@ -308,5 +333,32 @@ mod tests {
         let why = csv_of_upload(&zip, &greedy).unwrap_err();
         assert!(why.contains("spazio su disco"), "{why}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_open_quote_makes_one_long_record_and_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = |name: &str, text: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            csv_of_upload(&path, &SMALL)
+        };
+        // A quote never closed: the CSV reader would read the rest of the
+        // file as one field, however short its lines.
+        let mut open = b"IUD;causale\nA-1;\"mensa\n".to_vec();
+        open.extend(b"riga breve\n".repeat(20));
+        let why = plain("aperta.csv", &open).unwrap_err();
+        assert!(
+            why.contains("riga 2 ") && why.contains("virgolette"),
+            "{why}"
+        );
+        // A quoted field with a line end inside, and quotes doubled, is fine.
+        let quoted = b"IUD;causale\nA-1;\"mensa\nmarzo \"\"A\"\"\"\nA-2;x\n";
+        assert!(plain("citata.csv", quoted).is_ok());
+        // Lines ended by CR alone (old Mac files) are lines.
+        let cr = b"IUD;causale\rA-1;mensa\r".repeat(20);
+        assert!(plain("cr.csv", &cr).is_ok());
+        let crlf = b"IUD;causale\r\nA-1;mensa\r\n".repeat(20);
+        assert!(plain("crlf.csv", &crlf).is_ok());
     }
 }

@@ -23,7 +23,12 @@ async fn hits_are_counted_exactly_under_concurrency_and_forgotten(backend: Backe
             } else {
                 other.clone()
             };
-            tokio::spawn(async move { store.count_hit("lookup", "203.0.113.7", WINDOW, now).await })
+            tokio::spawn(async move {
+                store
+                    .count_hit("lookup", "203.0.113.7", WINDOW, now)
+                    .await
+                    .map(|h| h.current)
+            })
         })
         .collect();
     let mut counts = Vec::new();
@@ -39,30 +44,61 @@ async fn hits_are_counted_exactly_under_concurrency_and_forgotten(backend: Backe
         async move { store.count_hit(bucket, key, WINDOW, at).await.unwrap() }
     };
     assert_eq!(
-        count("login", "203.0.113.7", "2026-12-06T10:03:00Z").await,
+        count("login", "203.0.113.7", "2026-12-06T10:03:00Z")
+            .await
+            .current,
         1
     );
     assert_eq!(
-        count("lookup", "203.0.113.8", "2026-12-06T10:03:00Z").await,
+        count("lookup", "203.0.113.8", "2026-12-06T10:03:00Z")
+            .await
+            .current,
         1
     );
-    assert_eq!(
-        count("lookup", "203.0.113.7", "2026-12-06T10:09:59Z").await,
-        21
+    let late = count("lookup", "203.0.113.7", "2026-12-06T10:09:59Z").await;
+    assert_eq!((late.current, late.previous), (21, 0));
+    // Past the window's edge the count starts again, but the previous
+    // window still weighs: just after the edge, almost all of it.
+    let next = count("lookup", "203.0.113.7", "2026-12-06T10:10:30Z").await;
+    assert_eq!((next.current, next.previous), (1, 21));
+    assert!(
+        (next.estimate() - (21.0 * 0.95 + 1.0)).abs() < 1e-9,
+        "{next:?}"
     );
+    // Reading counts nothing.
+    let read = |at: &str| {
+        let store = store.clone();
+        let at: Timestamp = at.parse().unwrap();
+        async move {
+            store
+                .hits("lookup", "203.0.113.7", WINDOW, at)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(read("2026-12-06T10:15:00Z").await.current, 1);
+    assert_eq!(read("2026-12-06T10:15:00Z").await.current, 1);
     assert_eq!(
-        count("lookup", "203.0.113.7", "2026-12-06T10:10:00Z").await,
-        1
+        read("2026-12-06T10:25:00Z").await,
+        cassa_store::WindowHits {
+            current: 0,
+            previous: 1,
+            elapsed: 0.5,
+        }
     );
     // The sweep deletes whole windows that started before its cut.
     let cut: Timestamp = "2026-12-06T10:10:00Z".parse().unwrap();
     assert_eq!(store.forget_hits_before(cut).await.unwrap(), 3);
     assert_eq!(
-        count("lookup", "203.0.113.7", "2026-12-06T10:05:00Z").await,
+        count("lookup", "203.0.113.7", "2026-12-06T10:05:00Z")
+            .await
+            .current,
         1
     );
     assert_eq!(
-        count("lookup", "203.0.113.7", "2026-12-06T10:11:00Z").await,
+        count("lookup", "203.0.113.7", "2026-12-06T10:11:00Z")
+            .await
+            .current,
         2
     );
 }

@@ -13,7 +13,7 @@ use axum::response::Response;
 
 use super::xml;
 use crate::AppState;
-use crate::client_addr::{Networks, client_ip};
+use crate::client_addr::Networks;
 
 /// Who may call `/pagopa/*`.
 #[derive(Clone)]
@@ -23,8 +23,6 @@ pub struct NodeFence {
     /// Callers must send this in `header` (none: not checked).
     pub secret: Option<String>,
     pub header: HeaderName,
-    /// Reverse proxies whose `X-Forwarded-For` names the real caller.
-    pub trusted_proxies: Networks,
 }
 
 /// Without the secret.
@@ -34,7 +32,6 @@ impl std::fmt::Debug for NodeFence {
             .field("allowed_networks", &self.allowed_networks)
             .field("secret", &self.secret.as_ref().map(|_| crate::REDACTED))
             .field("header", &self.header)
-            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -46,7 +43,6 @@ impl Default for NodeFence {
             allowed_networks: Networks::default(),
             secret: None,
             header: HeaderName::from_static("ocp-apim-subscription-key"),
-            trusted_proxies: Networks::default(),
         }
     }
 }
@@ -109,7 +105,8 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
-    let client = peer.and_then(|peer| client_ip(peer, request.headers(), &fence.trusted_proxies));
+    // The caller as the identify layer found it (behind trusted_proxies).
+    let client = crate::client_addr::Client::of(&request).ip;
     let presented = request.headers().get(&fence.header).map(|v| v.as_bytes());
     match fence.check(client, presented) {
         Ok(()) => next.run(request).await,

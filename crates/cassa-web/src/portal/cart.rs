@@ -230,14 +230,54 @@ pub async fn empty(State(state): State<AppState>, page: PageContext, request: Re
     }
 }
 
-/// `GET /carrello/riprendi/{cart}`: the e-mailed link puts a copy of the
-/// cart's notices in this browser, under a new id: a link cannot plant a
-/// cart that its sender still watches.
-pub async fn resume(
+#[derive(Template)]
+#[template(path = "portal/cart_resume.html")]
+struct ResumePage {
+    page: PageContext,
+    cart: String,
+    rows: Vec<Row>,
+    total: String,
+}
+
+/// `GET /carrello/riprendi/{cart}`: the e-mailed link shows the cart's
+/// notices and asks to take them; it changes nothing (a link scanner or a
+/// prefetch creates no cart).
+pub async fn resume_page(
     State(state): State<AppState>,
     page: PageContext,
     axum::extract::Path(cart): axum::extract::Path<String>,
 ) -> Response {
+    if !crate::token::is_public_id(&cart) {
+        return super::pages::not_found(page);
+    }
+    match state.store.cart(&cart).await {
+        Ok(Some(found)) if found.status == "open" => {
+            let view = ResumePage {
+                rows: rows(&found),
+                total: found.total().to_italian(),
+                cart,
+                page,
+            };
+            render(&view.page, &view)
+        }
+        Ok(Some(_)) => to_cart("gia-inviato", None),
+        Ok(None) => super::pages::not_found(page),
+        Err(e) => super::internal_error(&page, e),
+    }
+}
+
+/// `POST /carrello/riprendi/{cart}`: a copy of the cart's notices goes in
+/// this browser, under a new id: a link cannot plant a cart that its
+/// sender still watches.
+pub async fn resume(
+    State(state): State<AppState>,
+    page: PageContext,
+    axum::extract::Path(cart): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    if let Err(response) = item_form(&page, request, &state).await {
+        return response;
+    }
     if !crate::token::is_public_id(&cart) {
         return super::pages::not_found(page);
     }

@@ -64,7 +64,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/carrello/riepilogo", get(checkout::summary))
         .route("/carrello/paga", axum::routing::post(checkout::pay))
-        .route("/carrello/riprendi/{cart}", get(cart::resume))
+        .route(
+            "/carrello/riprendi/{cart}",
+            get(cart::resume_page).post(cart::resume),
+        )
         .route("/pagamento/{id}/esito/{outcome}", get(checkout::outcome))
         .route("/pagamento/{id}/ricevuta/{item}", get(checkout::receipt))
         .route("/ricevuta", get(receipt::form).post(receipt::download))

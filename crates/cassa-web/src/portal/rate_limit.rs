@@ -1,7 +1,8 @@
 //! Per-client limits on what an anonymous or unauthenticated caller can
 //! repeat: notice lookups (a notice number and a codice fiscale that match
 //! say a debt exists), back-office logins, spontaneous debts. Fixed windows
-//! counted in the database ([`cassa_store::Store::count_hit`]), so every
+//! counted in the database ([`cassa_store::Store::count_hit`]) and read as
+//! a sliding window ([`cassa_store::WindowHits`]), so every
 //! `cassa serve` process behind a load balancer counts the same hits and a
 //! flood of addresses costs rows the sweep deletes, never memory. A store
 //! that cannot count refuses: a limit that fails open is none.
@@ -18,8 +19,9 @@ pub struct RateLimit {
     pub window: SignedDuration,
 }
 
-/// The longest window of any limit: counts older than this are deleted.
-pub const LONGEST_WINDOW: SignedDuration = SignedDuration::from_hours(24);
+/// How long counts are kept: the longest window of any limit (a day),
+/// and the one before it, which still weighs on the current one.
+pub const KEEP_COUNTS: SignedDuration = SignedDuration::from_hours(48);
 
 impl RateLimit {
     /// Notice lookups per client: enough for a family's notices, too few
@@ -52,17 +54,23 @@ impl RateLimit {
     };
 
     /// Counts one attempt of `key`; `false` when over the limit (or when
-    /// it cannot be counted).
+    /// it cannot be counted). A caller already over it is refused with a
+    /// read alone: a flood does not queue writes before payments.
     pub async fn allow(&self, store: &Store, key: &str) -> bool {
-        match store
-            .count_hit(self.bucket, key, self.window, Timestamp::now())
-            .await
-        {
-            Ok(hits) => hits <= self.per_window,
-            Err(e) => {
-                tracing::error!(error = %e, bucket = self.bucket, "a rate limit could not count: refused");
-                false
-            }
+        let now = Timestamp::now();
+        let limit = self.per_window as f64;
+        let refuse = |e: cassa_store::StoreError| {
+            tracing::error!(error = %e, bucket = self.bucket, "a rate limit could not count: refused");
+            false
+        };
+        match store.hits(self.bucket, key, self.window, now).await {
+            Ok(seen) if seen.estimate() + 1.0 > limit => return false,
+            Ok(_) => {}
+            Err(e) => return refuse(e),
+        }
+        match store.count_hit(self.bucket, key, self.window, now).await {
+            Ok(hits) => hits.estimate() <= limit,
+            Err(e) => refuse(e),
         }
     }
 }

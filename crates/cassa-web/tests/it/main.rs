@@ -86,6 +86,14 @@ pub fn serve(
     ));
 }
 
+/// Proxies at `networks` (CIDRs, or none) whose `X-Forwarded-For` is believed.
+pub fn trusting(networks: &str) -> cassa_web::client_addr::TrustedProxies {
+    cassa_web::client_addr::TrustedProxies {
+        networks: networks.parse().unwrap(),
+        header: Default::default(),
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -158,7 +166,7 @@ impl TestApp {
         let files = FileStore::new(self.files_root());
         let state = AppState::new(store, files)
             .with_node(node_settings())
-            .with_trusted_proxies(proxies.parse().unwrap());
+            .with_trusted_proxies(trusting(proxies));
         serve(listener, router(state), None);
         base
     }
@@ -199,16 +207,21 @@ impl TestApp {
         checkout: Option<Duration>,
         login: LoginOptions,
     ) -> (TestApp, Option<String>) {
-        TestApp::start_full(backend, checkout, login, node_settings()).await
+        TestApp::start_full(backend, checkout, login, node_settings(), "").await
     }
 
-    /// The app with the node endpoint behind `fence`.
-    pub async fn start_fenced(backend: Backend, fence: cassa_web::node::NodeFence) -> TestApp {
+    /// The app with the node endpoint behind `fence`, believing the
+    /// `X-Forwarded-For` of `proxies`.
+    pub async fn start_fenced(
+        backend: Backend,
+        fence: cassa_web::node::NodeFence,
+        proxies: &str,
+    ) -> TestApp {
         let node = cassa_web::node::NodeSettings {
             fence,
             ..Default::default()
         };
-        TestApp::start_full(backend, None, LoginOptions::default(), node)
+        TestApp::start_full(backend, None, LoginOptions::default(), node, proxies)
             .await
             .0
     }
@@ -218,17 +231,19 @@ impl TestApp {
         checkout: Option<Duration>,
         login: LoginOptions,
         node: cassa_web::node::NodeSettings,
+        proxies: &str,
     ) -> (TestApp, Option<String>) {
         let ops = cassa_web::OpsSettings {
             metrics_token: Some(METRICS_TOKEN.into()),
         };
-        TestApp::start_trusting(backend, checkout, login, node, test_roots(), ops).await
+        let roots = test_roots();
+        TestApp::start_trusting(backend, checkout, login, node, roots, ops, proxies).await
     }
 
     /// An app whose `/metrics` is guarded as `ops` says.
     pub async fn start_with_ops(backend: Backend, ops: cassa_web::OpsSettings) -> TestApp {
         let login = LoginOptions::default();
-        TestApp::start_trusting(backend, None, login, node_settings(), test_roots(), ops)
+        TestApp::start_trusting(backend, None, login, node_settings(), test_roots(), ops, "")
             .await
             .0
     }
@@ -241,6 +256,7 @@ impl TestApp {
         node: cassa_web::node::NodeSettings,
         roots: cassa_net::TrustedRoots,
         ops: cassa_web::OpsSettings,
+        proxies: &str,
     ) -> (TestApp, Option<String>) {
         let db = fresh_database(backend).await;
         let store = Store::connect(&db.url, StoreOptions::default())
@@ -257,7 +273,8 @@ impl TestApp {
         tokio::spawn(worker.run());
         let mut state = AppState::new(store.clone(), files)
             .with_node(node)
-            .with_ops(ops);
+            .with_ops(ops)
+            .with_trusted_proxies(trusting(proxies));
         let sim = match checkout {
             Some(pending_delay) => {
                 let sim = start_simulator(&base, pending_delay).await;

@@ -751,9 +751,8 @@ async fn only_pagopa_passes_the_fence(backend: Backend) {
 
     // Fenced by network: loopback is not in 10.0.0.0/8, whatever it sends;
     // a trusted proxy's X-Forwarded-For is believed, anyone else's is not.
-    let fence = |trusted: &str| cassa_web::node::NodeFence {
+    let fence = || cassa_web::node::NodeFence {
         allowed_networks: "10.0.0.0/8".parse().unwrap(),
-        trusted_proxies: trusted.parse().unwrap(),
         ..Default::default()
     };
     let verify = write_message(
@@ -761,12 +760,12 @@ async fn only_pagopa_passes_the_fence(backend: Backend) {
         &verify_request("302000000000000000"),
     );
     let verify_action = Operation::VerifyPaymentNotice.soap_action();
-    let direct = TestApp::start_fenced(backend, fence("")).await;
+    let direct = TestApp::start_fenced(backend, fence(), "").await;
     for headers in [&[][..], &[("X-Forwarded-For", "10.1.2.3")][..]] {
         let answer = soap_with(&direct, verify_action, verify.clone(), headers).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{headers:?}");
     }
-    let proxied = TestApp::start_fenced(backend, fence("127.0.0.1")).await;
+    let proxied = TestApp::start_fenced(backend, fence(), "127.0.0.1").await;
     let answer = soap_with(
         &proxied,
         verify_action,
@@ -783,9 +782,22 @@ async fn only_pagopa_passes_the_fence(backend: Backend) {
     )
     .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    // A client's own Forwarded header, passed on by the proxy beside the
+    // X-Forwarded-For it appends, names nobody.
+    let answer = soap_with(
+        &proxied,
+        verify_action,
+        verify.clone(),
+        &[
+            ("Forwarded", "for=10.1.2.3"),
+            ("X-Forwarded-For", "192.0.2.1"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
 
     // Nothing configured: every call is refused.
-    let closed = TestApp::start_fenced(backend, cassa_web::node::NodeFence::default()).await;
+    let closed = TestApp::start_fenced(backend, cassa_web::node::NodeFence::default(), "").await;
     let answer = soap_with(
         &closed,
         verify_action,

@@ -348,13 +348,19 @@ async fn a_resume_link_copies_the_cart_and_plants_nothing(backend: Backend) {
     add(&sender, &app.base, &notices[0]).await;
     let mails = app.store.outbox_mails(10).await.unwrap();
     let planted = &mails[0].payload;
-    // They pass the link on: it shows the notices...
+    // They pass the link on: it shows the notices and changes nothing
+    // (a mail scanner following it creates no cart)...
     let victim = browser();
-    let resumed = victim
-        .get(format!("{}/carrello/riprendi/{planted}", app.base))
-        .send()
-        .await
-        .unwrap();
+    let link = format!("{}/carrello/riprendi/{planted}", app.base);
+    let carts = app.rows("cart").await;
+    let shown = page(&victim, &link).await;
+    assert!(
+        shown.contains("20,00 €") && shown.contains("Riprendi il carrello"),
+        "{shown}"
+    );
+    assert_eq!(app.rows("cart").await, carts);
+    let csrf = token(&victim, &link).await;
+    let resumed = post(&victim, &link, &[("csrf", csrf.as_str())]).await;
     assert_eq!(resumed.headers()["location"], "/carrello?esito=ripreso");
     let html = page(&victim, &format!("{}/carrello?esito=ripreso", app.base)).await;
     assert!(

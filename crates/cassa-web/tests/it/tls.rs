@@ -23,6 +23,7 @@ async fn an_unknown_certificate_stops_checkout_and_login(backend: Backend) {
         node_settings(),
         cassa_net::TrustedRoots::system(),
         cassa_web::OpsSettings::default(),
+        "",
     )
     .await;
     let sim = sim.unwrap();
