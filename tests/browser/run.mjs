@@ -360,6 +360,12 @@ try {
   await page.goto(`${BASE}/backoffice/statistiche`);
   check(Number(await text(page, "#stat-payments-total")) === 3, "the statistics count the three notices paid in this walk");
   await look(page, "backoffice-statistiche");
+  await page.goto(`${BASE}/backoffice/account`);
+  check((await page.locator("#current").count()) === 1, "the account page changes the password");
+  await look(page, "backoffice-account");
+  await page.goto(`${BASE}/backoffice/enti/01199250158/operatori`);
+  check((await text(page, "h1")).length > 0, "the operators page opens");
+  await look(page, "backoffice-operatori");
   await page.goto(`${BASE}/backoffice/attivita`);
   check((await text(page, "main table")).includes("invalidate"), "the activity log shows the cancellation");
   await look(page, "backoffice-attivita");

@@ -147,6 +147,25 @@ impl Access {
         ids.dedup();
         TipoScope::Only(ids)
     }
+    /// May this operator reset, deactivate or reactivate the account that
+    /// holds `target`? A platform admin may manage any other account; an
+    /// ente admin only one whose every role is on an ente they administer
+    /// (an account shared with another ente is that ente's too), never a
+    /// platform admin's. Nobody their own: that is the account page.
+    pub fn may_manage_account(&self, target: &Access, is_self: bool) -> bool {
+        if is_self {
+            return false;
+        }
+        if self.platform_admin {
+            return true;
+        }
+        !target.platform_admin
+            && !target.grants.is_empty()
+            && target
+                .grants
+                .iter()
+                .all(|g| self.can(g.ente_id, None, Action::ConfigureEnte))
+    }
 }
 
 /// Why a password is refused.
@@ -335,5 +354,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_ente_admin_manages_only_accounts_wholly_of_their_enti() {
+        let admin_of = |ente_id| Grant {
+            ente_id,
+            role: Role::EnteAdmin,
+            tipo_dovuto_id: None,
+        };
+        let operator_of = |ente_id| Grant {
+            ente_id,
+            role: Role::Operator,
+            tipo_dovuto_id: None,
+        };
+        let admin = Access {
+            platform_admin: false,
+            grants: vec![admin_of(1), admin_of(2)],
+        };
+        let of = |grants: Vec<Grant>| Access {
+            platform_admin: false,
+            grants,
+        };
+        assert!(admin.may_manage_account(&of(vec![operator_of(1)]), false));
+        assert!(admin.may_manage_account(&of(vec![operator_of(1), operator_of(2)]), false));
+        assert!(!admin.may_manage_account(&of(vec![operator_of(1), operator_of(3)]), false));
+        assert!(
+            !admin.may_manage_account(&of(vec![]), false),
+            "an account of no ente"
+        );
+        assert!(!admin.may_manage_account(&Access::platform_admin(), false));
+        assert!(
+            !admin.may_manage_account(&of(vec![operator_of(1)]), true),
+            "not oneself"
+        );
+        let operator = of(vec![operator_of(1)]);
+        assert!(!operator.may_manage_account(&of(vec![operator_of(1)]), false));
+        assert!(Access::platform_admin().may_manage_account(&Access::platform_admin(), false));
     }
 }

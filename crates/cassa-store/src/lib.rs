@@ -20,6 +20,7 @@ mod enti;
 mod imports;
 mod iuv;
 mod jobs;
+mod operator_accounts;
 mod operators;
 mod outbox;
 mod paid;

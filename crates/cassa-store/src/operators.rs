@@ -22,6 +22,8 @@ pub struct Operator {
     pub platform_admin: bool,
     pub active: bool,
     pub totp_enabled: bool,
+    /// Its password was set by someone else: changed before anything else.
+    pub must_change_password: bool,
     pub locked_until: Option<Timestamp>,
     pub created_at: Timestamp,
     pub last_login_at: Option<Timestamp>,
@@ -41,6 +43,8 @@ pub struct NewOperator<'a> {
     pub email: Option<&'a str>,
     pub password_hash: &'a str,
     pub platform_admin: bool,
+    /// The password was seen by someone else (an admin who made it).
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +85,8 @@ pub struct Session {
 }
 
 const COLUMNS: &str = "id, username, display_name, email, platform_admin, active, \
-    totp_secret IS NOT NULL AS totp_enabled, locked_until, created_at, last_login_at";
+    totp_secret IS NOT NULL AS totp_enabled, must_change_password, locked_until, created_at, \
+    last_login_at";
 
 fn operator_from_row(row: &AnyRow) -> Result<Operator, StoreError> {
     Ok(Operator {
@@ -92,6 +97,7 @@ fn operator_from_row(row: &AnyRow) -> Result<Operator, StoreError> {
         platform_admin: row.try_get::<i64, _>("platform_admin")? != 0,
         active: row.try_get::<i64, _>("active")? != 0,
         totp_enabled: flag(row, "totp_enabled")?,
+        must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
         locked_until: opt_timestamp(row.try_get("locked_until")?)?,
         created_at: timestamp(row.try_get("created_at")?)?,
         last_login_at: opt_timestamp(row.try_get("last_login_at")?)?,
@@ -135,7 +141,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO operator (username, display_name, email, password_hash, platform_admin, \
-             active, failed_logins, created_at) VALUES ($1, $2, $3, $4, $5, 1, 0, $6) \
+             active, failed_logins, created_at, must_change_password) VALUES ($1, $2, $3, $4, $5, 1, 0, $6, $7) \
              ON CONFLICT (username) DO NOTHING RETURNING {COLUMNS}"
         ))
         .bind(username)
@@ -144,6 +150,7 @@ impl Store {
         .bind(new.password_hash)
         .bind(i64::from(new.platform_admin))
         .bind(micros(now))
+        .bind(i64::from(new.must_change_password))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
@@ -205,6 +212,8 @@ impl Store {
         .bind(grant.tipo_dovuto_id)
         .execute(&mut *tx)
         .await?;
+        // New roles, new sessions: nobody works on with what they had.
+        crate::operator_accounts::end_sessions_of(&mut tx, operator_id, None).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {
@@ -484,7 +493,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "SELECT o.username, r.ente_id, r.role, r.tipo_dovuto_id FROM operator_role r \
+            "SELECT o.username, r.operator_id, r.ente_id, r.role, r.tipo_dovuto_id FROM operator_role r \
              JOIN operator o ON o.id = r.operator_id WHERE r.id = $1 AND r.ente_id = $2",
         )
         .bind(role_id)
@@ -498,6 +507,8 @@ impl Store {
             .bind(role_id)
             .execute(&mut *tx)
             .await?;
+        let operator_id: i64 = row.try_get("operator_id")?;
+        crate::operator_accounts::end_sessions_of(&mut tx, operator_id, None).await?;
         audit::record(
             &mut tx,
             NewAuditEvent {
@@ -515,6 +526,20 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// What an operator may do, as their session would have it.
+    pub async fn operator_access(&self, operator_id: i64) -> Result<Access, StoreError> {
+        let mut conn = self.read().acquire().await?;
+        let platform_admin: Option<i64> =
+            sqlx::query_scalar("SELECT platform_admin FROM operator WHERE id = $1")
+                .bind(operator_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        Ok(Access {
+            platform_admin: platform_admin == Some(1),
+            grants: grants_of(&mut conn, operator_id).await?,
+        })
     }
 
     /// The roles an operator holds, with ente and tipo dovuto names.

@@ -106,6 +106,8 @@ pub async fn add_operator(
                 email,
                 password_hash: &hash,
                 platform_admin,
+                // Typed or printed for the operator: theirs to keep.
+                must_change_password: false,
             },
             "cli",
             Timestamp::now(),

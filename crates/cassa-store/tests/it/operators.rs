@@ -19,6 +19,7 @@ fn operator<'a>(username: &'a str) -> NewOperator<'a> {
         email: Some("maria.verdi@example.org"),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
         platform_admin: false,
+        must_change_password: false,
     }
 }
 

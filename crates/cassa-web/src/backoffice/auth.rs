@@ -293,6 +293,15 @@ pub async fn require_session(
     {
         tracing::warn!(error = %e, "session: could not extend");
     }
+    // A password someone else set is changed before anything else.
+    if session.operator.must_change_password
+        && !matches!(
+            path.as_str(),
+            "/backoffice/account" | "/backoffice/account/password" | "/backoffice/logout"
+        )
+    {
+        return Redirect::to("/backoffice/account").into_response();
+    }
     let lang = lang_of(request.headers());
     request.extensions_mut().insert(Office {
         lang,

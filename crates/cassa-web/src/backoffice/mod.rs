@@ -14,6 +14,7 @@ mod ente_logo;
 mod enti_admin;
 mod flussi;
 pub mod i18n;
+mod operator_accounts;
 mod operators;
 mod scope;
 mod statistics;
@@ -57,6 +58,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/flussi/{id}/{name}", get(flussi::download))
         .route("/operatori", get(operators::list).post(operators::grant))
         .route("/operatori/{role}/revoca", post(operators::revoke))
+        .route(
+            "/operatori/utenze/{operator}/password",
+            post(operator_accounts::reset_password),
+        )
+        .route(
+            "/operatori/utenze/{operator}/stato",
+            post(operator_accounts::set_active),
+        )
         .route("/tipi", get(tipi::list))
         .route("/tipi/nuovo", get(tipi::new_form).post(tipi::create))
         .route("/tipi/{code}", get(tipi::edit_form).post(tipi::update))
@@ -84,6 +93,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/backoffice/statistiche", get(statistics::show))
         .route("/backoffice/account", get(account::show))
         .route("/backoffice/account/totp", post(account::totp))
+        .route("/backoffice/account/password", post(account::password))
         .route("/backoffice/logout", post(auth::logout))
         .nest("/backoffice/enti/{cf}", ente)
         .nest("/backoffice/admin", admin)
@@ -112,6 +122,11 @@ pub struct Office {
 impl Office {
     pub fn is_en(&self) -> bool {
         self.lang == Lang::En
+    }
+
+    /// This session's token hash (to keep it when the others end).
+    pub fn session(&self) -> &str {
+        &self.token_hash
     }
 
     /// Whether the posted form token is this session's.

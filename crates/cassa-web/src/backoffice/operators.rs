@@ -26,6 +26,8 @@ struct OperatorsPage {
     ente_name: String,
     fiscal_code: String,
     operators: Vec<(Operator, Vec<RoleBinding>)>,
+    /// The accounts this admin may reset and deactivate.
+    manageable: Vec<i64>,
     tipi: Vec<TipoDovuto>,
     roles: Vec<(&'static str, &'static str)>,
     values: HashMap<String, String>,
@@ -43,7 +45,7 @@ impl OperatorsPage {
     }
 }
 
-async fn page(
+pub(super) async fn page(
     state: &AppState,
     office: Office,
     scope: &EnteScope,
@@ -59,6 +61,14 @@ async fn page(
         (Ok(o), Ok(t)) => (o, t),
         (Err(e), _) | (_, Err(e)) => return internal_error(&office, e),
     };
+    let mut manageable = Vec::new();
+    for (operator, _) in &operators {
+        match super::operator_accounts::may_manage_account(state, &office, operator.id).await {
+            Ok(true) => manageable.push(operator.id),
+            Ok(false) => {}
+            Err(e) => return internal_error(&office, e),
+        }
+    }
     let t = office.t;
     render_with_status(
         status,
@@ -66,6 +76,7 @@ async fn page(
             ente_name: scope.ente.name.clone(),
             fiscal_code: scope.ente.fiscal_code.clone(),
             operators,
+            manageable,
             tipi,
             roles: vec![
                 (Role::EnteAdmin.code(), t.role_ente_admin),
@@ -80,7 +91,7 @@ async fn page(
     )
 }
 
-fn may_manage(office: &Office, scope: &EnteScope) -> bool {
+pub(super) fn may_manage(office: &Office, scope: &EnteScope) -> bool {
     scope.can(office, None, Action::ConfigureEnte)
 }
 
@@ -97,6 +108,8 @@ pub async fn list(
     let message = match q.get("esito").map(String::as_str) {
         Some("concesso") => Some(("success", office.t.role_granted.to_owned())),
         Some("revocato") => Some(("info", office.t.role_revoked.to_owned())),
+        Some("disattivata") => Some(("info", office.t.account_deactivated.to_owned())),
+        Some("riattivata") => Some(("success", office.t.account_reactivated.to_owned())),
         _ => None,
     };
     page(
@@ -205,6 +218,8 @@ pub async fn grant(
                         email: Some(email.as_str()).filter(|e| !e.is_empty()),
                         password_hash: &hash,
                         platform_admin: false,
+                        // The admin saw the password: its owner changes it.
+                        must_change_password: true,
                     },
                     &actor,
                     now,

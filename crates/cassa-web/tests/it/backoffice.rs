@@ -19,6 +19,7 @@ backend_tests!(
     statistics_count_each_operators_enti,
     a_platform_admin_onboards_and_suspends_an_ente,
     an_ente_admin_gives_and_takes_roles,
+    an_account_changes_resets_and_deactivates,
 );
 
 const PASSWORD: &str = "Tre-Cime-di-Lavaredo";
@@ -42,6 +43,7 @@ pub(crate) async fn operator(store: &Store, username: &str, grant: Option<Grant>
                 email: None,
                 password_hash: &hash,
                 platform_admin: false,
+                must_change_password: false,
             },
             "test",
             Timestamp::now(),
@@ -233,6 +235,72 @@ async fn a_second_factor_is_asked_once_turned_on(backend: Backend) {
     assert!(without.text().await.unwrap().contains("Codice di verifica"));
     let with = try_login(&fresh, &app.base, "anna", PASSWORD, &code_now(&secret)).await;
     assert_eq!(with.status(), StatusCode::SEE_OTHER);
+
+    // Off: a session alone is not enough, nor the password without a code.
+    let totp = format!("{}/backoffice/account/totp", app.base);
+    for (password, code) in [
+        ("", ""),
+        (PASSWORD, "000000"),
+        ("wrong-password", &code_now(&secret)[..]),
+    ] {
+        let refused = post(
+            &client,
+            &totp,
+            &[
+                ("csrf", csrf.as_str()),
+                ("turn", "off"),
+                ("password", password),
+                ("code", code),
+            ],
+        )
+        .await;
+        assert!(refused.text().await.unwrap().contains("resta attiva"));
+    }
+    let anna = app.store.operator_for_login("anna").await.unwrap().unwrap();
+    assert!(anna.0.totp_enabled);
+    let off = post(
+        &client,
+        &totp,
+        &[
+            ("csrf", csrf.as_str()),
+            ("turn", "off"),
+            ("password", PASSWORD),
+            ("code", &code_now(&secret)),
+        ],
+    )
+    .await;
+    assert_eq!(off.status(), StatusCode::SEE_OTHER);
+    let anna = app.store.operator_for_login("anna").await.unwrap().unwrap();
+    assert!(!anna.0.totp_enabled);
+}
+
+/// Changes the signed-in operator's password from `current` to PASSWORD,
+/// as the account page does.
+async fn change_own_password(client: &reqwest::Client, base: &str, current: &str) {
+    let forced = client
+        .get(format!("{base}/backoffice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forced.headers()["location"], "/backoffice/account");
+    let account = page(client, &format!("{base}/backoffice/account")).await;
+    assert!(account.contains("scegline una nuova"), "{account}");
+    let csrf = token(client, &format!("{base}/backoffice/account")).await;
+    let changed = post(
+        client,
+        &format!("{base}/backoffice/account/password"),
+        &[
+            ("csrf", csrf.as_str()),
+            ("current", current),
+            ("new", PASSWORD),
+            ("repeat", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(
+        changed.headers()["location"],
+        "/backoffice/account?esito=password"
+    );
 }
 
 async fn debts_are_searched_created_cancelled_and_printed(backend: Backend) {
@@ -720,6 +788,7 @@ async fn a_platform_admin_onboards_and_suspends_an_ente(backend: Backend) {
                 email: None,
                 password_hash: &hash,
                 platform_admin: true,
+                must_change_password: false,
             },
             "test",
             Timestamp::now(),
@@ -931,6 +1000,8 @@ async fn an_ente_admin_gives_and_takes_roles(backend: Backend) {
     let fresh = browser();
     let login = try_login(&fresh, &app.base, "nuovo.operatore", &password, "").await;
     assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    // The admin saw that password: its owner changes it before anything else.
+    change_own_password(&fresh, &app.base, &password).await;
     assert!(
         page(&fresh, &format!("{}/backoffice", app.base))
             .await
@@ -986,18 +1057,184 @@ async fn an_ente_admin_gives_and_takes_roles(backend: Backend) {
     )
     .await;
     assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        regionale
-            .get(format!("{}/backoffice/enti/{MILANO}/dovuti", app.base))
-            .send()
-            .await
+    // Roles changed: the session ended.
+    let after = regionale
+        .get(format!("{}/backoffice/enti/{MILANO}/dovuti", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        after.headers()["location"]
+            .to_str()
             .unwrap()
-            .status(),
-        StatusCode::NOT_FOUND
+            .starts_with("/backoffice/login"),
+        "{after:?}"
     );
     let list = page(&capo, &url).await;
     assert!(
         list.contains("nuovo.operatore") && !list.contains(">regionale<"),
         "{list}"
     );
+}
+
+async fn an_account_changes_resets_and_deactivates(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (regione, _) = create_ente(&app.store, REGIONE, "Regione Lombardia", 1).await;
+    operator(&app.store, "capo", on(app.ente.id, Role::EnteAdmin)).await;
+    let luca = operator(&app.store, "luca", on(app.ente.id, Role::Operator)).await;
+    let shared = operator(&app.store, "condiviso", on(app.ente.id, Role::Operator)).await;
+    app.store
+        .grant_role(
+            shared,
+            &on(regione.id, Role::ReadOnly).unwrap(),
+            "test",
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let url = format!("{}/backoffice/enti/{MILANO}/operatori", app.base);
+
+    // One's own password: the current one first, the rules, twice the same.
+    let own = logged_in(&app, "luca").await;
+    let other_session = logged_in(&app, "luca").await;
+    let csrf = session_token(&own, &app.base).await;
+    let change = |current: &'static str, new: &'static str, repeat: &'static str| {
+        let (own, csrf, base) = (own.clone(), csrf.clone(), app.base.clone());
+        async move {
+            post(
+                &own,
+                &format!("{base}/backoffice/account/password"),
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("current", current),
+                    ("new", new),
+                    ("repeat", repeat),
+                ],
+            )
+            .await
+        }
+    };
+    let wrong = change("not-my-password", "Monte-Rosa-4634m", "Monte-Rosa-4634m").await;
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("attuale non è corretta")
+    );
+    let differ = change(PASSWORD, "Monte-Rosa-4634m", "Monte-Rosa-4634").await;
+    assert!(differ.text().await.unwrap().contains("non coincidono"));
+    let weak = change(PASSWORD, "lucaluca", "lucaluca").await;
+    assert!(weak.text().await.unwrap().contains("almeno 12 caratteri"));
+    let changed = change(PASSWORD, "Monte-Rosa-4634m", "Monte-Rosa-4634m").await;
+    assert_eq!(
+        changed.headers()["location"],
+        "/backoffice/account?esito=password"
+    );
+    // This session goes on; the other one ended.
+    let home = format!("{}/backoffice", app.base);
+    assert_eq!(
+        own.get(&home).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        other_session.get(&home).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let fresh = browser();
+    let old = try_login(&fresh, &app.base, "luca", PASSWORD, "").await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+
+    // The ente admin resets it: a one-time password, shown once; luca's
+    // sessions end and the next login must change it.
+    let capo = logged_in(&app, "capo").await;
+    let admin_csrf = session_token(&capo, &app.base).await;
+    let list = page(&capo, &url).await;
+    assert!(
+        list.contains(&format!("/operatori/utenze/{luca}/password")),
+        "{list}"
+    );
+    // Not for an account that also works for another ente, nor one's own.
+    assert!(!list.contains(&format!("/operatori/utenze/{shared}/password")));
+    let refused = post(
+        &capo,
+        &format!("{url}/utenze/{shared}/stato"),
+        &[("csrf", admin_csrf.as_str()), ("active", "0")],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let reset = post(
+        &capo,
+        &format!("{url}/utenze/{luca}/password"),
+        &[("csrf", admin_csrf.as_str())],
+    )
+    .await;
+    let html = reset.text().await.unwrap();
+    let start = html.find("luca: ").expect("the one-time password") + "luca: ".len();
+    let temporary = html[start..start + 20].to_owned();
+    assert_eq!(
+        own.get(&home).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let again = browser();
+    let login = try_login(&again, &app.base, "luca", &temporary, "").await;
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    change_own_password(&again, &app.base, &temporary).await;
+    assert_eq!(
+        again.get(&home).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    // Deactivated: the session ends and no login works; reactivated: it does.
+    let off = post(
+        &capo,
+        &format!("{url}/utenze/{luca}/stato"),
+        &[("csrf", admin_csrf.as_str()), ("active", "0")],
+    )
+    .await;
+    assert_eq!(
+        off.headers()["location"],
+        format!("/backoffice/enti/{MILANO}/operatori?esito=disattivata")
+    );
+    assert_eq!(
+        again.get(&home).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let shut = try_login(&browser(), &app.base, "luca", PASSWORD, "").await;
+    assert_eq!(shut.status(), StatusCode::UNAUTHORIZED);
+    assert!(page(&capo, &url).await.contains("disattivata"));
+    post(
+        &capo,
+        &format!("{url}/utenze/{luca}/stato"),
+        &[("csrf", admin_csrf.as_str()), ("active", "1")],
+    )
+    .await;
+    let open = try_login(&browser(), &app.base, "luca", PASSWORD, "").await;
+    assert_eq!(open.status(), StatusCode::SEE_OTHER);
+
+    // Every step is in the activity log.
+    let filter = cassa_store::AuditFilter {
+        entity: Some("operator".into()),
+        ..Default::default()
+    };
+    let actions: Vec<String> = app
+        .store
+        .audit_events(&filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.entity_key == "luca")
+        .map(|e| e.action)
+        .collect();
+    for action in [
+        "password_change",
+        "password_reset",
+        "deactivate",
+        "reactivate",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
 }

@@ -151,6 +151,7 @@ async fn a_file_is_imported_once_through_the_api_and_the_back_office(backend: Ba
                 email: None,
                 password_hash: &hash,
                 platform_admin: false,
+                must_change_password: false,
             },
             "test",
             Timestamp::now(),

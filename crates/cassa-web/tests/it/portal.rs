@@ -542,11 +542,16 @@ async fn a_spontaneous_payment_becomes_a_debt_in_the_cart(backend: Backend) {
     assert!(html.contains("value=\"Luca Bianchi\""));
 
     // Without the work done, or with a forged or wrong answer: refused too.
-    for altcha in [
-        "",
-        "eyJhbGdvcml0aG0iOiJTSEEtMjU2In0=",
-        &solved(&html).replace('A', "B"),
-    ] {
+    let wrong = {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let posted = engine.decode(solved(&html)).unwrap();
+        let mut solution: cassa_web::portal::challenge::Solution =
+            serde_json::from_slice(&posted).unwrap();
+        solution.number += 1;
+        engine.encode(serde_json::to_vec(&solution).unwrap())
+    };
+    for altcha in ["", "eyJhbGdvcml0aG0iOiJTSEEtMjU2In0=", &wrong] {
         let refused = post(&client, &url, &fields(giulia, "48,50", altcha)).await;
         assert_eq!(
             refused.status(),

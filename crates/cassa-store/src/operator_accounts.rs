@@ -1,0 +1,166 @@
+//! An operator account's lifecycle: a password changed by its owner, reset
+//! by an admin (a one-time password to change at the next login),
+//! deactivated and reactivated. Each change ends the account's sessions
+//! (but the one making it, for the owner's own change) and is audited.
+
+use jiff::Timestamp;
+use sqlx::Row;
+
+use crate::audit::{self, NewAuditEvent};
+use crate::{Store, StoreError};
+
+/// Ends `operator_id`'s sessions, all but `except` (a session token hash).
+pub(crate) async fn end_sessions_of(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    operator_id: i64,
+    except: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM operator_session WHERE operator_id = $1 AND token_hash <> $2")
+        .bind(operator_id)
+        .bind(except.unwrap_or(""))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Whose change a new password is.
+#[derive(Copy, Clone)]
+enum Change<'a> {
+    /// The owner's, from the session to keep.
+    Own { keep_session: &'a str },
+    /// An admin's reset: to be changed at the next login.
+    Reset { actor: &'a str },
+}
+
+impl Store {
+    /// The password hash an operator's own change is checked against.
+    pub async fn password_hash_of(&self, operator_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT password_hash FROM operator WHERE id = $1")
+                .bind(operator_id)
+                .fetch_optional(self.read())
+                .await?,
+        )
+    }
+
+    /// The owner's own change (the current password checked by the
+    /// caller): the other sessions end, `keep_session` stays.
+    pub async fn change_password(
+        &self,
+        operator_id: i64,
+        new_hash: &str,
+        keep_session: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let change = Change::Own { keep_session };
+        self.set_password(operator_id, new_hash, change, now).await
+    }
+
+    /// An admin's reset: `temporary_hash` is of a password shown once to
+    /// the admin, which must be changed at the next login; every session
+    /// ends and a lock is lifted.
+    pub async fn reset_password(
+        &self,
+        operator_id: i64,
+        temporary_hash: &str,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let change = Change::Reset { actor };
+        self.set_password(operator_id, temporary_hash, change, now)
+            .await
+    }
+
+    async fn set_password(
+        &self,
+        operator_id: i64,
+        hash: &str,
+        change: Change<'_>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let username: String = sqlx::query_scalar("SELECT username FROM operator WHERE id = $1")
+            .bind(operator_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE operator SET password_hash = $1, must_change_password = $2, failed_logins = 0, \
+             locked_until = NULL WHERE id = $3",
+        )
+        .bind(hash)
+        .bind(i64::from(matches!(change, Change::Reset { .. })))
+        .bind(operator_id)
+        .execute(&mut *tx)
+        .await?;
+        let (actor, action, keep) = match change {
+            Change::Own { keep_session } => (
+                format!("operator:{username}"),
+                "password_change",
+                Some(keep_session),
+            ),
+            Change::Reset { actor } => (actor.to_owned(), "password_reset", None),
+        };
+        end_sessions_of(&mut tx, operator_id, keep).await?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                at: now,
+                actor: &actor,
+                ente_id: None,
+                action,
+                entity: "operator",
+                entity_key: &username,
+                before: None,
+                after: None,
+                request_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Turns an account off (its sessions end, it cannot log in) or on.
+    pub async fn set_operator_active(
+        &self,
+        operator_id: i64,
+        active: bool,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT username, active FROM operator WHERE id = $1")
+            .bind(operator_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let username: String = row.try_get("username")?;
+        let was = row.try_get::<i64, _>("active")? != 0;
+        sqlx::query("UPDATE operator SET active = $1 WHERE id = $2")
+            .bind(i64::from(active))
+            .bind(operator_id)
+            .execute(&mut *tx)
+            .await?;
+        if !active {
+            end_sessions_of(&mut tx, operator_id, None).await?;
+        }
+        if was != active {
+            audit::record(
+                &mut tx,
+                NewAuditEvent {
+                    at: now,
+                    actor,
+                    ente_id: None,
+                    action: if active { "reactivate" } else { "deactivate" },
+                    entity: "operator",
+                    entity_key: &username,
+                    before: None,
+                    after: None,
+                    request_id: None,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
