@@ -164,3 +164,100 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Links an account to a person's codice fiscale (or unlinks it), for
+    /// logins through the identity gateway. `false`: another account
+    /// holds that codice fiscale.
+    pub async fn set_operator_fiscal_code(
+        &self,
+        operator_id: i64,
+        fiscal_code: Option<&str>,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM operator WHERE fiscal_code = $1 AND id <> $2")
+                .bind(fiscal_code)
+                .bind(operator_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if taken.is_some() {
+            return Ok(false);
+        }
+        let username: String = sqlx::query_scalar("SELECT username FROM operator WHERE id = $1")
+            .bind(operator_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE operator SET fiscal_code = $1 WHERE id = $2")
+            .bind(fiscal_code)
+            .bind(operator_id)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            NewAuditEvent {
+                at: now,
+                actor,
+                ente_id: None,
+                action: "identity",
+                entity: "operator",
+                entity_key: &username,
+                before: None,
+                after: Some(serde_json::json!({ "fiscalCode": fiscal_code })),
+                request_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The account (active or not) linked to `fiscal_code`.
+    pub async fn operator_by_fiscal_code(
+        &self,
+        fiscal_code: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM operator WHERE fiscal_code = $1")
+                .bind(fiscal_code)
+                .fetch_optional(self.read())
+                .await?,
+        )
+    }
+
+    /// The active account the identity gateway's person logs in to: by
+    /// codice fiscale, else by a verified e-mail that one account alone
+    /// has.
+    pub async fn operator_for_identity(
+        &self,
+        fiscal_code: Option<&str>,
+        verified_email: Option<&str>,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut conn = self.read().acquire().await?;
+        if let Some(cf) = fiscal_code {
+            let id: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM operator WHERE fiscal_code = $1 AND active = 1")
+                    .bind(cf)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if id.is_some() {
+                return Ok(id);
+            }
+        }
+        let Some(email) = verified_email else {
+            return Ok(None);
+        };
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM operator WHERE LOWER(email) = LOWER($1) AND active = 1 LIMIT 2",
+        )
+        .bind(email)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(match ids[..] {
+            [one] => Some(one),
+            _ => None,
+        })
+    }
+}

@@ -77,6 +77,8 @@ pub struct AppState {
     pub ops: Arc<OpsSettings>,
     /// Signs what browsers carry for us (challenges, the OIDC state).
     pub sealer: Arc<seal::Sealer>,
+    /// How operators log in.
+    pub backoffice: Arc<backoffice::BackofficeSettings>,
 }
 
 impl AppState {
@@ -92,7 +94,13 @@ impl AppState {
             citizen_login: Arc::new(portal::login::CitizenLogin::default()),
             ops: Arc::new(OpsSettings::default()),
             sealer: Arc::new(seal::Sealer::random()),
+            backoffice: Arc::new(backoffice::BackofficeSettings::default()),
         }
+    }
+
+    pub fn with_backoffice(mut self, settings: backoffice::BackofficeSettings) -> Self {
+        self.backoffice = Arc::new(settings);
+        self
     }
 
     /// The key every process shares ([`Store::server_key`]): what one

@@ -138,6 +138,10 @@ pub struct Config {
     /// The lowest level of assurance a citizen's login may have (1..3,
     /// SPID's levels); 0: any, recorded only.
     pub citizen_min_assurance: u8,
+    /// Operators may log in with a username and password kept here; with
+    /// `false`, only through the identity gateway (`oidc_issuer` or
+    /// `sso_proxies`), matched to an account by codice fiscale.
+    pub operator_passwords: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,6 +250,7 @@ impl Default for Config {
             citizen_session_idle_minutes: 30,
             citizen_session_hours: 12,
             citizen_min_assurance: 2,
+            operator_passwords: true,
         }
     }
 }
@@ -396,6 +401,11 @@ impl Config {
         if !self.sso_proxies.is_empty() && self.sso_secret.as_deref().unwrap_or("").len() < 16 {
             bail!("sso_proxies is set: sso_secret must be at least 16 characters");
         }
+        if !self.operator_passwords && self.oidc_issuer.is_none() && self.sso_proxies.is_empty() {
+            bail!(
+                "operator_passwords is false: set oidc_issuer or sso_proxies, or no operator could log in"
+            );
+        }
         if self.citizen_min_assurance > 3 {
             bail!("citizen_min_assurance must be 0 (any) to 3");
         }
@@ -543,6 +553,13 @@ impl Config {
         self.public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// How operators log in.
+    pub fn backoffice_settings(&self) -> cassa_web::backoffice::BackofficeSettings {
+        cassa_web::backoffice::BackofficeSettings {
+            local_passwords: self.operator_passwords,
+        }
     }
 
     /// The reverse proxies believed about the client, and their header.
@@ -769,6 +786,7 @@ const PARSED_KEYS: &[&str] = &[
     "citizen_session_idle_minutes",
     "citizen_session_hours",
     "citizen_min_assurance",
+    "operator_passwords",
 ];
 
 /// Environment variables taken as text, unparsed.
@@ -1100,6 +1118,23 @@ mod tests {
                     assert!(!shown.contains(secret), "{secret} in {shown}");
                 }
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn operators_without_passwords_need_a_gateway() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CASSA_OPERATOR_PASSWORDS", "false");
+            let refused = load(jail, None, &Overrides::default()).unwrap_err();
+            assert!(
+                refused.contains("set oidc_issuer or sso_proxies"),
+                "{refused}"
+            );
+            jail.set_env("CASSA_SSO_PROXIES", "[\"10.0.0.5\"]");
+            jail.set_env("CASSA_SSO_SECRET", "a-proxy-secret-0123456789");
+            let config = load(jail, None, &Overrides::default())?;
+            assert!(!config.backoffice_settings().local_passwords);
             Ok(())
         });
     }

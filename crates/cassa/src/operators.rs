@@ -24,6 +24,10 @@ pub enum OperatorCommand {
         name: String,
         #[arg(long)]
         email: Option<String>,
+        /// The person's codice fiscale: they may then log in through the
+        /// identity gateway (SPID, CIE) as this account.
+        #[arg(long)]
+        fiscal_code: Option<String>,
         /// Every ente, every power.
         #[arg(long)]
         platform_admin: bool,
@@ -123,10 +127,20 @@ pub async fn run(config: &Config, command: OperatorCommand) -> anyhow::Result<()
             username,
             name,
             email,
+            fiscal_code,
             platform_admin,
             password_stdin,
             grant,
         } => {
+            let fiscal_code = match fiscal_code {
+                Some(cf) => Some(
+                    cassa_core::CodiceFiscale::parse(&cf.to_uppercase())
+                        .map_err(|e| anyhow::anyhow!("--fiscal-code {cf}: {e}"))?
+                        .as_str()
+                        .to_owned(),
+                ),
+                None => None,
+            };
             let (password, generated) = if password_stdin {
                 let mut text = String::new();
                 std::io::stdin().read_to_string(&mut text)?;
@@ -151,6 +165,13 @@ pub async fn run(config: &Config, command: OperatorCommand) -> anyhow::Result<()
                 store
                     .grant_role(id, &grant, "cli", Timestamp::now())
                     .await?;
+            }
+            if let Some(cf) = &fiscal_code
+                && !store
+                    .set_operator_fiscal_code(id, Some(cf), "cli", Timestamp::now())
+                    .await?
+            {
+                bail!("another operator is linked to the codice fiscale {cf}");
             }
             announce(&format!("operator.username={username}\n"));
             if generated {

@@ -168,7 +168,8 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         .with_citizen_login(config.citizen_login(with_demo, &roots))
         .with_ops(config.ops_settings())
         .with_trusted_proxies(config.trusted_proxies())
-        .with_sealer(sealer);
+        .with_sealer(sealer)
+        .with_backoffice(config.backoffice_settings());
     let reloader = tokio::spawn(reload_certificates_on_hangup(
         [portal_tls.clone(), node_tls.clone()]
             .into_iter()

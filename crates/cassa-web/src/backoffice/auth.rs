@@ -16,6 +16,8 @@ use jiff::{SignedDuration, Timestamp};
 use rand::RngCore;
 use serde::Deserialize;
 
+use cassa_core::citizen::{Assurance, Identity};
+
 use super::i18n::{BoTexts, texts};
 use super::{Office, render_with_status};
 use crate::AppState;
@@ -93,9 +95,15 @@ struct LoginPage {
     username: String,
     next: String,
     error: Option<&'static str>,
+    /// The password form is offered.
+    passwords: bool,
+    /// The identity gateway's ways in: OIDC (SPID, CIE), the SAML proxy.
+    oidc: bool,
+    sso: bool,
 }
 
 fn login_page(
+    state: &AppState,
     status: StatusCode,
     headers: &HeaderMap,
     username: String,
@@ -110,6 +118,9 @@ fn login_page(
         username,
         next,
         error,
+        passwords: state.backoffice.local_passwords,
+        oidc: state.citizen_login.oidc.is_some(),
+        sso: state.citizen_login.headers.is_some(),
     };
     let mut response = render_with_status(status, &page);
     if let Some(cookie) = page.csrf.set_cookie() {
@@ -132,8 +143,13 @@ fn safe_next(next: &str) -> String {
     }
 }
 
-pub async fn form(headers: HeaderMap, Query(next): Query<AfterLogin>) -> Response {
+pub async fn form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(next): Query<AfterLogin>,
+) -> Response {
     login_page(
+        &state,
         StatusCode::OK,
         &headers,
         String::new(),
@@ -174,6 +190,7 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
     let next = safe_next(&posted.next);
     let again = |status, error| {
         login_page(
+            &state,
             status,
             &headers,
             posted.username.clone(),
@@ -181,6 +198,10 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
             Some(error),
         )
     };
+    // Turned off, a password is not even looked at.
+    if !state.backoffice.local_passwords {
+        return again(StatusCode::FORBIDDEN, t.login_passwords_off);
+    }
     if !Csrf::from_headers(&headers).accepts(&posted.csrf) {
         return again(StatusCode::FORBIDDEN, t.session_expired);
     }
@@ -233,24 +254,30 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
         };
         return again(StatusCode::UNAUTHORIZED, why);
     }
+    tracing::info!(operator = %operator.username, "back-office login");
+    start_session(&state, operator.id, &next).await
+}
+
+/// A new session for `operator_id` (a new token at every login), and off
+/// to `next`.
+async fn start_session(state: &AppState, operator_id: i64, next: &str) -> Response {
     let token = crate::token::random_hex(32);
     if let Err(e) = state
         .store
         .login_succeeded(
-            operator.id,
+            operator_id,
             &token_hash(&token),
             &crate::token::random_hex(32),
             IDLE,
-            now,
+            Timestamp::now(),
         )
         .await
     {
         tracing::error!(error = %e, "login: the store failed");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    tracing::info!(operator = %operator.username, "back-office login");
     let secure = state.portal.secure_cookie();
-    let mut response = Redirect::to(&next).into_response();
+    let mut response = Redirect::to(next).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
         HeaderValue::from_str(&format!(
@@ -259,6 +286,56 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
         .expect("hex is a valid header value"),
     );
     response
+}
+
+/// An operator the identity gateway vouched for (OIDC, or the SAML
+/// proxy's headers): the account linked to their codice fiscale, or to the
+/// e-mail the provider verified, if one account alone has it. At least
+/// SPID level 2 (or the portal's minimum, if higher); no TOTP asked, the
+/// gateway's login being the second factor.
+pub async fn gateway_login(
+    state: &AppState,
+    headers: &HeaderMap,
+    identity: &Identity,
+    verified_email: Option<&str>,
+) -> Response {
+    let t = texts(lang_of(headers));
+    let refuse = |why| {
+        login_page(
+            state,
+            StatusCode::UNAUTHORIZED,
+            headers,
+            String::new(),
+            "/backoffice".to_owned(),
+            Some(why),
+        )
+    };
+    let minimum = Some(Assurance::Substantial).max(state.citizen_login.min_assurance);
+    if !Assurance::meets(identity.assurance, minimum) {
+        return refuse(t.login_sso_level);
+    }
+    match state
+        .store
+        .operator_for_identity(identity.id.fiscal_code(), verified_email)
+        .await
+    {
+        Ok(Some(operator_id)) => {
+            tracing::info!(
+                operator_id,
+                method = identity.method.as_str(),
+                "back-office login through the gateway"
+            );
+            start_session(state, operator_id, "/backoffice").await
+        }
+        Ok(None) => {
+            tracing::info!("a gateway login matched no active operator");
+            refuse(t.login_sso_unknown)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "login: the store failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// The route layer of every signed-in page: no live session, no page.

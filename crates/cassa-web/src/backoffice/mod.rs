@@ -29,7 +29,23 @@ use axum::routing::{get, post};
 use cassa_core::access::{Access, Role};
 use cassa_store::Operator;
 
-pub use auth::{generate_password, hash_password, verify_password};
+pub use auth::{gateway_login, generate_password, hash_password, verify_password};
+
+/// How operators log in on this installation.
+#[derive(Clone, Debug)]
+pub struct BackofficeSettings {
+    /// Usernames and passwords kept here; off, operators log in only
+    /// through the identity gateway (OIDC or the SAML proxy's headers).
+    pub local_passwords: bool,
+}
+
+impl Default for BackofficeSettings {
+    fn default() -> Self {
+        BackofficeSettings {
+            local_passwords: true,
+        }
+    }
+}
 use i18n::BoTexts;
 
 use crate::AppState;

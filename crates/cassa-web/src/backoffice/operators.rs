@@ -167,9 +167,32 @@ pub async fn grant(
     if username.is_empty() {
         errors.insert("username", t.field_required);
     }
+    // The person's codice fiscale, for logins through the identity
+    // gateway: only on an account made here (linking someone's codice
+    // fiscale to an account that works for other enti is not this
+    // admin's to do).
+    let fiscal_code = match get("fiscal_code") {
+        cf if cf.is_empty() => None,
+        cf => match cassa_core::CodiceFiscale::parse(&cf) {
+            Ok(cf) => Some(cf.as_str().to_owned()),
+            Err(_) => {
+                errors.insert("fiscal_code", t.field_fiscal_code);
+                None
+            }
+        },
+    };
     let email = get("email");
     if !email.is_empty() && !plausible_email(&email) {
         errors.insert("email", t.field_email);
+    }
+    if let Some(cf) = &fiscal_code {
+        match state.store.operator_by_fiscal_code(cf).await {
+            Ok(None) => {}
+            Ok(Some(_)) => {
+                errors.insert("fiscal_code", t.field_fiscal_code_taken);
+            }
+            Err(e) => return internal_error(&office, e),
+        }
     }
     let existing = match state.store.operator_for_login(&username).await {
         Ok(found) => found.map(|(o, _)| o),
@@ -225,12 +248,35 @@ pub async fn grant(
                     now,
                 )
                 .await;
+            let created = match created {
+                Ok(operator) => match &fiscal_code {
+                    Some(cf) => state
+                        .store
+                        .set_operator_fiscal_code(operator.id, Some(cf), &actor, now)
+                        .await
+                        .map_err(OperatorError::from)
+                        .and_then(|linked| match linked {
+                            true => Ok(operator),
+                            false => Err(OperatorError::Invalid {
+                                field: "fiscal_code",
+                                reason: "linked to another account".into(),
+                            }),
+                        }),
+                    None => Ok(operator),
+                },
+                Err(e) => Err(e),
+            };
             match created {
                 Ok(operator) => (operator.id, Some(password)),
-                Err(OperatorError::Invalid {
-                    field: "username", ..
-                }) => {
-                    errors.insert("username", t.field_username);
+                Err(OperatorError::Invalid { field, .. })
+                    if field == "username" || field == "fiscal_code" =>
+                {
+                    let text = if field == "username" {
+                        t.field_username
+                    } else {
+                        t.field_fiscal_code_taken
+                    };
+                    errors.insert(field, text);
                     let message = Some(("danger", t.form_errors.to_owned()));
                     return page(
                         &state,

@@ -21,6 +21,7 @@ backend_tests!(
     trusted_headers_log_in_only_from_the_proxy_with_its_secret,
     sessions_rotate_at_login_and_end_at_logout,
     a_login_below_the_required_level_is_refused,
+    operators_log_in_through_the_gateway_by_codice_fiscale,
 );
 
 const MARIO: &str = "RSSMRA80A01F205X";
@@ -83,11 +84,21 @@ async fn position_id(app: &TestApp, ente: &str, notice: &str) -> i64 {
 
 /// Logs `who` in through pagopa-sim's provider, the way a browser does.
 async fn oidc_login(client: &reqwest::Client, base: &str, sim: &str, method: &str, who: &str) {
-    let start = client
-        .get(format!("{base}/accedi/oidc?metodo={method}"))
-        .send()
-        .await
-        .unwrap();
+    let start = format!("/accedi/oidc?metodo={method}");
+    oidc_flow(client, base, sim, &start, who, "/area-personale").await;
+}
+
+/// Goes from `start` through the provider as `who`, and back, which must
+/// lead to `landing`; answers the callback's response.
+pub(crate) async fn oidc_flow(
+    client: &reqwest::Client,
+    base: &str,
+    sim: &str,
+    start: &str,
+    who: &str,
+    landing: &str,
+) -> reqwest::Response {
+    let start = client.get(format!("{base}{start}")).send().await.unwrap();
     assert_eq!(start.status(), StatusCode::SEE_OTHER);
     let state_cookie = start
         .headers()
@@ -124,6 +135,12 @@ async fn oidc_login(client: &reqwest::Client, base: &str, sim: &str, method: &st
     let callback = location(&chosen);
     assert!(callback.starts_with(&format!("{base}/accedi/oidc/ritorno?")));
     let back = client.get(&callback).send().await.unwrap();
+    if landing != "/area-personale" {
+        if back.status() == StatusCode::SEE_OTHER {
+            assert_eq!(location(&back), landing);
+        }
+        return back;
+    }
     assert_eq!(back.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&back), "/area-personale");
     let cookie = back
@@ -153,6 +170,7 @@ async fn oidc_login(client: &reqwest::Client, base: &str, sim: &str, method: &st
         location(&replay)
     );
     assert!(replay.headers().get("set-cookie").is_none());
+    back
 }
 
 async fn an_oidc_citizen_sees_their_debts_of_two_enti_and_nobody_elses(backend: Backend) {
@@ -659,7 +677,7 @@ async fn trusted_headers_log_in_only_from_the_proxy_with_its_secret(backend: Bac
         Some(Duration::from_millis(50)),
         LoginOptions {
             sso_proxies: vec!["10.11.12.13".parse().unwrap()],
-            min_assurance: None,
+            ..LoginOptions::default()
         },
     )
     .await;
@@ -757,4 +775,131 @@ async fn a_login_below_the_required_level_is_refused(backend: Backend) {
     oidc_login(&browser(), &app.base, &sim, "spid", "mario.rossi").await;
     let enough = header_login(&app.base, PROXY_SECRET).await;
     assert_eq!(location(&enough), "/area-personale");
+}
+
+async fn operators_log_in_through_the_gateway_by_codice_fiscale(backend: Backend) {
+    let login = LoginOptions {
+        operator_passwords: false,
+        ..LoginOptions::default()
+    };
+    let (app, sim) = TestApp::start_with_login(backend, Some(Duration::ZERO), login).await;
+    let sim = sim.unwrap();
+    let grant = cassa_core::access::Grant {
+        ente_id: app.ente.id,
+        role: cassa_core::access::Role::Operator,
+        tipo_dovuto_id: None,
+    };
+    let mario = crate::backoffice::operator(&app.store, "mario.op", Some(grant)).await;
+    assert!(
+        app.store
+            .set_operator_fiscal_code(mario, Some(MARIO), "test", jiff::Timestamp::now())
+            .await
+            .unwrap()
+    );
+    // Passwords are off here: the login page offers the gateway only, and
+    // a posted password is refused.
+    let client = browser();
+    let form = page(&client, &format!("{}/backoffice/login", app.base)).await;
+    assert!(
+        form.contains("id=\"login-gateway-oidc\"") && form.contains("id=\"login-gateway-sso\"")
+    );
+    assert!(!form.contains("id=\"password\""), "{form}");
+    let refused = post(
+        &client,
+        &format!("{}/backoffice/login", app.base),
+        &[
+            ("username", "mario.op"),
+            ("password", "Tre-Cime-di-Lavaredo"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("password è disattivato")
+    );
+
+    // Through OIDC: the account linked to his codice fiscale.
+    let start = "/accedi/oidc?metodo=spid&per=backoffice";
+    let back = oidc_flow(
+        &client,
+        &app.base,
+        &sim,
+        start,
+        "mario.rossi",
+        "/backoffice",
+    )
+    .await;
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    let home = page(&client, &format!("{}/backoffice", app.base)).await;
+    assert!(home.contains("Comune di Milano"), "{home}");
+    // No citizen session came with it.
+    let area = client
+        .get(format!("{}/area-personale", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(area.status(), StatusCode::SEE_OTHER);
+    assert!(
+        location(&area).starts_with("/accedi"),
+        "{}",
+        location(&area)
+    );
+
+    // Someone with no account: told so, no session.
+    let stranger = browser();
+    let back = oidc_flow(
+        &stranger,
+        &app.base,
+        &sim,
+        "/accedi/oidc?metodo=cie&per=backoffice",
+        "anna.bianchi",
+        "/backoffice",
+    )
+    .await;
+    assert_eq!(back.status(), StatusCode::UNAUTHORIZED);
+    assert!(back.text().await.unwrap().contains("Nessuna utenza attiva"));
+
+    // Through the SAML proxy's headers, the same; not once deactivated.
+    let proxy = |level: &'static str| {
+        let base = app.base.clone();
+        async move {
+            browser()
+                .get(format!("{base}/accedi/sso?per=backoffice"))
+                .header("X-Proxy-Secret", PROXY_SECRET)
+                .header("X-Fiscal-Number", format!("TINIT-{MARIO}"))
+                .header("X-Given-Name", "Mario")
+                .header("X-Family-Name", "Rossi")
+                .header("X-Auth-Method", "spid")
+                .header("X-Auth-Level", level)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let via_proxy = proxy("https://www.spid.gov.it/SpidL2").await;
+    assert_eq!(location(&via_proxy), "/backoffice");
+    assert!(
+        via_proxy.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("cassa_bo=")
+    );
+    let weak = proxy("https://www.spid.gov.it/SpidL1").await;
+    assert_eq!(
+        weak.status(),
+        StatusCode::UNAUTHORIZED,
+        "SPID level 1 is not enough"
+    );
+    app.store
+        .set_operator_active(mario, false, "test", jiff::Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        proxy("https://www.spid.gov.it/SpidL2").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }

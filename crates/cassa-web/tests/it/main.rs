@@ -274,7 +274,10 @@ impl TestApp {
         let mut state = AppState::new(store.clone(), files)
             .with_node(node)
             .with_ops(ops)
-            .with_trusted_proxies(trusting(proxies));
+            .with_trusted_proxies(trusting(proxies))
+            .with_backoffice(cassa_web::backoffice::BackofficeSettings {
+                local_passwords: login.operator_passwords,
+            });
         let sim = match checkout {
             Some(pending_delay) => {
                 let sim = start_simulator(&base, pending_delay).await;
@@ -374,6 +377,8 @@ pub const PROXY_SECRET: &str = "test-proxy-secret-0123456789";
 pub struct LoginOptions {
     pub sso_proxies: Vec<std::net::IpAddr>,
     pub min_assurance: Option<cassa_core::citizen::Assurance>,
+    /// Operators may log in with a password kept here.
+    pub operator_passwords: bool,
 }
 
 impl Default for LoginOptions {
@@ -381,6 +386,7 @@ impl Default for LoginOptions {
         LoginOptions {
             sso_proxies: vec!["127.0.0.1".parse().unwrap()],
             min_assurance: None,
+            operator_passwords: true,
         }
     }
 }

@@ -39,6 +39,9 @@ struct PendingOidcLogin {
     method: String,
     /// Unix seconds.
     expires: i64,
+    /// An operator's login to the back office.
+    #[serde(default)]
+    backoffice: bool,
 }
 /// How long a citizen has at the identity provider.
 const LOGIN_WINDOW: SignedDuration = SignedDuration::from_mins(10);
@@ -161,6 +164,9 @@ fn to_login(outcome: &str) -> Response {
 pub struct StartQuery {
     #[serde(default)]
     metodo: String,
+    /// `backoffice`: an operator logs in, not a citizen.
+    #[serde(default)]
+    per: String,
 }
 
 /// `GET /accedi/oidc?metodo=spid`: off to the identity provider.
@@ -198,6 +204,7 @@ pub async fn start_oidc(
         pkce_verifier: authorization.pkce_verifier,
         method: method.as_str().to_owned(),
         expires: (now + LOGIN_WINDOW).as_second(),
+        backoffice: query.per == "backoffice",
     };
     let sealed = match serde_json::to_vec(&pending) {
         Ok(json) => state.sealer.seal(&json),
@@ -287,6 +294,12 @@ pub async fn oidc_return(
         acr: claim(&claims, "acr"),
     });
     match identity {
+        Ok(identity) if pending.backoffice => {
+            // An e-mail the provider says it verified may name the account.
+            let verified = claims.get("email_verified").and_then(|v| v.as_bool()) == Some(true);
+            let email = claim(&claims, "email").filter(|_| verified);
+            crate::backoffice::gateway_login(&state, &request_headers, &identity, email).await
+        }
         Ok(identity) => logged_in(&state, &page, &request_headers, &identity, "oidc").await,
         Err(e) => {
             tracing::warn!(error = %e, "OIDC login without a usable identity");
@@ -301,12 +314,16 @@ pub async fn sso(
     State(state): State<AppState>,
     page: PageContext,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<StartQuery>,
     request_headers: HeaderMap,
 ) -> Response {
     let Some(settings) = &state.citizen_login.headers else {
         return super::pages::not_found(page);
     };
     match identity_from_headers(settings, peer.ip(), &request_headers) {
+        Ok(identity) if query.per == "backoffice" => {
+            crate::backoffice::gateway_login(&state, &request_headers, &identity, None).await
+        }
         Ok(identity) => logged_in(&state, &page, &request_headers, &identity, "headers").await,
         Err(HeaderLoginError::Untrusted) => {
             tracing::warn!(peer = %peer.ip(), "identity headers from an untrusted client ignored");
