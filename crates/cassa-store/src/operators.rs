@@ -34,6 +34,8 @@ pub struct Operator {
 pub struct Credentials {
     pub password_hash: String,
     pub totp_secret: Option<String>,
+    /// The TOTP time step of the last login, not to be used again.
+    pub totp_last_step: Option<i64>,
     pub failed_logins: i32,
 }
 
@@ -81,6 +83,7 @@ pub struct Session {
     pub operator: Operator,
     pub access: Access,
     pub csrf: String,
+    pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
 
@@ -239,7 +242,8 @@ impl Store {
         username: &str,
     ) -> Result<Option<(Operator, Credentials)>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS}, password_hash, totp_secret, failed_logins FROM operator WHERE username = $1"
+            "SELECT {COLUMNS}, password_hash, totp_secret, totp_last_step, failed_logins FROM operator \
+             WHERE username = $1"
         ))
         .bind(username.trim())
         .fetch_optional(self.read())
@@ -250,6 +254,7 @@ impl Store {
             Credentials {
                 password_hash: row.try_get("password_hash")?,
                 totp_secret: row.try_get("totp_secret")?,
+                totp_last_step: row.try_get("totp_last_step")?,
                 failed_logins: row.try_get::<i64, _>("failed_logins")? as i32,
             },
         )))
@@ -312,23 +317,35 @@ impl Store {
         Ok(locked_until)
     }
 
-    /// A good login: the failure count resets and a session starts.
+    /// A good login: the failure count resets, the TOTP step it used (if
+    /// any) is spent, and a session starts. `false`: that step was spent
+    /// already (a replayed code), and nothing changed.
     pub async fn login_succeeded(
         &self,
         operator_id: i64,
         token_hash: &str,
         csrf: &str,
+        totp_step: Option<i64>,
         lifetime: SignedDuration,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "UPDATE operator SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2",
+        // The step is spent under the row's write: two logins with the
+        // same code at once cannot both pass.
+        let updated = sqlx::query(
+            "UPDATE operator SET failed_logins = 0, locked_until = NULL, last_login_at = $1, \
+             totp_last_step = COALESCE($3, totp_last_step) \
+             WHERE id = $2 AND ($3 IS NULL OR totp_last_step IS NULL OR totp_last_step < $3)",
         )
         .bind(micros(now))
         .bind(operator_id)
+        .bind(totp_step)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
         sqlx::query("DELETE FROM operator_session WHERE expires_at < $1")
             .bind(micros(now))
             .execute(&mut *tx)
@@ -345,7 +362,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// The live session with this token hash, if any, with the operator's
@@ -357,7 +374,8 @@ impl Store {
     ) -> Result<Option<Session>, StoreError> {
         let mut conn = self.read().acquire().await?;
         let row = sqlx::query(
-            "SELECT operator_id, csrf, expires_at FROM operator_session WHERE token_hash = $1 AND expires_at > $2",
+            "SELECT operator_id, csrf, created_at, expires_at FROM operator_session \
+             WHERE token_hash = $1 AND expires_at > $2",
         )
         .bind(token_hash)
         .bind(micros(now))
@@ -382,6 +400,7 @@ impl Store {
             },
             operator,
             csrf: row.try_get("csrf")?,
+            created_at: timestamp(row.try_get("created_at")?)?,
             expires_at: timestamp(row.try_get("expires_at")?)?,
         }))
     }

@@ -108,6 +108,7 @@ async fn operators_hold_roles_per_ente_and_tipo_dovuto(backend: Backend) {
             maria.id,
             "hash-1",
             "csrf-1",
+            None,
             SignedDuration::from_mins(30),
             now(),
         )
@@ -166,11 +167,41 @@ async fn failed_logins_lock_and_sessions_end(backend: Backend) {
             luca.id,
             "h",
             "c",
+            Some(100),
             SignedDuration::from_mins(30),
             t0 + LOCKOUT,
         )
         .await
         .unwrap();
+    // A TOTP step is spent once: the same or an older one is refused, and
+    // of two logins with one code at once, one passes.
+    let login = |step: i64, token: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .login_succeeded(
+                    luca.id,
+                    token,
+                    "c",
+                    Some(step),
+                    SignedDuration::from_mins(30),
+                    t0,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert!(!login(100, "h2").await);
+    assert!(!login(99, "h3").await);
+    assert!(
+        store.session("h2", t0).await.unwrap().is_none(),
+        "no session from a replay"
+    );
+    let (a, b) = tokio::join!(
+        tokio::spawn(login(101, "h4")),
+        tokio::spawn(login(101, "h5"))
+    );
+    assert_eq!(u8::from(a.unwrap()) + u8::from(b.unwrap()), 1);
     let (account, _) = store.operator_for_login("luca").await.unwrap().unwrap();
     assert_eq!(account.locked_until, None);
     assert!(account.last_login_at.is_some());
@@ -193,4 +224,18 @@ async fn failed_logins_lock_and_sessions_end(backend: Backend) {
     let (account, credentials) = store.operator_for_login("luca").await.unwrap().unwrap();
     assert!(account.totp_enabled);
     assert_eq!(credentials.totp_secret.as_deref(), Some("JBSWY3DPEHPK3PXP"));
+
+    // A reset ends every session and asks for a new password.
+    assert!(
+        store.session("h4", t0).await.unwrap().is_some()
+            || store.session("h5", t0).await.unwrap().is_some()
+    );
+    store
+        .reset_password(luca.id, "new-hash", "admin", t0)
+        .await
+        .unwrap();
+    assert!(store.session("h4", t0).await.unwrap().is_none());
+    assert!(store.session("h5", t0).await.unwrap().is_none());
+    let (account, _) = store.operator_for_login("luca").await.unwrap().unwrap();
+    assert!(account.must_change_password);
 }

@@ -27,6 +27,8 @@ use crate::portal::{Csrf, RateLimit, cookie};
 const COOKIE: &str = "cassa_bo";
 /// A session ends after this long without a request.
 const IDLE: SignedDuration = SignedDuration::from_mins(30);
+/// And this long after login, however busy.
+const ABSOLUTE: SignedDuration = SignedDuration::from_hours(12);
 
 /// An argon2id hash (PHC string) of a new password. CPU work: call it off
 /// the async threads.
@@ -68,14 +70,24 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 
 /// Checks a TOTP code (RFC 6238: SHA-1, 6 digits, 30 s, one step of skew).
 pub(super) fn totp_accepts(secret_base32: &str, code: &str, now: Timestamp) -> bool {
-    let Ok(bytes) = totp_rs::Secret::Encoded(secret_base32.to_owned()).to_bytes() else {
-        return false;
-    };
-    let Ok(totp) = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes) else {
-        return false;
-    };
+    totp_step(secret_base32, code, now).is_some()
+}
+
+/// The time step a TOTP code belongs to (now's, or one either side), so a
+/// login can spend it once.
+pub(super) fn totp_step(secret_base32: &str, code: &str, now: Timestamp) -> Option<i64> {
+    let bytes = totp_rs::Secret::Encoded(secret_base32.to_owned())
+        .to_bytes()
+        .ok()?;
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes).ok()?;
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    code.len() == 6 && totp.check(&code, now.as_second().max(0) as u64)
+    if code.len() != 6 {
+        return None;
+    }
+    let step = now.as_second().max(0) / 30;
+    [step - 1, step, step + 1].into_iter().find(|&candidate| {
+        candidate >= 0 && crate::token::same(&totp.generate(candidate as u64 * 30), &code)
+    })
 }
 
 use crate::token::hash as token_hash;
@@ -235,10 +247,16 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
     if operator.locked_until.is_some_and(|until| until > now) {
         return again(StatusCode::UNAUTHORIZED, t.login_locked);
     }
-    let code_ok = credentials
+    // A code is good once: its step must come after the last login's.
+    let step = credentials
         .totp_secret
         .as_deref()
-        .is_none_or(|secret| totp_accepts(secret, &posted.code, now));
+        .map(|secret| totp_step(secret, &posted.code, now));
+    let code_ok = match step {
+        None => true,
+        Some(None) => false,
+        Some(Some(step)) => credentials.totp_last_step.is_none_or(|last| step > last),
+    };
     if !password_ok || !code_ok {
         let locked = match state.store.login_failed(operator.id, now).await {
             Ok(locked) => locked,
@@ -255,26 +273,44 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
         return again(StatusCode::UNAUTHORIZED, why);
     }
     tracing::info!(operator = %operator.username, "back-office login");
-    start_session(&state, operator.id, &next).await
+    start_session(&state, &headers, operator.id, step.flatten(), &next).await
 }
 
 /// A new session for `operator_id` (a new token at every login), and off
 /// to `next`.
-async fn start_session(state: &AppState, operator_id: i64, next: &str) -> Response {
+async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    operator_id: i64,
+    totp_step: Option<i64>,
+    next: &str,
+) -> Response {
+    // The browser's previous session ends: one browser, one session.
+    if let Some(previous) = cookie(headers, COOKIE)
+        && let Err(e) = state.store.end_session(&token_hash(previous)).await
+    {
+        tracing::warn!(error = %e, "login: the previous session could not be ended");
+    }
     let token = crate::token::random_hex(32);
-    if let Err(e) = state
+    match state
         .store
         .login_succeeded(
             operator_id,
             &token_hash(&token),
             &crate::token::random_hex(32),
+            totp_step,
             IDLE,
             Timestamp::now(),
         )
         .await
     {
-        tracing::error!(error = %e, "login: the store failed");
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        Ok(true) => {}
+        // Another login spent that code a moment ago.
+        Ok(false) => return Redirect::to("/backoffice/login").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "login: the store failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
     }
     let secure = state.portal.secure_cookie();
     let mut response = Redirect::to(next).into_response();
@@ -325,7 +361,7 @@ pub async fn gateway_login(
                 method = identity.method.as_str(),
                 "back-office login through the gateway"
             );
-            start_session(state, operator_id, "/backoffice").await
+            start_session(state, headers, operator_id, None, "/backoffice").await
         }
         Ok(None) => {
             tracing::info!("a gateway login matched no active operator");
@@ -357,8 +393,8 @@ pub async fn require_session(
     let hash = token_hash(&token);
     let now = Timestamp::now();
     let session = match state.store.session(&hash, now).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return to_login(),
+        Ok(Some(session)) if session.created_at + ABSOLUTE > now => session,
+        Ok(_) => return to_login(),
         Err(e) => {
             tracing::error!(error = %e, "session: the store failed");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -233,8 +233,13 @@ async fn a_second_factor_is_asked_once_turned_on(backend: Backend) {
     let without = try_login(&fresh, &app.base, "anna", PASSWORD, "").await;
     assert_eq!(without.status(), StatusCode::UNAUTHORIZED);
     assert!(without.text().await.unwrap().contains("Codice di verifica"));
-    let with = try_login(&fresh, &app.base, "anna", PASSWORD, &code_now(&secret)).await;
+    let code = code_now(&secret);
+    let with = try_login(&fresh, &app.base, "anna", PASSWORD, &code).await;
     assert_eq!(with.status(), StatusCode::SEE_OTHER);
+    // The same code again, within its 30 seconds (seen over a shoulder,
+    // phished): refused.
+    let replay = try_login(&browser(), &app.base, "anna", PASSWORD, &code).await;
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
 
     // Off: a session alone is not enough, nor the password without a code.
     let totp = format!("{}/backoffice/account/totp", app.base);
