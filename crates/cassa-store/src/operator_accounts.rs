@@ -227,20 +227,22 @@ impl Store {
         )
     }
 
-    /// The active account the identity gateway's person logs in to: by
-    /// codice fiscale, else by a verified e-mail that one account alone
-    /// has.
+    /// The active account the identity gateway's person logs in to: the
+    /// one linked to their codice fiscale; else the one account, not yet
+    /// linked to anyone, with the e-mail the provider verified, which is
+    /// then linked to this codice fiscale (an account linked to someone
+    /// else is never reached by e-mail: offices share mailboxes).
     pub async fn operator_for_identity(
         &self,
         fiscal_code: Option<&str>,
         verified_email: Option<&str>,
+        now: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
-        let mut conn = self.read().acquire().await?;
         if let Some(cf) = fiscal_code {
             let id: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM operator WHERE fiscal_code = $1 AND active = 1")
                     .bind(cf)
-                    .fetch_optional(&mut *conn)
+                    .fetch_optional(self.read())
                     .await?;
             if id.is_some() {
                 return Ok(id);
@@ -250,14 +252,22 @@ impl Store {
             return Ok(None);
         };
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM operator WHERE LOWER(email) = LOWER($1) AND active = 1 LIMIT 2",
+            "SELECT id FROM operator WHERE LOWER(email) = LOWER($1) AND active = 1 \
+             AND fiscal_code IS NULL LIMIT 2",
         )
         .bind(email)
-        .fetch_all(&mut *conn)
+        .fetch_all(self.read())
         .await?;
-        Ok(match ids[..] {
-            [one] => Some(one),
-            _ => None,
-        })
+        let [id] = ids[..] else {
+            return Ok(None);
+        };
+        if let Some(cf) = fiscal_code
+            && !self
+                .set_operator_fiscal_code(id, Some(cf), "login", now)
+                .await?
+        {
+            return Ok(None);
+        }
+        Ok(Some(id))
     }
 }

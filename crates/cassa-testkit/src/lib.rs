@@ -105,6 +105,13 @@ async fn ensure_template(admin: &mut AnyConnection, admin_url: &str) -> String {
 }
 
 impl TestDatabase {
+    /// Runs one statement.
+    pub async fn execute(&self, statement: &str) {
+        let mut conn = AnyConnection::connect(&self.url).await.unwrap();
+        conn.execute(statement).await.unwrap();
+        conn.close().await.unwrap();
+    }
+
     /// How many rows `table` holds: what a test reads to prove that a
     /// request wrote nothing.
     pub async fn rows(&self, table: &str) -> i64 {

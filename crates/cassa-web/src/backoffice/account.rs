@@ -79,12 +79,21 @@ pub struct TotpForm {
     password: String,
 }
 
-/// Whether `password` is the operator's, checked off the async threads.
+/// Whether `password` is the operator's, checked off the async threads;
+/// past ten checks an hour for the account, it is not (a stolen session
+/// cannot guess it).
 async fn is_current_password(
     state: &AppState,
     office: &Office,
     password: &str,
 ) -> Result<bool, cassa_store::StoreError> {
+    let account = office.operator.id.to_string();
+    if !crate::portal::RateLimit::ACCOUNT_CHECKS
+        .allow(&state.store, &account)
+        .await
+    {
+        return Ok(false);
+    }
     let Some(hash) = state.store.password_hash_of(office.operator.id).await? else {
         return Ok(false);
     };

@@ -324,6 +324,31 @@ async fn start_session(
     response
 }
 
+/// The session's cookie is `SameSite=Strict`, and a redirect chain that
+/// began at the identity provider is cross-site: a browser would not send
+/// it on the next hop. A page of ours that moves on is same-site.
+fn same_site_landing(mut session: Response, to: &str) -> Response {
+    if session.status() != StatusCode::SEE_OTHER {
+        return session;
+    }
+    let cookies: Vec<HeaderValue> = session
+        .headers_mut()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    let html = format!(
+        "<!doctype html><html lang=\"it\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"0;url={to}\"><title>Back office</title></head>\
+         <body><p><a href=\"{to}\">Back office</a></p></body></html>"
+    );
+    let mut landing = (StatusCode::OK, axum::response::Html(html)).into_response();
+    for cookie in cookies {
+        landing.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    landing
+}
+
 /// An operator the identity gateway vouched for (OIDC, or the SAML
 /// proxy's headers): the account linked to their codice fiscale, or to the
 /// e-mail the provider verified, if one account alone has it. At least
@@ -352,7 +377,7 @@ pub async fn gateway_login(
     }
     match state
         .store
-        .operator_for_identity(identity.id.fiscal_code(), verified_email)
+        .operator_for_identity(identity.id.fiscal_code(), verified_email, Timestamp::now())
         .await
     {
         Ok(Some(operator_id)) => {
@@ -361,7 +386,8 @@ pub async fn gateway_login(
                 method = identity.method.as_str(),
                 "back-office login through the gateway"
             );
-            start_session(state, headers, operator_id, None, "/backoffice").await
+            let session = start_session(state, headers, operator_id, None, "/backoffice").await;
+            same_site_landing(session, "/backoffice")
         }
         Ok(None) => {
             tracing::info!("a gateway login matched no active operator");
@@ -408,6 +434,7 @@ pub async fn require_session(
     }
     // A password someone else set is changed before anything else.
     if session.operator.must_change_password
+        && state.backoffice.local_passwords
         && !matches!(
             path.as_str(),
             "/backoffice/account" | "/backoffice/account/password" | "/backoffice/logout"

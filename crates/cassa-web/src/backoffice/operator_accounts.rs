@@ -64,6 +64,10 @@ pub async fn reset_password(
     if let Err(answer) = checked(&state, &office, &scope, operator_id, &posted).await {
         return answer;
     }
+    // Without local passwords there is nothing to reset.
+    if !state.backoffice.local_passwords {
+        return forbidden(&office);
+    }
     let username = match state.store.operator(operator_id).await {
         Ok(Some(operator)) => operator.username,
         Ok(None) => return forbidden(&office),

@@ -28,6 +28,8 @@ struct OperatorsPage {
     operators: Vec<(Operator, Vec<RoleBinding>)>,
     /// The accounts this admin may reset and deactivate.
     manageable: Vec<i64>,
+    /// Local passwords are used: a reset is offered.
+    passwords: bool,
     tipi: Vec<TipoDovuto>,
     roles: Vec<(&'static str, &'static str)>,
     values: HashMap<String, String>,
@@ -77,6 +79,7 @@ pub(super) async fn page(
             fiscal_code: scope.ente.fiscal_code.clone(),
             operators,
             manageable,
+            passwords: state.backoffice.local_passwords,
             tipi,
             roles: vec![
                 (Role::EnteAdmin.code(), t.role_ente_admin),
@@ -241,8 +244,9 @@ pub async fn grant(
                         email: Some(email.as_str()).filter(|e| !e.is_empty()),
                         password_hash: &hash,
                         platform_admin: false,
-                        // The admin saw the password: its owner changes it.
-                        must_change_password: true,
+                        // The admin saw the password: its owner changes it
+                        // (when passwords are used here at all).
+                        must_change_password: state.backoffice.local_passwords,
                     },
                     &actor,
                     now,

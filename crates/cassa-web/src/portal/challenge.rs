@@ -96,14 +96,20 @@ pub fn check(sealer: &Sealer, posted: &str, now: Timestamp) -> Result<Solved, Re
     {
         return Err(Refused::Forged);
     }
-    // The salt is ours (the signature covers the challenge, which hashes
-    // the salt): its expiry can be believed.
+    // The signature covers the hash of salt and number written one after
+    // the other: digits could move between them (an expiry centuries
+    // away). So the salt must be exactly as we write it, and its expiry no
+    // later than a challenge made now would have.
     let expires = solution
         .salt
         .split_once("?expires=")
+        .filter(|(random, _)| random.len() == 24 && random.bytes().all(|b| b.is_ascii_hexdigit()))
         .and_then(|(_, at)| at.parse::<i64>().ok())
         .and_then(|at| Timestamp::from_second(at).ok())
         .ok_or(Refused::Forged)?;
+    if expires > now + LIFETIME {
+        return Err(Refused::Forged);
+    }
     if expires <= now {
         return Err(Refused::Expired);
     }
@@ -169,6 +175,17 @@ mod tests {
         wrong.number = (wrong.number + 1) % 2_001;
         let wrong = STANDARD.encode(serde_json::to_vec(&wrong).unwrap());
         assert_eq!(check(&sealer, &wrong, now()).unwrap_err(), Refused::Wrong);
+        // Digits moved from the number to the salt's expiry: same hash,
+        // same signature, an expiry centuries away. Refused.
+        let mut moved: Solution =
+            serde_json::from_slice(&STANDARD.decode(&posted).unwrap()).unwrap();
+        let number = moved.number.to_string();
+        if number.len() > 1 {
+            moved.salt.push_str(&number[..1]);
+            moved.number = number[1..].parse().unwrap();
+            let moved = STANDARD.encode(serde_json::to_vec(&moved).unwrap());
+            assert_eq!(check(&sealer, &moved, now()).unwrap_err(), Refused::Forged);
+        }
         // A challenge of one's own making, with a later expiry, is not signed.
         let mut own = issue(&sealer, 10, now() + LIFETIME * 10);
         own.signature = "00".repeat(32);

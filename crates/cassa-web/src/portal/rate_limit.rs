@@ -38,6 +38,14 @@ impl RateLimit {
         window: SignedDuration::from_mins(10),
     };
 
+    /// Checks of an operator's current password from their own session
+    /// (a password change, TOTP off), per account: a stolen session cannot
+    /// guess it.
+    pub const ACCOUNT_CHECKS: RateLimit = RateLimit {
+        bucket: "account_check",
+        per_window: 10,
+        window: SignedDuration::from_hours(1),
+    };
     /// Spontaneous debts asked per client a day: a family's fees, not a
     /// flood (the challenge makes each cost work; this bounds the total).
     pub const SPONTANEOUS: RateLimit = RateLimit {

@@ -339,13 +339,15 @@ pub async fn submit(
     }
     // Daily limits, per client and per debtor: however the work is done,
     // nobody is flooded with debts.
-    let limits = [
-        (RateLimit::SPONTANEOUS, client.limit_key()),
-        (
+    // Strangers' requests for one debtor are what a flood would be: the
+    // debtor's own, logged in, are not held back by them.
+    let mut limits = vec![(RateLimit::SPONTANEOUS, client.limit_key())];
+    if !by_debtor {
+        limits.push((
             RateLimit::SPONTANEOUS_PER_DEBTOR,
             debtor.as_str().to_owned(),
-        ),
-    ];
+        ));
+    }
     for (limit, key) in &limits {
         if !limit.allow(&state.store, key).await {
             let mut errors = HashMap::new();

@@ -145,6 +145,12 @@ impl TestApp {
         TestApp::start_with(backend, None).await.0
     }
 
+    /// Runs `statement` on the app's database (a fixture the product has
+    /// no call for).
+    pub async fn sql(&self, statement: &str) {
+        self._db.execute(statement).await;
+    }
+
     /// How many rows `table` of the app's database holds.
     pub async fn rows(&self, table: &str) -> i64 {
         self._db.rows(table).await

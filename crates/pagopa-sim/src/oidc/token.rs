@@ -135,6 +135,7 @@ impl OidcProvider {
             "family_name": identity.family_name,
             "name": format!("{} {}", identity.given_name, identity.family_name),
             "email": identity.email,
+            "email_verified": true,
             "auth_method": identity.method,
         });
         if let Some(cf) = identity.fiscal_code {
