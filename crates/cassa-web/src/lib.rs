@@ -6,42 +6,16 @@
 pub mod api;
 pub mod api_key;
 pub mod backoffice;
-pub mod client_addr;
 mod docs;
-mod hardening;
-pub mod local_path;
 pub mod node;
 mod ops;
 pub mod portal;
-mod request_id;
-pub mod seal;
 mod single_payment;
-pub mod token;
 
-/// A PDF for the browser to save (`attachment`) or show (`inline`); never
-/// cached, since it carries personal data.
-pub(crate) fn pdf_response(
-    bytes: Vec<u8>,
-    file_name: &str,
-    attachment: bool,
-) -> axum::response::Response {
-    use axum::http::header;
-    use axum::response::IntoResponse;
-    let disposition = if attachment { "attachment" } else { "inline" };
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("{disposition}; filename=\"{file_name}\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-pub mod uploads;
+pub use cassa_http::{
+    REDACTED, RequestId, client_addr, hardening, local_path, pdf_response, request_id, seal, token,
+    uploads,
+};
 
 use std::sync::Arc;
 
@@ -51,10 +25,6 @@ use cassa_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 pub use ops::{OpsSettings, metrics_handle};
-
-/// What a `Debug` of settings shows in place of a secret.
-pub const REDACTED: &str = "[redacted]";
-pub use request_id::RequestId;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -177,7 +147,7 @@ fn layered(routes: Router<AppState>, state: AppState) -> Router {
         .layer(axum::middleware::from_fn(hardening::deadline))
         .layer(axum::middleware::from_fn(ops::record_metrics))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            cassa_http::Site::new(&state.portal.public_url),
             hardening::security_headers,
         ))
         .layer(axum::middleware::from_fn(request_id::propagate))

@@ -266,7 +266,7 @@ async fn sweep(store: Store, files: cassa_jobs::FileStore, every: Duration) {
                 tracing::error!(error = %e, "export retention failed; retrying at the next tick")
             }
         }
-        let past = Timestamp::now() - cassa_web::portal::rate_limit::KEEP_COUNTS;
+        let past = Timestamp::now() - cassa_http::rate_limit::KEEP_COUNTS;
         if let Err(e) = store.forget_hits_before(past).await {
             tracing::error!(error = %e, "old rate-limit counts could not be deleted; retrying");
         }

@@ -152,7 +152,8 @@ pub async fn start_import(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
     let upload = crate::uploads::receive(
-        &state,
+        &state.store,
+        &state.files,
         access.ente.id,
         &query.file_name,
         declared,
@@ -188,7 +189,7 @@ pub async fn start_import(
     )
     .await;
     if !matches!(queued, Ok(cassa_store::QueuedImport::Queued(_))) {
-        crate::uploads::forget(&state, &upload).await;
+        crate::uploads::forget(&state.files, &upload).await;
     }
     match queued? {
         cassa_store::QueuedImport::Queued(job) => Ok((

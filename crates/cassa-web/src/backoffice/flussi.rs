@@ -238,7 +238,15 @@ pub async fn upload(
             // The token comes first in the form: no file is stored without it.
             Some("file") if token_ok && uploaded.is_none() => {
                 let name = field.file_name().unwrap_or_default().to_owned();
-                let received = receive(&state, scope.ente.id, &name, None, field).await;
+                let received = receive(
+                    &state.store,
+                    &state.files,
+                    scope.ente.id,
+                    &name,
+                    None,
+                    field,
+                )
+                .await;
                 uploaded = Some((received, name));
             }
             Some("notices") => notices = true,
@@ -280,7 +288,7 @@ pub async fn upload(
     let queued =
         crate::api::queue_import(&state, scope.ente.id, &actor, &name, &upload, notices).await;
     if !matches!(queued, Ok(QueuedImport::Queued(_))) {
-        crate::uploads::forget(&state, &upload).await;
+        crate::uploads::forget(&state.files, &upload).await;
     }
     match queued {
         Ok(QueuedImport::Queued(_)) => Redirect::to(&format!(

@@ -2,33 +2,12 @@
 //! with a field per text: a missing translation is a compile error, and
 //! templates read `t.field` with no lookup at run time.
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Lang {
-    It,
-    En,
-}
+pub use cassa_http::i18n::Lang;
 
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::It => "it",
-            Lang::En => "en",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Lang> {
-        match code {
-            "it" => Some(Lang::It),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    pub fn texts(self) -> &'static Texts {
-        match self {
-            Lang::It => &IT,
-            Lang::En => &EN,
-        }
+pub fn texts(lang: Lang) -> &'static Texts {
+    match lang {
+        Lang::It => &IT,
+        Lang::En => &EN,
     }
 }
 

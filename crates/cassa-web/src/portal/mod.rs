@@ -3,17 +3,14 @@
 //! banner (Home, Ricerca Ente, Paga Avviso, Informazioni, Accedi, Carrello).
 
 mod area;
-mod assets;
 mod cart;
 pub mod challenge;
 mod checkout;
-mod csrf;
 mod enti;
 pub mod i18n;
 pub mod login;
 mod notice;
 mod pages;
-pub mod rate_limit;
 mod receipt;
 mod spontaneous;
 
@@ -25,13 +22,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
-pub use csrf::Csrf;
+pub use cassa_http::i18n::LANG_COOKIE;
+pub use cassa_http::{Csrf, RateLimit, cookie};
 use i18n::{Lang, Texts};
-pub use rate_limit::RateLimit;
 
 use crate::AppState;
-
-pub const LANG_COOKIE: &str = "cassa_lang";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -80,7 +75,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/paga-avviso", get(notice::form).post(notice::lookup))
         .route("/paga-avviso/pdf", axum::routing::post(notice::pdf))
-        .merge(assets::routes())
+        .merge(cassa_http::assets::routes())
 }
 
 /// Where the portal is reached (for the return URLs given to Checkout and
@@ -197,17 +192,6 @@ impl PageContext {
     }
 }
 
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
 impl FromRequestParts<AppState> for PageContext {
     type Rejection = std::convert::Infallible;
 
@@ -234,7 +218,7 @@ impl FromRequestParts<AppState> for PageContext {
         Ok(PageContext {
             citizen,
             lang,
-            t: lang.texts(),
+            t: i18n::texts(lang),
             path: parts.uri.path().to_owned(),
             cart_count,
             cart,

@@ -23,9 +23,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::cart::put_in_cart;
 use super::challenge::{MAX_NUMBER, Refused};
-use super::rate_limit::RateLimit;
 use super::{PageContext, internal_error, pages, render_with_status};
 use crate::AppState;
+use cassa_http::RateLimit;
 
 /// How long a spontaneous notice stays due: it is paid now, or the
 /// citizen prints it and pays within the month.

@@ -8,49 +8,48 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::AppState;
-
 /// (path under /static/, content type, bytes)
 static FILES: &[(&str, &str, &[u8])] = &[
     (
         "cassa.css",
         "text/css; charset=utf-8",
-        include_bytes!("../../static/cassa.css"),
+        include_bytes!("../static/cassa.css"),
     ),
     (
         "challenge.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../../static/challenge.js"),
+        include_bytes!("../static/challenge.js"),
     ),
     (
         "vendor/bootstrap-italia-2.18.3/bootstrap-italia.min.css",
         "text/css; charset=utf-8",
-        include_bytes!("../../static/vendor/bootstrap-italia-2.18.3/bootstrap-italia.min.css"),
+        include_bytes!("../static/vendor/bootstrap-italia-2.18.3/bootstrap-italia.min.css"),
     ),
     (
         "vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-regular.woff2",
         "font/woff2",
         include_bytes!(
-            "../../static/vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-regular.woff2"
+            "../static/vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-regular.woff2"
         ),
     ),
     (
         "vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-600.woff2",
         "font/woff2",
         include_bytes!(
-            "../../static/vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-600.woff2"
+            "../static/vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-600.woff2"
         ),
     ),
     (
         "vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-700.woff2",
         "font/woff2",
         include_bytes!(
-            "../../static/vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-700.woff2"
+            "../static/vendor/bootstrap-italia-2.18.3/fonts/titillium-web-v10-latin-ext_latin-700.woff2"
         ),
     ),
 ];
 
-pub fn routes() -> Router<AppState> {
+/// `/static/*`, for any state.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route("/static/{*path}", get(file))
 }
 

@@ -15,7 +15,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::AppState;
+use crate::Site;
 
 /// Styles may be inline (progress bars size themselves with `style=`);
 /// scripts may not.
@@ -26,16 +26,12 @@ const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'sel
 const OTHER_POLICY: &str = "frame-ancestors 'none'";
 const ONE_YEAR_HSTS: &str = "max-age=31536000";
 
-pub async fn security_headers(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn security_headers(State(site): State<Site>, request: Request, next: Next) -> Response {
     let https = request
         .extensions()
         .get::<crate::client_addr::Client>()
         .is_some_and(|c| c.https)
-        || state.portal.public_url.starts_with("https://");
+        || site.is_https();
     let mut response = next.run(request).await;
     let is_page = response
         .headers()

@@ -12,7 +12,8 @@ use cassa_jobs::files::plain_name;
 use cassa_jobs::import_dovuti::unpack;
 use sha2::{Digest, Sha256};
 
-use crate::AppState;
+use cassa_jobs::FileStore;
+use cassa_store::Store;
 
 /// The largest file accepted: a few million rows of CSV.
 pub const MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
@@ -59,7 +60,8 @@ pub fn acceptable_name(name: &str) -> bool {
 /// Stores the chunks of `body` as `file_name`, an import of `ente_id`
 /// to be. `declared` is the body's announced length, when known.
 pub async fn receive<E: std::fmt::Display>(
-    state: &AppState,
+    store: &Store,
+    files: &FileStore,
     ente_id: i64,
     file_name: &str,
     declared: Option<u64>,
@@ -72,15 +74,14 @@ pub async fn receive<E: std::fmt::Display>(
     if declared.is_some_and(|n| n > MAX_UPLOAD_BYTES) {
         return Err(UploadError::TooLarge);
     }
-    if !state
-        .store
+    if !store
         .may_queue_import(ente_id, cassa_jobs::import_dovuti::KIND)
         .await?
     {
         return Err(UploadError::TooManyImports);
     }
-    let files = state.files.clone();
-    let free = tokio::task::spawn_blocking(move || files.free_bytes())
+    let disk = files.clone();
+    let free = tokio::task::spawn_blocking(move || disk.free_bytes())
         .await
         .unwrap_or(0);
     let needed = declared.unwrap_or(MAX_UPLOAD_BYTES);
@@ -88,7 +89,7 @@ pub async fn receive<E: std::fmt::Display>(
         return Err(UploadError::NoRoom);
     }
 
-    let (token, part) = state.files.create_upload(file_name)?;
+    let (token, part) = files.create_upload(file_name)?;
     // A few chunks in flight: a slow disk slows the sender, not memory.
     let (chunks, mut received) = tokio::sync::mpsc::channel::<Bytes>(8);
     let writer = tokio::task::spawn_blocking(move || {
@@ -147,8 +148,8 @@ pub async fn receive<E: std::fmt::Display>(
 }
 
 /// Deletes an upload its import will not use (a duplicate, over quota).
-pub async fn forget(state: &AppState, upload: &Upload) {
-    let (files, token) = (state.files.clone(), upload.token.clone());
+pub async fn forget(files: &FileStore, upload: &Upload) {
+    let (files, token) = (files.clone(), upload.token.clone());
     if let Ok(Err(e)) = tokio::task::spawn_blocking(move || files.remove_upload(&token)).await {
         tracing::warn!(error = %e, "an unused upload could not be deleted; the sweep will");
     }
