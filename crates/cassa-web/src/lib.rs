@@ -7,10 +7,11 @@ pub mod api;
 pub mod api_key;
 pub mod backoffice;
 mod docs;
-pub mod node;
 mod ops;
 pub mod portal;
 mod single_payment;
+
+pub use cassa_node as node;
 
 pub use cassa_http::{
     REDACTED, RequestId, client_addr, hardening, local_path, pdf_response, request_id, seal, token,
@@ -104,32 +105,44 @@ impl AppState {
         self.node = Arc::new(settings);
         self
     }
+
+    fn node_state(&self) -> node::NodeState {
+        node::NodeState {
+            store: self.store.clone(),
+            node: self.node.clone(),
+        }
+    }
 }
 
 /// The whole application, the node endpoint included.
 pub fn router(state: AppState) -> Router {
-    let node = node::routes(&state);
-    layered(application(&state).merge(node), state)
+    let node = node::routes(state.node_state());
+    layered(application(&state).merge(node), &state)
 }
 
 /// Everything but the node endpoint, for when it has a listener of its own
 /// (`--node-listen`): the portal's port then never answers `/pagopa/*`.
 pub fn router_without_node(state: AppState) -> Router {
-    layered(application(&state), state)
+    layered(application(&state), &state)
 }
 
 /// The node endpoint alone (and `/healthz`), for its own listener.
 pub fn node_router(state: AppState) -> Router {
-    let node = node::routes(&state).merge(ops::health_routes());
-    layered(node.fallback(portal::not_found), state)
+    let health = ops::health_routes()
+        .fallback(portal::not_found)
+        .with_state(state.clone());
+    layered(health.merge(node::routes(state.node_state())), &state)
 }
 
 /// `/metrics` and `/healthz` alone, for a listener only monitoring reaches.
 pub fn metrics_router(state: AppState) -> Router {
-    layered(ops::metrics_routes().fallback(portal::not_found), state)
+    let metrics = ops::metrics_routes()
+        .fallback(portal::not_found)
+        .with_state(state.clone());
+    layered(metrics, &state)
 }
 
-fn application(state: &AppState) -> Router<AppState> {
+fn application(state: &AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(docs::routes())
@@ -137,12 +150,13 @@ fn application(state: &AppState) -> Router<AppState> {
         .merge(portal::routes())
         .merge(backoffice::routes(state))
         .fallback(portal::not_found)
+        .with_state(state.clone())
 }
 
 /// Longest wait for the next chunk of a request body.
 const BODY_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-fn layered(routes: Router<AppState>, state: AppState) -> Router {
+fn layered(routes: Router, state: &AppState) -> Router {
     routes
         .layer(axum::middleware::from_fn(hardening::deadline))
         .layer(axum::middleware::from_fn(ops::record_metrics))
@@ -162,5 +176,4 @@ fn layered(routes: Router<AppState>, state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             api::panic_response,
         ))
-        .with_state(state)
 }

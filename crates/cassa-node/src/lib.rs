@@ -26,7 +26,7 @@ use cassa_pagopa::node::{FaultCode, Operation, SoapError, check};
 use cassa_store::{ActivationRequest, NewReceipt, PayRefusal, ReceiptOutcome, ReceiptStatus};
 use jiff::{SignedDuration, Timestamp};
 
-use crate::AppState;
+use cassa_store::Store;
 
 /// Our identity towards the node: the broker (intermediario) and station.
 #[derive(Clone, Debug)]
@@ -53,16 +53,25 @@ impl Default for NodeSettings {
     }
 }
 
+/// What the node endpoint reaches.
+#[derive(Clone)]
+pub struct NodeState {
+    pub store: Store,
+    pub node: std::sync::Arc<NodeSettings>,
+}
+
 /// `/pagopa/*`, every route behind the fence.
-pub fn routes(state: &AppState) -> Router<AppState> {
+pub fn routes(state: NodeState) -> Router {
     let mut routes = Router::new().route("/pagopa/paForNode", post(pa_for_node));
     if state.node.echo_route {
         routes = routes.route("/pagopa/echo", post(echo));
     }
-    routes.route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        fence::guard,
-    ))
+    routes
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            fence::guard,
+        ))
+        .with_state(state)
 }
 
 /// The floor for benchmarks: reads the body, answers a fixed OK, nothing else.
@@ -149,7 +158,7 @@ fn ok(operation: Operation, body: &impl serde::Serialize) -> Response {
 /// A KO answer, already written.
 struct Ko(Response);
 
-async fn pa_for_node(State(state): State<AppState>, request: Request) -> Response {
+async fn pa_for_node(State(state): State<NodeState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let bytes = match to_bytes(Body::new(body), MAX_MESSAGE_BYTES + 1).await {
         Ok(b) if b.len() <= MAX_MESSAGE_BYTES => b,
@@ -216,7 +225,7 @@ fn soap_action(headers: &HeaderMap) -> Option<String> {
 /// The checks every request shares: schema rules, our broker and station,
 /// an ente we serve. Returns the ente.
 async fn accept(
-    state: &AppState,
+    state: &NodeState,
     operation: Operation,
     rules: Result<(), Vec<String>>,
     id_pa: &str,
@@ -328,7 +337,7 @@ fn refusal(operation: Operation, id_pa: &str, notice: &str, refusal: PayRefusal)
     ))
 }
 
-async fn verify(state: &AppState, r: VerifyRequest) -> Result<Response, Ko> {
+async fn verify(state: &NodeState, r: VerifyRequest) -> Result<Response, Ko> {
     let op = Operation::VerifyPaymentNotice;
     let ente = accept(
         state,
@@ -351,7 +360,7 @@ async fn verify(state: &AppState, r: VerifyRequest) -> Result<Response, Ko> {
 }
 
 async fn get_payment(
-    state: &AppState,
+    state: &NodeState,
     op: Operation,
     r: GetPaymentRequest,
 ) -> Result<Response, Ko> {
@@ -395,7 +404,7 @@ async fn get_payment(
 }
 
 async fn send_rt(
-    state: &AppState,
+    state: &NodeState,
     op: Operation,
     r: SendRtRequest,
     raw: &[u8],

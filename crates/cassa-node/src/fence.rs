@@ -12,8 +12,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::xml;
-use crate::AppState;
-use crate::client_addr::Networks;
+use cassa_http::client_addr::Networks;
+
+use crate::NodeState;
 
 /// Who may call `/pagopa/*`.
 #[derive(Clone)]
@@ -30,7 +31,10 @@ impl std::fmt::Debug for NodeFence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NodeFence")
             .field("allowed_networks", &self.allowed_networks)
-            .field("secret", &self.secret.as_ref().map(|_| crate::REDACTED))
+            .field(
+                "secret",
+                &self.secret.as_ref().map(|_| cassa_http::REDACTED),
+            )
             .field("header", &self.header)
             .finish()
     }
@@ -89,7 +93,7 @@ impl NodeFence {
             let given = presented
                 .and_then(|v| std::str::from_utf8(v).ok())
                 .unwrap_or("");
-            if !crate::token::same(given, secret) {
+            if !cassa_http::token::same(given, secret) {
                 return Err(Refusal::Secret);
             }
         }
@@ -99,14 +103,14 @@ impl NodeFence {
 
 /// The middleware in front of every `/pagopa/*` route: a refused call gets
 /// 403 with a SOAP Fault, is counted and logged, and reaches nothing else.
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<NodeState>, request: Request, next: Next) -> Response {
     let fence = &state.node.fence;
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
     // The caller as the identify layer found it (behind trusted_proxies).
-    let client = crate::client_addr::Client::of(&request).ip;
+    let client = cassa_http::client_addr::Client::of(&request).ip;
     let presented = request.headers().get(&fence.header).map(|v| v.as_bytes());
     match fence.check(client, presented) {
         Ok(()) => next.run(request).await,
