@@ -147,6 +147,23 @@ pub async fn receive<E: std::fmt::Display>(
     })
 }
 
+/// Queues the import of `upload` (from the API or the back office).
+pub async fn queue_import(
+    store: &Store,
+    ente_id: i64,
+    actor: &str,
+    file_name: &str,
+    upload: &Upload,
+    notices: bool,
+) -> Result<cassa_store::QueuedImport, cassa_store::StoreError> {
+    let request = cassa_jobs::import_dovuti::ImportRequest {
+        file_name: file_name.to_owned(),
+        upload: upload.token.clone(),
+        notices,
+    };
+    request.queue(store, ente_id, actor, &upload.sha256).await
+}
+
 /// Deletes an upload its import will not use (a duplicate, over quota).
 pub async fn forget(files: &FileStore, upload: &Upload) {
     let (files, token) = (files.clone(), upload.token.clone());

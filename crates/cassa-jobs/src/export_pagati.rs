@@ -44,6 +44,23 @@ pub struct ExportRequest {
     pub with_receipts: bool,
 }
 
+/// Queues an export for `ente_id` (from the API or the back office).
+pub async fn queue(
+    store: &cassa_store::Store,
+    ente_id: i64,
+    actor: &str,
+    request: &ExportRequest,
+) -> Result<Job, StoreError> {
+    let params = serde_json::to_string(request).expect("a request serializes");
+    let job = cassa_store::NewJob {
+        ente_id,
+        kind: KIND,
+        params: &params,
+        created_by: actor,
+    };
+    store.enqueue_job(job, Timestamp::now()).await
+}
+
 fn default_version() -> String {
     "1_3".into()
 }

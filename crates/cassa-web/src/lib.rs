@@ -3,14 +3,12 @@
 //! Handlers are thin: they read the request, call the store (which applies
 //! the domain rules) and write the wire format.
 
-pub mod api;
-pub mod api_key;
 pub mod backoffice;
-mod docs;
 mod ops;
 pub mod portal;
 mod single_payment;
 
+pub use cassa_api::{self as api, api_key};
 pub use cassa_node as node;
 
 pub use cassa_http::{
@@ -59,7 +57,7 @@ impl AppState {
             files,
             proxies: Arc::new(client_addr::TrustedProxies::default()),
             metrics: metrics_handle(),
-            openapi: Arc::new(docs::openapi_document()),
+            openapi: Arc::new(api::openapi_document()),
             node: Arc::new(node::NodeSettings::default()),
             portal: Arc::new(portal::PortalSettings::default()),
             citizen_login: Arc::new(portal::login::CitizenLogin::default()),
@@ -106,6 +104,14 @@ impl AppState {
         self
     }
 
+    fn api_state(&self) -> api::ApiState {
+        api::ApiState {
+            store: self.store.clone(),
+            files: self.files.clone(),
+            openapi: self.openapi.clone(),
+        }
+    }
+
     fn node_state(&self) -> node::NodeState {
         node::NodeState {
             store: self.store.clone(),
@@ -144,13 +150,12 @@ pub fn metrics_router(state: AppState) -> Router {
 
 fn application(state: &AppState) -> Router {
     Router::new()
-        .merge(api::routes())
-        .merge(docs::routes())
         .merge(ops::routes())
         .merge(portal::routes())
         .merge(backoffice::routes(state))
         .fallback(portal::not_found)
         .with_state(state.clone())
+        .merge(api::routes(state.api_state()))
 }
 
 /// Longest wait for the next chunk of a request body.

@@ -61,6 +61,29 @@ pub struct ImportRequest {
     pub notices: bool,
 }
 
+impl ImportRequest {
+    /// Queues this import of an upload whose SHA-256 is `sha256` (from the
+    /// API or the back office): refused as a duplicate or over the ente's
+    /// quota by the store.
+    pub async fn queue(
+        &self,
+        store: &cassa_store::Store,
+        ente_id: i64,
+        actor: &str,
+        sha256: &str,
+    ) -> Result<cassa_store::QueuedImport, cassa_store::StoreError> {
+        let params = serde_json::to_string(self).expect("a request serializes");
+        let job = cassa_store::NewJob {
+            ente_id,
+            kind: KIND,
+            params: &params,
+            created_by: actor,
+        };
+        let now = jiff::Timestamp::now();
+        store.queue_import(job, sha256, &self.file_name, now).await
+    }
+}
+
 /// What the job answers.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -286,7 +286,8 @@ pub async fn upload(
     };
     let actor = format!("operator:{}", office.operator.username);
     let queued =
-        crate::api::queue_import(&state, scope.ente.id, &actor, &name, &upload, notices).await;
+        crate::uploads::queue_import(&state.store, scope.ente.id, &actor, &name, &upload, notices)
+            .await;
     if !matches!(queued, Ok(QueuedImport::Queued(_))) {
         crate::uploads::forget(&state.files, &upload).await;
     }
@@ -421,7 +422,7 @@ pub async fn export(
         return refused(&state, office, &scope, format!("{}: {why}", t.export_dates)).await;
     }
     let actor = format!("operator:{}", office.operator.username);
-    match crate::api::queue_export(&state, scope.ente.id, &actor, &request).await {
+    match cassa_jobs::export_pagati::queue(&state.store, scope.ente.id, &actor, &request).await {
         Ok(_) => Redirect::to(&format!(
             "/backoffice/enti/{}/flussi?esito=esportazione",
             scope.ente.fiscal_code

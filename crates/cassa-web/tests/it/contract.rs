@@ -9,7 +9,9 @@ use serde_json::Value;
 
 fn contract() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
-    DOC.get_or_init(|| serde_json::from_str(include_str!("../../openapi/gpd.json")).unwrap())
+    DOC.get_or_init(|| {
+        serde_json::from_str(include_str!("../../../cassa-api/openapi/gpd.json")).unwrap()
+    })
 }
 
 /// Asserts that `body`, answered with `status` by `method path`, is what the

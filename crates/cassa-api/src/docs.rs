@@ -13,11 +13,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::AppState;
+use crate::ApiState;
 
 const OFFICIAL: &str = include_str!("../openapi/gpd.json");
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/docs", get(docs_page))
@@ -301,7 +301,7 @@ fn add_jobs(doc: &mut Value) {
     }});
 }
 
-async fn openapi_json(State(state): State<AppState>) -> Response {
+async fn openapi_json(State(state): State<ApiState>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
         state.openapi.to_string(),
@@ -469,7 +469,7 @@ fn page(doc: &Value) -> DocsPage {
     }
 }
 
-async fn docs_page(State(state): State<AppState>) -> Response {
+async fn docs_page(State(state): State<ApiState>) -> Response {
     match page(&state.openapi).render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {

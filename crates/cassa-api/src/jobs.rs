@@ -17,7 +17,7 @@ use tower::ServiceExt;
 
 use super::auth::EnteAccess;
 use super::errors::ApiError;
-use crate::AppState;
+use crate::ApiState;
 
 /// How many jobs the list shows, newest first.
 const LISTED: i64 = 50;
@@ -80,7 +80,7 @@ fn model(organization: &str, job: Job) -> JobModel {
 
 /// `POST /organizations/{cf}/jobs/bulk-notices`: queues a bulk print.
 pub async fn start_bulk_notices(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path(organization): Path<String>,
     body: Bytes,
@@ -139,19 +139,19 @@ pub struct ImportQuery {
 /// or P4PA debt file (`.csv`, or a `.zip` holding one), streamed to disk; answers
 /// 202 with the import job, or 409 naming the import of the same file.
 pub async fn start_import(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path(organization): Path<String>,
     axum::extract::Query(query): axum::extract::Query<ImportQuery>,
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    use crate::uploads::UploadError;
+    use cassa_http::uploads::UploadError;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
-    let upload = crate::uploads::receive(
+    let upload = cassa_http::uploads::receive(
         &state.store,
         &state.files,
         access.ente.id,
@@ -179,8 +179,8 @@ pub async fn start_import(
         UploadError::Io(_) | UploadError::Store(_) => ApiError::internal(e),
         other => ApiError::bad_request(format!("fileName / body: {other}")),
     })?;
-    let queued = queue_import(
-        &state,
+    let queued = cassa_http::uploads::queue_import(
+        &state.store,
         access.ente.id,
         &access.actor,
         &query.file_name,
@@ -189,7 +189,7 @@ pub async fn start_import(
     )
     .await;
     if !matches!(queued, Ok(cassa_store::QueuedImport::Queued(_))) {
-        crate::uploads::forget(&state.files, &upload).await;
+        cassa_http::uploads::forget(&state.files, &upload).await;
     }
     match queued? {
         cassa_store::QueuedImport::Queued(job) => Ok((
@@ -209,7 +209,7 @@ pub async fn start_import(
         cassa_store::QueuedImport::TooMany { .. } => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Too Many Requests",
-            crate::uploads::UploadError::TooManyImports.to_string(),
+            cassa_http::uploads::UploadError::TooManyImports.to_string(),
         )),
     }
 }
@@ -217,7 +217,7 @@ pub async fn start_import(
 /// `POST /organizations/{cf}/jobs/exports`: queues an export of what was
 /// paid (MyPay's flusso pagati, or a plain CSV).
 pub async fn start_export(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path(organization): Path<String>,
     body: Bytes,
@@ -225,7 +225,9 @@ pub async fn start_export(
     let request: cassa_jobs::export_pagati::ExportRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("the request body: {e}")))?;
     request.check().map_err(ApiError::bad_request)?;
-    let job = queue_export(&state, access.ente.id, &access.actor, &request).await?;
+    let job =
+        cassa_jobs::export_pagati::queue(&state.store, access.ente.id, &access.actor, &request)
+            .await?;
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, job_path(&organization, job.id))],
@@ -234,63 +236,10 @@ pub async fn start_export(
         .into_response())
 }
 
-/// Queues an export (shared with the back office).
-pub async fn queue_export(
-    state: &AppState,
-    ente_id: i64,
-    actor: &str,
-    request: &cassa_jobs::export_pagati::ExportRequest,
-) -> Result<Job, cassa_store::StoreError> {
-    let params = serde_json::to_string(request).expect("a request serializes");
-    state
-        .store
-        .enqueue_job(
-            NewJob {
-                ente_id,
-                kind: cassa_jobs::export_pagati::KIND,
-                params: &params,
-                created_by: actor,
-            },
-            Timestamp::now(),
-        )
-        .await
-}
-
-/// Queues the import of an upload (shared with the back office).
-pub async fn queue_import(
-    state: &AppState,
-    ente_id: i64,
-    actor: &str,
-    file_name: &str,
-    upload: &crate::uploads::Upload,
-    notices: bool,
-) -> Result<cassa_store::QueuedImport, cassa_store::StoreError> {
-    let params = serde_json::to_string(&cassa_jobs::import_dovuti::ImportRequest {
-        file_name: file_name.to_owned(),
-        upload: upload.token.clone(),
-        notices,
-    })
-    .expect("a request serializes");
-    state
-        .store
-        .queue_import(
-            NewJob {
-                ente_id,
-                kind: cassa_jobs::import_dovuti::KIND,
-                params: &params,
-                created_by: actor,
-            },
-            &upload.sha256,
-            file_name,
-            Timestamp::now(),
-        )
-        .await
-}
-
 /// `GET .../jobs/{id}/files/{name}`: one of the files a job left (an
 /// import's reports), by the name its result lists.
 pub async fn named_file(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path((organization, id, name)): Path<(String, i64, String)>,
     request: Request,
@@ -332,7 +281,7 @@ pub async fn named_file(
 }
 
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path(organization): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -342,7 +291,7 @@ pub async fn list(
 }
 
 async fn stored_job(
-    state: &AppState,
+    state: &ApiState,
     access: &EnteAccess,
     organization: &str,
     id: i64,
@@ -357,7 +306,7 @@ async fn stored_job(
 }
 
 pub async fn get_one(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path((organization, id)): Path<(String, i64)>,
 ) -> Result<Response, ApiError> {
@@ -368,7 +317,7 @@ pub async fn get_one(
 /// `GET .../jobs/{id}/file`: the ZIP, streamed from disk (ranges allowed,
 /// so a broken download can resume).
 pub async fn file(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path((organization, id)): Path<(String, i64)>,
     request: Request,

@@ -9,7 +9,8 @@ use cassa_pagopa::gpd::titles;
 use cassa_store::Ente;
 
 use super::errors::ApiError;
-use crate::{AppState, RequestId, api_key};
+use crate::{ApiState, api_key};
+use cassa_http::RequestId;
 
 pub const KEY_HEADER: &str = "ocp-apim-subscription-key";
 
@@ -25,10 +26,10 @@ fn unauthorized(detail: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, titles::UNAUTHORIZED, detail)
 }
 
-impl FromRequestParts<AppState> for EnteAccess {
+impl FromRequestParts<ApiState> for EnteAccess {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let secret = parts
             .headers
             .get(KEY_HEADER)

@@ -1,11 +1,14 @@
-//! The integration REST API, compatible with pagoPA's GPD (gpd.json).
+//! The integration REST API, compatible with pagoPA's GPD (gpd.json), for
+//! the enti's software: debt positions, jobs (bulk notices, imports,
+//! exports), anomalies; its OpenAPI document and reference page.
 
 mod anomalies;
+pub mod api_key;
 mod auth;
 mod debt_positions;
+mod docs;
 pub mod errors;
 mod jobs;
-pub use jobs::{queue_export, queue_import};
 mod printouts;
 mod query;
 mod responses;
@@ -21,13 +24,28 @@ use cassa_pagopa::gpd::titles;
 pub use auth::KEY_HEADER;
 use errors::ApiError;
 
-use crate::AppState;
+pub use docs::openapi_document;
+
+/// What the API reaches.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: cassa_store::Store,
+    /// Where uploads wait and jobs leave their files.
+    pub files: cassa_jobs::FileStore,
+    /// The OpenAPI document we serve, built once.
+    pub openapi: std::sync::Arc<serde_json::Value>,
+}
 
 const BASE: &str = "/organizations/{organizationfiscalcode}/debtpositions";
 const JOBS: &str = "/organizations/{organizationfiscalcode}/jobs";
 const ANOMALIES: &str = "/organizations/{organizationfiscalcode}/anomalies";
 
-pub fn routes() -> Router<AppState> {
+/// The API and its documentation.
+pub fn routes(state: ApiState) -> Router {
+    api_routes().merge(docs::routes()).with_state(state)
+}
+
+fn api_routes() -> Router<ApiState> {
     use debt_positions as dp;
     Router::new()
         .route(BASE, get(dp::list).post(dp::create))
@@ -47,7 +65,7 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{JOBS}/imports"),
             post(jobs::start_import).layer(axum::extract::DefaultBodyLimit::max(
-                crate::uploads::MAX_UPLOAD_BODY,
+                cassa_http::uploads::MAX_UPLOAD_BODY,
             )),
         )
         .route(&format!("{JOBS}/exports"), post(jobs::start_export))

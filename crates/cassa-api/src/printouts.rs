@@ -10,11 +10,11 @@ use jiff::Timestamp;
 use super::auth::EnteAccess;
 use super::debt_positions::stored_position;
 use super::errors::ApiError;
-use crate::AppState;
+use crate::ApiState;
 use cassa_jobs::printouts::{notice_of, receipts_of};
 
 fn pdf(bytes: Vec<u8>, file_name: &str) -> Response {
-    crate::pdf_response(bytes, file_name, false)
+    cassa_http::pdf_response(bytes, file_name, false)
 }
 
 fn conflict(detail: String) -> ApiError {
@@ -39,7 +39,7 @@ async fn render<T: Send + 'static>(
 
 /// `GET .../debtpositions/{iupd}/notice`: the avviso di pagamento.
 pub async fn notice(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path((organization, iupd)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -53,7 +53,7 @@ pub async fn notice(
 
 /// `GET .../debtpositions/{iupd}/receipt`: the receipts of its paid options.
 pub async fn receipt(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path((organization, iupd)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {

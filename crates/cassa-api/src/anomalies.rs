@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::EnteAccess;
 use super::errors::ApiError;
-use crate::AppState;
+use crate::ApiState;
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -73,7 +73,7 @@ fn model(r: StoredReceipt, with_xml: bool) -> AnomalyModel {
 }
 
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
@@ -90,7 +90,7 @@ pub async fn list(
 }
 
 pub async fn get_one(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path((organization, id)): Path<(String, i64)>,
 ) -> Result<Response, ApiError> {

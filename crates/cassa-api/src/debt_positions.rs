@@ -19,7 +19,7 @@ use super::auth::EnteAccess;
 use super::errors::ApiError;
 use super::query::QueryParams;
 use super::responses::{position_model, position_response};
-use crate::AppState;
+use crate::ApiState;
 
 fn draft_from(body: &[u8], access: &EnteAccess) -> Result<DebtPositionDraft, ApiError> {
     let request: PaymentPositionRequest = parse_body(body).map_err(ApiError::bad_request)?;
@@ -41,7 +41,7 @@ fn actor(access: &EnteAccess) -> Actor<'_> {
 }
 
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     RawQuery(query): RawQuery,
     body: Bytes,
@@ -67,7 +67,7 @@ pub async fn create(
 
 /// The ente's position `iupd`, or GPD's 404.
 pub(super) async fn stored_position(
-    state: &AppState,
+    state: &ApiState,
     access: &EnteAccess,
     organization: &str,
     iupd: &str,
@@ -80,7 +80,7 @@ pub(super) async fn stored_position(
 }
 
 pub async fn get_one(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path((organization, iupd)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -94,7 +94,7 @@ pub async fn get_one(
 }
 
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -119,7 +119,7 @@ pub async fn list(
 }
 
 pub async fn update(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path((organization, iupd)): Path<(String, String)>,
     RawQuery(query): RawQuery,
@@ -155,7 +155,7 @@ pub async fn update(
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path((organization, iupd)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -168,7 +168,7 @@ pub async fn delete(
 }
 
 pub async fn publish(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path((organization, iupd)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -182,7 +182,7 @@ pub async fn publish(
 }
 
 pub async fn invalidate(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     Path((organization, iupd)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -197,7 +197,7 @@ pub async fn invalidate(
 
 /// Moves the unpaid transfers of open positions from one IBAN to another.
 pub async fn replace_iban(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     access: EnteAccess,
     RawQuery(query): RawQuery,
     body: Bytes,
