@@ -59,6 +59,24 @@ pub struct TipoDovuto {
     pub updated_at: Timestamp,
 }
 
+impl TipoDovuto {
+    /// Whom a single payment of this tipo dovuto goes to: its account (or
+    /// the ente's), under its taxonomy code.
+    pub fn beneficiary<'a>(
+        &'a self,
+        ente: &'a crate::Ente,
+    ) -> cassa_core::debt::single_payment::Beneficiary<'a> {
+        cassa_core::debt::single_payment::Beneficiary {
+            fiscal_code: &ente.fiscal_code,
+            company_name: &ente.name,
+            office_name: ente.office_name.as_deref(),
+            iban: self.iban.as_deref().or(ente.iban.as_deref()),
+            taxonomy_code: &self.taxonomy_code,
+            default_description: &self.name,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TipoDovutoError {
     #[error("the ente already has a tipo dovuto with code {0}")]

@@ -6,7 +6,6 @@
 pub mod backoffice;
 mod ops;
 pub mod portal;
-mod single_payment;
 
 pub use cassa_api::{self as api, api_key};
 pub use cassa_node as node;

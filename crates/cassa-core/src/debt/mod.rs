@@ -11,6 +11,7 @@ mod lifecycle;
 mod payability;
 mod receipt;
 mod rules;
+pub mod single_payment;
 
 pub use installments::{
     Installment, InstallmentMode, InstallmentRefusal, check_installments, payable_now,

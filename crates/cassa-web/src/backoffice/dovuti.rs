@@ -759,10 +759,9 @@ pub async fn create(
     };
     // Due at the end of the Italian day.
     let due_at = italy::last_second_of(due).unwrap_or(Timestamp::MAX);
-    let Some(draft) = crate::single_payment::draft(
-        &scope.ente,
-        tipo,
-        crate::single_payment::SinglePayment {
+    let Some(draft) = cassa_core::debt::single_payment::draft(
+        &tipo.beneficiary(&scope.ente),
+        cassa_core::debt::single_payment::SinglePayment {
             origin: "BO",
             debtor,
             name: &form.name,
@@ -772,6 +771,8 @@ pub async fn create(
             due_date: due_at,
             metadata: Vec::new(),
         },
+        Timestamp::now(),
+        rand::random(),
     ) else {
         return new_page(
             &state,

@@ -375,10 +375,9 @@ pub async fn submit(
             value: get(&format!("f_{}", f.name)).to_owned(),
         })
         .collect();
-    let draft = match crate::single_payment::draft(
-        ente,
-        tipo,
-        crate::single_payment::SinglePayment {
+    let draft = match cassa_core::debt::single_payment::draft(
+        &tipo.beneficiary(ente),
+        cassa_core::debt::single_payment::SinglePayment {
             origin: "SPONT",
             debtor,
             name: get("debtor_name"),
@@ -388,6 +387,8 @@ pub async fn submit(
             due_date: Timestamp::now() + DUE_IN,
             metadata,
         },
+        Timestamp::now(),
+        rand::random(),
     ) {
         Some(draft) => draft,
         None => {
