@@ -5,10 +5,10 @@
 
 pub mod backoffice;
 mod ops;
-pub mod portal;
 
 pub use cassa_api::{self as api, api_key};
 pub use cassa_node as node;
+pub use cassa_portal as portal;
 
 pub use cassa_http::{
     REDACTED, RequestId, client_addr, hardening, local_path, pdf_response, request_id, seal, token,
@@ -18,6 +18,7 @@ pub use cassa_http::{
 use std::sync::Arc;
 
 use axum::Router;
+use axum::response::Response;
 use cassa_jobs::FileStore;
 use cassa_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -111,6 +112,22 @@ impl AppState {
         }
     }
 
+    fn portal_state(&self) -> portal::PortalState {
+        let app = self.clone();
+        portal::PortalState {
+            store: self.store.clone(),
+            sealer: self.sealer.clone(),
+            portal: self.portal.clone(),
+            citizen_login: self.citizen_login.clone(),
+            operator_login: Arc::new(move |headers, identity, email| {
+                let app = app.clone();
+                Box::pin(async move {
+                    backoffice::gateway_login(&app, &headers, &identity, email.as_deref()).await
+                })
+            }),
+        }
+    }
+
     fn node_state(&self) -> node::NodeState {
         node::NodeState {
             store: self.store.clone(),
@@ -133,28 +150,41 @@ pub fn router_without_node(state: AppState) -> Router {
 
 /// The node endpoint alone (and `/healthz`), for its own listener.
 pub fn node_router(state: AppState) -> Router {
-    let health = ops::health_routes()
-        .fallback(portal::not_found)
-        .with_state(state.clone());
-    layered(health.merge(node::routes(state.node_state())), &state)
+    let health = ops::health_routes().with_state(state.clone());
+    let routes = not_found_fallback(&state)
+        .merge(health)
+        .merge(node::routes(state.node_state()));
+    layered(routes, &state)
 }
 
 /// `/metrics` and `/healthz` alone, for a listener only monitoring reaches.
 pub fn metrics_router(state: AppState) -> Router {
-    let metrics = ops::metrics_routes()
-        .fallback(portal::not_found)
-        .with_state(state.clone());
-    layered(metrics, &state)
+    let metrics = ops::metrics_routes().with_state(state.clone());
+    layered(not_found_fallback(&state).merge(metrics), &state)
 }
 
 fn application(state: &AppState) -> Router {
     Router::new()
         .merge(ops::routes())
-        .merge(portal::routes())
         .merge(backoffice::routes(state))
-        .fallback(portal::not_found)
         .with_state(state.clone())
+        .merge(not_found_fallback(state))
+        .merge(portal::routes(state.portal_state()))
         .merge(api::routes(state.api_state()))
+}
+
+/// Unknown paths: the portal's page for browsers, GPD's JSON for the rest.
+fn not_found_fallback(state: &AppState) -> Router {
+    async fn not_found(page: portal::PageContext, headers: axum::http::HeaderMap) -> Response {
+        if portal::wants_html(&headers) {
+            portal::not_found_page(page)
+        } else {
+            api::not_found().await
+        }
+    }
+    Router::new()
+        .fallback(not_found)
+        .with_state(state.portal_state())
 }
 
 /// Longest wait for the next chunk of a request body.

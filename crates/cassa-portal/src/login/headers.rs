@@ -29,7 +29,7 @@ impl std::fmt::Debug for HeaderLoginSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HeaderLoginSettings")
             .field("proxies", &self.proxies)
-            .field("secret", &crate::REDACTED)
+            .field("secret", &cassa_http::REDACTED)
             .field("secret_header", &self.secret_header)
             .finish_non_exhaustive()
     }
@@ -75,7 +75,7 @@ pub fn identity_from_headers(
         v4 => v4,
     };
     let secret_ok = header(headers, &settings.secret_header)
-        .is_some_and(|posted| crate::token::same(posted, &settings.secret));
+        .is_some_and(|posted| cassa_http::token::same(posted, &settings.secret));
     if settings.secret.is_empty() || !settings.proxies.contains(&peer) || !secret_ok {
         return Err(HeaderLoginError::Untrusted);
     }

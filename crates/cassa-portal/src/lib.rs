@@ -26,9 +26,38 @@ pub use cassa_http::i18n::LANG_COOKIE;
 pub use cassa_http::{Csrf, RateLimit, cookie};
 use i18n::{Lang, Texts};
 
-use crate::AppState;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
-pub fn routes() -> Router<AppState> {
+use cassa_core::citizen::Identity;
+use cassa_http::seal::Sealer;
+use cassa_store::Store;
+
+/// Where an operator the identity gateway vouched for goes (the back
+/// office's login, given the request's headers, the identity and the
+/// e-mail the provider verified): the portal runs the gateway, the back
+/// office decides who gets in.
+pub type OperatorLogin = Arc<
+    dyn Fn(HeaderMap, Identity, Option<String>) -> Pin<Box<dyn Future<Output = Response> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// What the portal reaches.
+#[derive(Clone)]
+pub struct PortalState {
+    pub store: Store,
+    /// Signs what browsers carry for us (challenges, the OIDC state).
+    pub sealer: Arc<Sealer>,
+    pub portal: Arc<PortalSettings>,
+    /// How citizens (and, through it, operators) log in.
+    pub citizen_login: Arc<login::CitizenLogin>,
+    pub operator_login: OperatorLogin,
+}
+
+/// The portal's pages, `/static/*` and nothing else.
+pub fn routes(state: PortalState) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/informazioni", get(pages::information))
@@ -76,6 +105,7 @@ pub fn routes() -> Router<AppState> {
         .route("/paga-avviso", get(notice::form).post(notice::lookup))
         .route("/paga-avviso/pdf", axum::routing::post(notice::pdf))
         .merge(cassa_http::assets::routes())
+        .with_state(state)
 }
 
 /// Where the portal is reached (for the return URLs given to Checkout and
@@ -99,7 +129,7 @@ impl std::fmt::Debug for PortalSettings {
             .field("checkout_carts_url", &self.checkout_carts_url)
             .field(
                 "checkout_key",
-                &self.checkout_key.as_ref().map(|_| crate::REDACTED),
+                &self.checkout_key.as_ref().map(|_| cassa_http::REDACTED),
             )
             .finish_non_exhaustive()
     }
@@ -192,18 +222,18 @@ impl PageContext {
     }
 }
 
-impl FromRequestParts<AppState> for PageContext {
+impl FromRequestParts<PortalState> for PageContext {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &PortalState,
     ) -> Result<Self, Self::Rejection> {
         let lang = cookie(&parts.headers, LANG_COOKIE)
             .and_then(Lang::parse)
             .unwrap_or(Lang::It);
         let cart = cookie(&parts.headers, cart::COOKIE)
-            .filter(|id| crate::token::is_public_id(id))
+            .filter(|id| cassa_http::token::is_public_id(id))
             .map(str::to_owned);
         let cart_count = match &cart {
             // A count that cannot be read is not worth failing the page for.
@@ -264,15 +294,15 @@ pub fn internal_error(context: &PageContext, error: impl std::fmt::Display) -> R
     render_with_status(StatusCode::INTERNAL_SERVER_ERROR, context, &page)
 }
 
-/// Unknown paths: an HTML page for browsers, GPD's JSON for API clients.
-pub async fn not_found(page: PageContext, headers: HeaderMap) -> Response {
-    let wants_html = headers
+/// The page for a path nobody serves.
+pub fn not_found_page(page: PageContext) -> Response {
+    pages::not_found(page)
+}
+
+/// Whether the client is a browser (it accepts HTML).
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    if wants_html {
-        pages::not_found(page)
-    } else {
-        crate::api::not_found().await
-    }
+        .is_some_and(|v| v.contains("text/html"))
 }

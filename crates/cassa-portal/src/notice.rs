@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::{PageContext, RateLimit, render, render_with_status};
-use crate::AppState;
+use crate::PortalState;
 
 /// What the form holds, and what was wrong with it, field by field.
 #[derive(Clone, Debug, Default)]
@@ -166,13 +166,13 @@ fn check(
 /// Reads the form after the checks every post shares: the token and the
 /// rate limit. `Err` is the page to answer with.
 async fn read_post(
-    state: &AppState,
+    state: &PortalState,
     page: &PageContext,
     request: Request,
     purpose: Purpose,
 ) -> Result<Posted, Response> {
     let for_receipt = purpose == Purpose::Receipt;
-    let client = crate::client_addr::Client::of(&request);
+    let client = cassa_http::client_addr::Client::of(&request);
     let posted = match Form::<Posted>::from_request(request, state).await {
         Ok(Form(posted)) => posted,
         Err(_) => Posted::default(),
@@ -225,7 +225,7 @@ pub(super) fn form_page(status: StatusCode, page: &PageContext, form: NoticeForm
 /// page to answer with: the form with its errors, or the neutral "not
 /// found" that does not say which half was wrong.
 pub(super) async fn posted_notice(
-    state: &AppState,
+    state: &PortalState,
     page: &PageContext,
     request: Request,
     purpose: Purpose,
@@ -261,7 +261,7 @@ pub(super) async fn posted_notice(
 }
 
 pub async fn lookup(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     request: Request,
 ) -> Response {
@@ -332,7 +332,11 @@ pub async fn lookup(
 }
 
 /// The notice's PDF, for the same two codes.
-pub async fn pdf(State(state): State<AppState>, page: PageContext, request: Request) -> Response {
+pub async fn pdf(
+    State(state): State<PortalState>,
+    page: PageContext,
+    request: Request,
+) -> Response {
     let (_, notice, position) = match posted_notice(&state, &page, request, Purpose::Action).await {
         Ok(found) => found,
         Err(response) => return response,
@@ -343,7 +347,7 @@ pub async fn pdf(State(state): State<AppState>, page: PageContext, request: Requ
         Err(e) => return super::internal_error(&page, e),
     };
     match cassa_jobs::printouts::notice_pdf(&state.store, &ente, &position).await {
-        Ok(Some(bytes)) => crate::pdf_response(bytes, &format!("avviso-{notice}.pdf"), true),
+        Ok(Some(bytes)) => cassa_http::pdf_response(bytes, &format!("avviso-{notice}.pdf"), true),
         Ok(None) => {
             let form = NoticeForm {
                 error: Some(page.t.notice_closed),

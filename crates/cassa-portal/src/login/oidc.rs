@@ -43,7 +43,7 @@ impl std::fmt::Debug for OidcSettings {
         f.debug_struct("OidcSettings")
             .field("issuer", &self.issuer)
             .field("client_id", &self.client_id)
-            .field("client_secret", &crate::REDACTED)
+            .field("client_secret", &cassa_http::REDACTED)
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
     }

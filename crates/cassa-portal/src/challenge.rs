@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::seal::Sealer;
+use cassa_http::seal::Sealer;
 
 /// How long a challenge can be solved and posted.
 pub const LIFETIME: SignedDuration = SignedDuration::from_mins(30);
@@ -70,7 +70,7 @@ fn sha256_hex(text: &str) -> String {
 pub fn issue(sealer: &Sealer, max_number: u64, now: Timestamp) -> Challenge {
     let number = rand::Rng::random_range(&mut rand::rng(), 0..=max_number);
     let expires = (now + LIFETIME).as_second();
-    let salt = format!("{}?expires={expires}", crate::token::random_hex(12));
+    let salt = format!("{}?expires={expires}", cassa_http::token::random_hex(12));
     let challenge = sha256_hex(&format!("{salt}{number}"));
     Challenge {
         algorithm: ALGORITHM.to_owned(),

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::notice::NoticeForm;
 use super::{PageContext, pages, render};
-use crate::AppState;
+use crate::PortalState;
 
 #[derive(Deserialize, Default)]
 pub struct SearchParams {
@@ -28,7 +28,7 @@ struct EntiPage {
 }
 
 pub async fn search(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     Query(params): Query<SearchParams>,
 ) -> Response {
@@ -60,7 +60,7 @@ struct EntePage {
 }
 
 pub async fn ente_page(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     Path(fiscal_code): Path<String>,
     Query(params): Query<SearchParams>,

@@ -16,7 +16,7 @@ use cassa_core::spontaneous::plausible_email;
 
 use super::notice::{Purpose, posted_notice};
 use super::{PageContext, render};
-use crate::AppState;
+use crate::PortalState;
 
 pub const COOKIE: &str = "cassa_cart";
 
@@ -68,7 +68,7 @@ fn rows(cart: &Cart) -> Vec<Row> {
 }
 
 pub async fn page(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     Query(outcome): Query<Outcome>,
 ) -> Response {
@@ -127,7 +127,7 @@ fn to_cart(outcome: &str, new_cart: Option<&str>) -> Response {
 /// Puts a notice in the browser's cart (a new cart if it has none) and
 /// goes to the cart page, which says how it went.
 pub(super) async fn put_in_cart(
-    state: &AppState,
+    state: &PortalState,
     page: &PageContext,
     ente_id: i64,
     notice: &str,
@@ -136,7 +136,7 @@ pub(super) async fn put_in_cart(
     let (cart_id, new_cart) = match &page.cart {
         Some(id) => (id.clone(), None),
         None => {
-            let id = crate::token::public_id();
+            let id = cassa_http::token::public_id();
             (id.clone(), Some(id))
         }
     };
@@ -163,7 +163,11 @@ pub(super) async fn put_in_cart(
 }
 
 /// `POST /carrello/aggiungi`: the notice found by Paga Avviso goes in.
-pub async fn add(State(state): State<AppState>, page: PageContext, request: Request) -> Response {
+pub async fn add(
+    State(state): State<PortalState>,
+    page: PageContext,
+    request: Request,
+) -> Response {
     let (posted, notice, position) =
         match posted_notice(&state, &page, request, Purpose::Action).await {
             Ok(found) => found,
@@ -186,7 +190,7 @@ pub struct ItemForm {
 async fn item_form(
     page: &PageContext,
     request: Request,
-    state: &AppState,
+    state: &PortalState,
 ) -> Result<ItemForm, Response> {
     let Ok(Form(form)) = Form::<ItemForm>::from_request(request, state).await else {
         return Err(StatusCode::BAD_REQUEST.into_response());
@@ -199,7 +203,7 @@ async fn item_form(
 
 /// `POST /carrello/rimuovi`: one notice out.
 pub async fn remove(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     request: Request,
 ) -> Response {
@@ -217,7 +221,11 @@ pub async fn remove(
 }
 
 /// `POST /carrello/svuota`: "Abbandona e svuota carrello".
-pub async fn empty(State(state): State<AppState>, page: PageContext, request: Request) -> Response {
+pub async fn empty(
+    State(state): State<PortalState>,
+    page: PageContext,
+    request: Request,
+) -> Response {
     if let Err(response) = item_form(&page, request, &state).await {
         return response;
     }
@@ -243,11 +251,11 @@ struct ResumePage {
 /// notices and asks to take them; it changes nothing (a link scanner or a
 /// prefetch creates no cart).
 pub async fn resume_page(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     axum::extract::Path(cart): axum::extract::Path<String>,
 ) -> Response {
-    if !crate::token::is_public_id(&cart) {
+    if !cassa_http::token::is_public_id(&cart) {
         return super::pages::not_found(page);
     }
     match state.store.cart(&cart).await {
@@ -270,7 +278,7 @@ pub async fn resume_page(
 /// this browser, under a new id: a link cannot plant a cart that its
 /// sender still watches.
 pub async fn resume(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     axum::extract::Path(cart): axum::extract::Path<String>,
     request: Request,
@@ -278,10 +286,10 @@ pub async fn resume(
     if let Err(response) = item_form(&page, request, &state).await {
         return response;
     }
-    if !crate::token::is_public_id(&cart) {
+    if !cassa_http::token::is_public_id(&cart) {
         return super::pages::not_found(page);
     }
-    let copy = crate::token::public_id();
+    let copy = cassa_http::token::public_id();
     match state
         .store
         .resume_cart(&cart, &copy, Timestamp::now())

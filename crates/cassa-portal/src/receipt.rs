@@ -10,7 +10,7 @@ use axum::response::Response;
 
 use super::notice::{NoticeForm, Purpose, form_page, posted_notice};
 use super::{PageContext, pages};
-use crate::AppState;
+use crate::PortalState;
 
 pub async fn form(page: PageContext) -> Response {
     let form = NoticeForm {
@@ -22,7 +22,7 @@ pub async fn form(page: PageContext) -> Response {
 
 /// `POST /ricevuta`: the receipt's PDF, or the form with the neutral message.
 pub async fn download(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     request: Request,
 ) -> Response {
@@ -50,13 +50,13 @@ pub async fn download(
 }
 
 fn pdf(bytes: Vec<u8>, notice: &str) -> Response {
-    crate::pdf_response(bytes, &format!("ricevuta-{notice}.pdf"), true)
+    cassa_http::pdf_response(bytes, &format!("ricevuta-{notice}.pdf"), true)
 }
 
 /// The receipt PDF of a notice already known to be the asker's (an
 /// outcome page's), or a page saying it has not arrived yet.
 pub(super) async fn receipt_pdf(
-    state: &AppState,
+    state: &PortalState,
     page: &PageContext,
     ente_id: i64,
     notice: &str,

@@ -21,7 +21,7 @@ use serde_json::json;
 
 use super::cart::printed_notice;
 use super::{PageContext, render, render_with_status};
-use crate::AppState;
+use crate::PortalState;
 
 pub struct Row {
     pub id: i64,
@@ -51,7 +51,7 @@ fn cart_rows(cart: &Cart) -> Vec<Row> {
 }
 
 /// The browser's open cart with something in it, or the way back to step 1.
-async fn open_cart(state: &AppState, page: &PageContext) -> Result<Cart, Response> {
+async fn open_cart(state: &PortalState, page: &PageContext) -> Result<Cart, Response> {
     let Some(id) = &page.cart else {
         return Err(Redirect::to("/carrello").into_response());
     };
@@ -100,7 +100,7 @@ fn anagrafica_page(
 }
 
 /// `GET /carrello/anagrafica`: step 2, pre-filled from the cart.
-pub async fn anagrafica(State(state): State<AppState>, page: PageContext) -> Response {
+pub async fn anagrafica(State(state): State<PortalState>, page: PageContext) -> Response {
     let cart = match open_cart(&state, &page).await {
         Ok(cart) => cart,
         Err(response) => return response,
@@ -179,7 +179,7 @@ fn check_contact(page: &PageContext, posted: &PostedContact) -> Result<(), Conta
 
 /// `POST /carrello/anagrafica`: saved on the cart, then step 3.
 pub async fn save_anagrafica(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     request: Request,
 ) -> Response {
@@ -260,7 +260,7 @@ fn summary_page(
 }
 
 /// `GET /carrello/riepilogo`: step 3.
-pub async fn summary(State(state): State<AppState>, page: PageContext) -> Response {
+pub async fn summary(State(state): State<PortalState>, page: PageContext) -> Response {
     let cart = match open_cart(&state, &page).await {
         Ok(cart) => cart,
         Err(response) => return response,
@@ -303,7 +303,11 @@ pub struct TokenOnly {
 
 /// `POST /carrello/paga`: step 4. Freezes the cart into a checkout, posts
 /// it to pagoPA Checkout and sends the browser there.
-pub async fn pay(State(state): State<AppState>, page: PageContext, request: Request) -> Response {
+pub async fn pay(
+    State(state): State<PortalState>,
+    page: PageContext,
+    request: Request,
+) -> Response {
     let cart = match open_cart(&state, &page).await {
         Ok(cart) => cart,
         Err(response) => return response,
@@ -316,7 +320,7 @@ pub async fn pay(State(state): State<AppState>, page: PageContext, request: Requ
         let error = Some(page.t.session_expired);
         return summary_page(StatusCode::FORBIDDEN, page, &cart, error, Vec::new());
     }
-    let id = crate::token::public_id();
+    let id = cassa_http::token::public_id();
     let citizen = page.citizen.as_ref().map(|c| c.citizen.key());
     let started = state
         .store
@@ -372,7 +376,7 @@ pub async fn pay(State(state): State<AppState>, page: PageContext, request: Requ
 
 /// Posts the cart (checkout_v2.json's `CartRequestV2`); the answer is a
 /// 302 whose Location is where the citizen pays.
-async fn post_to_checkout(state: &AppState, checkout: &Checkout) -> Result<String, String> {
+async fn post_to_checkout(state: &PortalState, checkout: &Checkout) -> Result<String, String> {
     let settings = &state.portal;
     let back = |outcome: &str| {
         format!(
@@ -444,7 +448,7 @@ struct OutcomePage {
 /// back. The first outcome is recorded; the page shows what the receipts
 /// say now (a receipt may arrive before or after the browser does).
 pub async fn outcome(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     Path((id, outcome)): Path<(String, String)>,
 ) -> Response {
@@ -455,7 +459,7 @@ pub async fn outcome(
         "attesa" => CheckoutState::Waiting,
         _ => return super::pages::not_found(page),
     };
-    if !crate::token::is_public_id(&id) {
+    if !cassa_http::token::is_public_id(&id) {
         return super::pages::not_found(page);
     }
     // Read first: an unknown id (a guess) never reaches the writer.
@@ -537,11 +541,11 @@ pub async fn outcome(
 /// `GET /pagamento/{id}/ricevuta/{item}`: the receipt of one notice of
 /// this checkout, for whoever holds the checkout's id.
 pub async fn receipt(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     Path((id, item)): Path<(String, i64)>,
 ) -> Response {
-    if !crate::token::is_public_id(&id) {
+    if !cassa_http::token::is_public_id(&id) {
         return super::pages::not_found(page);
     }
     let checkout = match state.store.checkout(&id).await {

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use super::area::texts::{AreaTexts, area_texts};
 use super::{PageContext, cookie, render_with_status};
-use crate::AppState;
+use crate::PortalState;
 use headers::{HeaderLoginError, HeaderLoginSettings, identity_from_headers};
 use oidc::{OidcClient, claim};
 
@@ -74,11 +74,11 @@ impl CitizenLogin {
     /// The session behind a browser's cookie, kept alive while in use.
     pub async fn session_of(
         &self,
-        state: &AppState,
+        state: &PortalState,
         request_headers: &HeaderMap,
     ) -> Option<CitizenSession> {
         let token = cookie(request_headers, SESSION_COOKIE)?;
-        let hash = crate::token::hash(token);
+        let hash = cassa_http::token::hash(token);
         let now = Timestamp::now();
         let session = match state.store.citizen_session(&hash, now).await {
             Ok(session) => session?,
@@ -116,7 +116,7 @@ pub struct LoginQuery {
 
 /// `GET /accedi`: the ways in (SPID, CIE, CNS, eIDAS), as the seeds show.
 pub async fn page(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     Query(query): Query<LoginQuery>,
 ) -> Response {
@@ -152,7 +152,7 @@ pub async fn page(
     render_with_status(status, &view.page, &view)
 }
 
-fn redirect_uri(state: &AppState) -> String {
+fn redirect_uri(state: &PortalState) -> String {
     format!("{}/accedi/oidc/ritorno", state.portal.public_url)
 }
 
@@ -171,7 +171,7 @@ pub struct StartQuery {
 
 /// `GET /accedi/oidc?metodo=spid`: off to the identity provider.
 pub async fn start_oidc(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     Query(query): Query<StartQuery>,
 ) -> Response {
@@ -234,7 +234,7 @@ pub struct ReturnQuery {
 
 /// `GET /accedi/oidc/ritorno`: the provider sends the browser back.
 pub async fn oidc_return(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     request_headers: HeaderMap,
     Query(query): Query<ReturnQuery>,
@@ -251,8 +251,8 @@ pub async fn oidc_return(
         .and_then(|sealed| state.sealer.open(sealed))
         .and_then(|json| serde_json::from_slice::<PendingOidcLogin>(&json).ok())
         .filter(|p| p.expires > now.as_second());
-    let Some(pending) =
-        pending.filter(|p| !query.state.is_empty() && crate::token::same(&query.state, &p.state))
+    let Some(pending) = pending
+        .filter(|p| !query.state.is_empty() && cassa_http::token::same(&query.state, &p.state))
     else {
         return to_login("scaduto");
     };
@@ -277,7 +277,7 @@ pub async fn oidc_return(
     let expires = Timestamp::from_second(pending.expires).unwrap_or(now);
     match state
         .store
-        .spend_token(&crate::token::hash(&pending.state), expires)
+        .spend_token(&cassa_http::token::hash(&pending.state), expires)
         .await
     {
         Ok(true) => {}
@@ -298,7 +298,7 @@ pub async fn oidc_return(
             // An e-mail the provider says it verified may name the account.
             let verified = claims.get("email_verified").and_then(|v| v.as_bool()) == Some(true);
             let email = claim(&claims, "email").filter(|_| verified);
-            crate::backoffice::gateway_login(&state, &request_headers, &identity, email).await
+            (state.operator_login)(request_headers, identity, email.map(str::to_owned)).await
         }
         Ok(identity) => logged_in(&state, &page, &request_headers, &identity, "oidc").await,
         Err(e) => {
@@ -311,7 +311,7 @@ pub async fn oidc_return(
 /// `GET /accedi/sso`: the SAML proxy in front of this path vouches for the
 /// citizen in its headers.
 pub async fn sso(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(query): Query<StartQuery>,
@@ -322,7 +322,7 @@ pub async fn sso(
     };
     match identity_from_headers(settings, peer.ip(), &request_headers) {
         Ok(identity) if query.per == "backoffice" => {
-            crate::backoffice::gateway_login(&state, &request_headers, &identity, None).await
+            (state.operator_login)(request_headers, identity, None).await
         }
         Ok(identity) => logged_in(&state, &page, &request_headers, &identity, "headers").await,
         Err(HeaderLoginError::Untrusted) => {
@@ -338,7 +338,7 @@ pub async fn sso(
 
 /// A new session (the browser's previous one ends) and the personal area.
 async fn logged_in(
-    state: &AppState,
+    state: &PortalState,
     page: &PageContext,
     request_headers: &HeaderMap,
     identity: &Identity,
@@ -351,15 +351,15 @@ async fn logged_in(
         );
         return to_login("livello");
     }
-    let token = crate::token::random_hex(32);
-    let previous = cookie(request_headers, SESSION_COOKIE).map(crate::token::hash);
+    let token = cassa_http::token::random_hex(32);
+    let previous = cookie(request_headers, SESSION_COOKIE).map(cassa_http::token::hash);
     let now = Timestamp::now();
     let login = &state.citizen_login;
     let expires_at = now + login.idle.min(login.absolute);
     if let Err(e) = state
         .store
         .start_citizen_session(
-            &crate::token::hash(&token),
+            &cassa_http::token::hash(&token),
             identity,
             provider,
             previous.as_deref(),
@@ -397,7 +397,7 @@ pub struct LogoutForm {
 
 /// `POST /esci`: the session ends, in the database too.
 pub async fn logout(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     request_headers: HeaderMap,
     Form(form): Form<LogoutForm>,
@@ -408,7 +408,7 @@ pub async fn logout(
     if let Some(token) = cookie(&request_headers, SESSION_COOKIE)
         && let Err(e) = state
             .store
-            .end_citizen_session(&crate::token::hash(token))
+            .end_citizen_session(&cassa_http::token::hash(token))
             .await
     {
         return super::internal_error(&page, e);

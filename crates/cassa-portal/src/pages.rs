@@ -66,7 +66,7 @@ pub async fn switch_language(Path(code): Path<String>, Query(back): Query<Back>)
     let back = back
         .back
         .as_deref()
-        .and_then(crate::local_path::LocalPath::parse);
+        .and_then(cassa_http::local_path::LocalPath::parse);
     let back = back.as_ref().map_or("/", |b| b.as_str());
     let mut response = Redirect::to(back).into_response();
     let cookie = format!(

@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use super::cart::{printed_notice, put_in_cart};
 use super::{PageContext, render};
-use crate::AppState;
+use crate::PortalState;
 use texts::{AreaTexts, area_texts};
 
 /// A page of the area: its context and the logged-in citizen. Without a
@@ -33,10 +33,10 @@ pub struct SignedIn {
     pub citizen: Arc<CitizenSession>,
 }
 
-impl FromRequestParts<AppState> for SignedIn {
+impl FromRequestParts<PortalState> for SignedIn {
     type Rejection = Redirect;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Redirect> {
+    async fn from_request_parts(parts: &mut Parts, state: &PortalState) -> Result<Self, Redirect> {
         let Ok(page) = PageContext::from_request_parts(parts, state).await;
         match page.citizen.clone() {
             Some(citizen) => Ok(SignedIn { page, citizen }),
@@ -66,7 +66,7 @@ pub struct DebtCard {
 }
 
 /// The notices of the browser's cart: (ente, notice) → cart item.
-async fn cart_items(state: &AppState, page: &PageContext) -> HashMap<(i64, String), i64> {
+async fn cart_items(state: &PortalState, page: &PageContext) -> HashMap<(i64, String), i64> {
     let Some(id) = &page.cart else {
         return HashMap::new();
     };
@@ -186,7 +186,7 @@ pub struct AreaQuery {
 
 /// Ente and tipo names for a list of positions.
 async fn names(
-    state: &AppState,
+    state: &PortalState,
     positions: &[StoredPosition],
 ) -> Result<(HashMap<i64, String>, HashMap<i64, String>), cassa_store::StoreError> {
     let mut enti = HashMap::new();
@@ -205,7 +205,7 @@ async fn names(
 
 /// `GET /area-personale`: Posizioni aperte, across every ente.
 pub async fn open_debts(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     SignedIn { page, citizen }: SignedIn,
     Query(query): Query<AreaQuery>,
 ) -> Response {
@@ -304,7 +304,7 @@ struct PositionPage {
 }
 
 async fn own_position(
-    state: &AppState,
+    state: &PortalState,
     page: &PageContext,
     citizen: &CitizenSession,
     id: i64,
@@ -321,7 +321,7 @@ async fn own_position(
 
 /// `GET /area-personale/posizioni/{id}`: Dettagli, with the plan.
 pub async fn position(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     SignedIn { page, citizen }: SignedIn,
     Path(id): Path<i64>,
 ) -> Response {
@@ -446,7 +446,7 @@ pub async fn position(
 
 /// `GET /area-personale/posizioni/{id}/avviso`: Stampa Avviso.
 pub async fn notice_pdf(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     SignedIn { page, citizen }: SignedIn,
     Path(id): Path<i64>,
 ) -> Response {
@@ -461,7 +461,7 @@ pub async fn notice_pdf(
     };
     match cassa_jobs::printouts::notice_pdf(&state.store, &ente, &position).await {
         Ok(Some(bytes)) => {
-            crate::pdf_response(bytes, &format!("avviso-{}.pdf", position.iupd), true)
+            cassa_http::pdf_response(bytes, &format!("avviso-{}.pdf", position.iupd), true)
         }
         Ok(None) => super::pages::not_found(page),
         Err(e) => super::internal_error(&page, e),
@@ -481,7 +481,7 @@ pub struct CartForm {
 /// `POST /area-personale/carrello`: one of the citizen's notices goes in
 /// the cart; the store decides whether it may be paid now.
 pub async fn add_to_cart(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     SignedIn { page, citizen }: SignedIn,
     Form(form): Form<CartForm>,
 ) -> Response {
@@ -546,7 +546,7 @@ fn payment_row(payment: &CitizenPayment, a: &AreaTexts) -> PaymentRow {
 
 /// `GET /area-personale/storico`: Storico transazioni.
 pub async fn history(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     SignedIn { page, citizen }: SignedIn,
 ) -> Response {
     let a = area_texts(page.lang);
@@ -566,7 +566,7 @@ pub async fn history(
 /// `GET /area-personale/ricevute/{id}`: the receipt PDF of one of the
 /// citizen's payments.
 pub async fn receipt(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     SignedIn { page, citizen }: SignedIn,
     Path(id): Path<i64>,
 ) -> Response {

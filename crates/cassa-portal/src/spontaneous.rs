@@ -24,7 +24,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::cart::put_in_cart;
 use super::challenge::{MAX_NUMBER, Refused};
 use super::{PageContext, internal_error, pages, render_with_status};
-use crate::AppState;
+use crate::PortalState;
 use cassa_http::RateLimit;
 
 /// How long a spontaneous notice stays due: it is paid now, or the
@@ -66,7 +66,7 @@ impl SpontaneousPage {
 }
 
 async fn load(
-    state: &AppState,
+    state: &PortalState,
     fiscal_code: &str,
     code: &str,
 ) -> Result<Option<(Ente, TipoDovuto)>, cassa_store::StoreError> {
@@ -103,7 +103,7 @@ fn problem_text(page: &PageContext, problem: FieldProblem) -> &'static str {
 }
 
 async fn show(
-    state: &AppState,
+    state: &PortalState,
     page: PageContext,
     (ente, tipo): (Ente, TipoDovuto),
     values: HashMap<String, String>,
@@ -159,7 +159,7 @@ async fn show(
 }
 
 pub async fn form(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     Path((fiscal_code, code)): Path<(String, String)>,
 ) -> Response {
@@ -201,7 +201,7 @@ fn amount(rule: AmountRule, typed: &str) -> Option<Cents> {
 }
 
 pub async fn submit(
-    State(state): State<AppState>,
+    State(state): State<PortalState>,
     page: PageContext,
     Path((fiscal_code, code)): Path<(String, String)>,
     request: Request,
@@ -211,7 +211,7 @@ pub async fn submit(
         Ok(None) => return pages::not_found(page),
         Err(e) => return internal_error(&page, e),
     };
-    let client = crate::client_addr::Client::of(&request);
+    let client = cassa_http::client_addr::Client::of(&request);
     let values: HashMap<String, String> =
         match Form::<Vec<(String, String)>>::from_request(request, &state).await {
             Ok(Form(pairs)) => pairs
