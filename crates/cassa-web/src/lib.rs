@@ -3,10 +3,10 @@
 //! Handlers are thin: they read the request, call the store (which applies
 //! the domain rules) and write the wire format.
 
-pub mod backoffice;
 mod ops;
 
 pub use cassa_api::{self as api, api_key};
+pub use cassa_backoffice as backoffice;
 pub use cassa_node as node;
 pub use cassa_portal as portal;
 
@@ -113,18 +113,33 @@ impl AppState {
     }
 
     fn portal_state(&self) -> portal::PortalState {
-        let app = self.clone();
+        let office = self.backoffice_state();
         portal::PortalState {
             store: self.store.clone(),
             sealer: self.sealer.clone(),
             portal: self.portal.clone(),
             citizen_login: self.citizen_login.clone(),
             operator_login: Arc::new(move |headers, identity, email| {
-                let app = app.clone();
+                let office = office.clone();
                 Box::pin(async move {
-                    backoffice::gateway_login(&app, &headers, &identity, email.as_deref()).await
+                    backoffice::gateway_login(&office, &headers, &identity, email.as_deref()).await
                 })
             }),
+        }
+    }
+
+    fn backoffice_state(&self) -> backoffice::BackofficeState {
+        let login = &self.citizen_login;
+        backoffice::BackofficeState {
+            store: self.store.clone(),
+            files: self.files.clone(),
+            backoffice: self.backoffice.clone(),
+            site: cassa_http::Site::new(&self.portal.public_url),
+            gateway: backoffice::GatewayLogins {
+                oidc: login.oidc.is_some(),
+                sso: login.headers.is_some(),
+                min_assurance: login.min_assurance,
+            },
         }
     }
 
@@ -166,8 +181,8 @@ pub fn metrics_router(state: AppState) -> Router {
 fn application(state: &AppState) -> Router {
     Router::new()
         .merge(ops::routes())
-        .merge(backoffice::routes(state))
         .with_state(state.clone())
+        .merge(backoffice::routes(state.backoffice_state()))
         .merge(not_found_fallback(state))
         .merge(portal::routes(state.portal_state()))
         .merge(api::routes(state.api_state()))

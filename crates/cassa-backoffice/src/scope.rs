@@ -14,7 +14,7 @@ use cassa_core::access::{Action, TipoScope};
 use cassa_store::{Ente, StoredPosition};
 
 use super::Office;
-use crate::AppState;
+use crate::BackofficeState;
 
 #[derive(Clone)]
 pub struct EnteScope {
@@ -35,7 +35,7 @@ impl EnteScope {
     /// one outside their tipi dovuto).
     pub async fn position(
         &self,
-        state: &AppState,
+        state: &BackofficeState,
         office: &Office,
         iupd: &str,
     ) -> Result<Option<StoredPosition>, cassa_store::StoreError> {
@@ -48,7 +48,7 @@ impl EnteScope {
 }
 
 pub async fn ente_access(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Path(params): Path<HashMap<String, String>>,
     mut request: Request,

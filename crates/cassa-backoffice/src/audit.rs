@@ -12,7 +12,7 @@ use cassa_core::access::Action;
 use cassa_store::{AuditFilter, Ente};
 
 use super::{Office, forbidden, internal_error, render};
-use crate::AppState;
+use crate::BackofficeState;
 
 pub struct Line {
     pub at: String,
@@ -37,7 +37,7 @@ struct AuditPage {
 }
 
 pub async fn search(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {

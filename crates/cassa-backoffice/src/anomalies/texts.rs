@@ -2,7 +2,7 @@
 
 use cassa_core::debt::ReceiptStatus;
 
-use crate::portal::i18n::Lang;
+use cassa_http::i18n::Lang;
 
 pub struct AnomalyTexts {
     pub title: &'static str,

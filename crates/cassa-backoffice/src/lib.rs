@@ -39,6 +39,28 @@ pub struct BackofficeSettings {
     pub local_passwords: bool,
 }
 
+/// What the back office reaches.
+#[derive(Clone)]
+pub struct BackofficeState {
+    pub store: cassa_store::Store,
+    /// Where uploads wait and jobs leave their files.
+    pub files: cassa_jobs::FileStore,
+    pub backoffice: std::sync::Arc<BackofficeSettings>,
+    pub site: cassa_http::Site,
+    pub gateway: GatewayLogins,
+}
+
+/// How the identity gateway can log operators in here.
+#[derive(Clone, Debug, Default)]
+pub struct GatewayLogins {
+    /// Through the OIDC provider.
+    pub oidc: bool,
+    /// Through the SAML proxy's headers.
+    pub sso: bool,
+    /// The portal's minimum level of assurance, if any.
+    pub min_assurance: Option<cassa_core::citizen::Assurance>,
+}
+
 impl Default for BackofficeSettings {
     fn default() -> Self {
         BackofficeSettings {
@@ -48,10 +70,10 @@ impl Default for BackofficeSettings {
 }
 use i18n::BoTexts;
 
-use crate::AppState;
-use crate::portal::i18n::Lang;
+use cassa_http::i18n::Lang;
 
-pub fn routes(state: &AppState) -> Router<AppState> {
+/// `/backoffice/*`.
+pub fn routes(state: BackofficeState) -> Router {
     let ente = Router::new()
         .route("/dovuti", get(dovuti::search))
         .route("/dovuti/nuovo", get(dovuti::new_form).post(dovuti::create))
@@ -67,7 +89,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(flussi::list)
                 .post(flussi::upload)
                 .layer(axum::extract::DefaultBodyLimit::max(
-                    crate::uploads::MAX_UPLOAD_BODY,
+                    cassa_http::uploads::MAX_UPLOAD_BODY,
                 )),
         )
         .route("/flussi/esporta", post(flussi::export))
@@ -120,6 +142,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/backoffice/login", get(auth::form).post(auth::login))
         .merge(signed_in)
+        .with_state(state)
 }
 
 /// What every signed-in page has: the operator, what they may do, the
@@ -147,7 +170,7 @@ impl Office {
 
     /// Whether the posted form token is this session's.
     pub fn accepts(&self, posted: &str) -> bool {
-        crate::token::same(posted, &self.csrf)
+        cassa_http::token::same(posted, &self.csrf)
     }
 
     pub fn role_name(&self, role: Role) -> &'static str {
@@ -239,7 +262,7 @@ struct Home {
 
 /// `GET /backoffice`: the enti the operator works on.
 async fn home(
-    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::State(state): axum::extract::State<BackofficeState>,
     axum::Extension(office): axum::Extension<Office>,
 ) -> Response {
     let enti = if office.access.platform_admin {

@@ -18,7 +18,7 @@ use cassa_store::{Ente, EnteError, NewEnte};
 use jiff::Timestamp;
 
 use super::{Office, forbidden, internal_error, not_found, render, render_with_status};
-use crate::AppState;
+use crate::BackofficeState;
 
 /// The route layer of the enti admin pages.
 pub async fn require_platform_admin(
@@ -42,7 +42,7 @@ struct ListPage {
 }
 
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
 ) -> Response {
@@ -156,7 +156,7 @@ pub async fn new_form(Extension(office): Extension<Office>) -> Response {
 }
 
 pub async fn edit_form(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Path(cf): Path<String>,
     axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
@@ -313,7 +313,7 @@ fn saved() -> Response {
 }
 
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Form(posted): Form<HashMap<String, String>>,
 ) -> Response {
@@ -343,7 +343,7 @@ pub async fn create(
 }
 
 pub async fn update(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Path(cf): Path<String>,
     Form(posted): Form<HashMap<String, String>>,

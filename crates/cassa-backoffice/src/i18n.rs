@@ -1,7 +1,7 @@
 //! The back office's words, in Italian (the default) and English: one
 //! field per text, so a missing translation does not compile.
 
-use crate::portal::i18n::Lang;
+use cassa_http::i18n::Lang;
 
 pub struct BoTexts {
     pub title: &'static str,

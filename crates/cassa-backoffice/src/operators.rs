@@ -17,7 +17,7 @@ use jiff::Timestamp;
 
 use super::scope::EnteScope;
 use super::{Office, forbidden, internal_error, render_with_status};
-use crate::AppState;
+use crate::BackofficeState;
 
 #[derive(Template)]
 #[template(path = "backoffice/operators.html")]
@@ -48,7 +48,7 @@ impl OperatorsPage {
 }
 
 pub(super) async fn page(
-    state: &AppState,
+    state: &BackofficeState,
     office: Office,
     scope: &EnteScope,
     values: HashMap<String, String>,
@@ -100,7 +100,7 @@ pub(super) fn may_manage(office: &Office, scope: &EnteScope) -> bool {
 
 /// `GET /backoffice/enti/{cf}/operatori`
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
@@ -129,7 +129,7 @@ pub async fn list(
 
 /// `POST /backoffice/enti/{cf}/operatori`: a role for a new or an existing account.
 pub async fn grant(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Form(posted): Form<HashMap<String, String>>,
@@ -337,7 +337,7 @@ pub async fn grant(
 
 /// `POST /backoffice/enti/{cf}/operatori/{role}/revoca`
 pub async fn revoke(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Path((_, role_id)): Path<(String, i64)>,

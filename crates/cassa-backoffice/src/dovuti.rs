@@ -23,7 +23,7 @@ use jiff::civil::Date;
 
 use super::scope::EnteScope;
 use super::{Office, forbidden, internal_error, not_found, render, render_with_status};
-use crate::AppState;
+use crate::BackofficeState;
 
 const PER_PAGE: u32 = 20;
 
@@ -115,7 +115,7 @@ fn query_string(q: &HashMap<String, String>, changes: &[(&str, String)]) -> Stri
 
 /// The tipi dovuto of the ente the operator may use for `action`.
 async fn tipi_for(
-    state: &AppState,
+    state: &BackofficeState,
     office: &Office,
     scope: &EnteScope,
     action: Action,
@@ -132,7 +132,7 @@ async fn tipi_for(
 
 /// `GET /backoffice/enti/{cf}/dovuti`
 pub async fn search(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Query(q): Query<HashMap<String, String>>,
@@ -356,7 +356,7 @@ fn receipt_line(r: &StoredReceipt) -> ReceiptLine {
 }
 
 async fn detail_page(
-    state: &AppState,
+    state: &BackofficeState,
     office: Office,
     scope: &EnteScope,
     position: StoredPosition,
@@ -440,7 +440,7 @@ async fn detail_page(
 
 /// `GET /backoffice/enti/{cf}/dovuti/{iupd}`
 pub async fn detail(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Path((_, iupd)): Path<(String, String)>,
@@ -479,7 +479,7 @@ pub struct CancelForm {
 
 /// `POST /backoffice/enti/{cf}/dovuti/{iupd}/annulla`
 pub async fn cancel(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Path((_, iupd)): Path<(String, String)>,
@@ -564,7 +564,7 @@ fn urlencode(text: &str) -> String {
 
 /// `GET /backoffice/enti/{cf}/dovuti/{iupd}/avviso`: the notice PDF.
 pub async fn notice(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Path((_, iupd)): Path<(String, String)>,
@@ -576,7 +576,7 @@ pub async fn notice(
     };
     match cassa_jobs::printouts::notice_pdf(&state.store, &scope.ente, &position).await {
         Ok(Some(bytes)) => {
-            crate::pdf_response(bytes, &format!("avviso-{}.pdf", urlencode(&iupd)), true)
+            cassa_http::pdf_response(bytes, &format!("avviso-{}.pdf", urlencode(&iupd)), true)
         }
         Ok(None) => not_found(&office),
         Err(e) => internal_error(&office, e),
@@ -613,7 +613,7 @@ struct NewPage {
 }
 
 async fn new_page(
-    state: &AppState,
+    state: &BackofficeState,
     office: Office,
     scope: &EnteScope,
     form: NewDebtForm,
@@ -640,7 +640,7 @@ async fn new_page(
 
 /// `GET /backoffice/enti/{cf}/dovuti/nuovo`
 pub async fn new_form(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
 ) -> Response {
@@ -677,7 +677,7 @@ pub struct PostedDebt {
 
 /// `POST /backoffice/enti/{cf}/dovuti/nuovo`: a published debt of one payment.
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Form(posted): Form<PostedDebt>,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::auth::totp_accepts;
 use super::{Office, forbidden, internal_error, render};
-use crate::AppState;
+use crate::BackofficeState;
 
 #[derive(Template)]
 #[template(path = "backoffice/account.html")]
@@ -83,12 +83,12 @@ pub struct TotpForm {
 /// past ten checks an hour for the account, it is not (a stolen session
 /// cannot guess it).
 async fn is_current_password(
-    state: &AppState,
+    state: &BackofficeState,
     office: &Office,
     password: &str,
 ) -> Result<bool, cassa_store::StoreError> {
     let account = office.operator.id.to_string();
-    if !crate::portal::RateLimit::ACCOUNT_CHECKS
+    if !cassa_http::RateLimit::ACCOUNT_CHECKS
         .allow(&state.store, &account)
         .await
     {
@@ -106,7 +106,7 @@ async fn is_current_password(
 }
 
 pub async fn totp(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Form(form): Form<TotpForm>,
 ) -> Response {
@@ -171,7 +171,7 @@ pub struct PasswordForm {
 /// `POST /backoffice/account/password`: the current password, then a new
 /// one that meets the rules, twice. The other sessions end.
 pub async fn password(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Form(form): Form<PasswordForm>,
 ) -> Response {

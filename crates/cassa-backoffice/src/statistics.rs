@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use super::{Office, internal_error, render};
-use crate::AppState;
+use crate::BackofficeState;
 
 pub struct Bar {
     pub month: String,
@@ -69,7 +69,7 @@ fn months(year: i16) -> Vec<(Timestamp, Timestamp)> {
 }
 
 pub async fn show(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {

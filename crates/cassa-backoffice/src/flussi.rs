@@ -16,8 +16,8 @@ use tower::ServiceExt;
 
 use super::scope::EnteScope;
 use super::{Office, forbidden, internal_error, not_found, render_with_status};
-use crate::AppState;
-use crate::uploads::{UploadError, receive, short_text};
+use crate::BackofficeState;
+use cassa_http::uploads::{UploadError, receive, short_text};
 
 pub struct ImportLine {
     pub id: i64,
@@ -55,7 +55,12 @@ fn may_import(office: &Office, scope: &EnteScope) -> bool {
 }
 
 /// The page again, with `why` the form was refused.
-async fn refused(state: &AppState, office: Office, scope: &EnteScope, why: String) -> Response {
+async fn refused(
+    state: &BackofficeState,
+    office: Office,
+    scope: &EnteScope,
+    why: String,
+) -> Response {
     let message = Some(("danger", why));
     page(
         state,
@@ -68,7 +73,7 @@ async fn refused(state: &AppState, office: Office, scope: &EnteScope, why: Strin
 }
 
 async fn page(
-    state: &AppState,
+    state: &BackofficeState,
     office: Office,
     scope: &EnteScope,
     message: Option<(&'static str, String)>,
@@ -199,7 +204,7 @@ async fn page(
 
 /// `GET /backoffice/enti/{cf}/flussi`
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
@@ -217,7 +222,7 @@ pub async fn list(
 
 /// `POST /backoffice/enti/{cf}/flussi` (multipart: `csrf`, then `file`).
 pub async fn upload(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     mut form: Multipart,
@@ -285,11 +290,17 @@ pub async fn upload(
         }
     };
     let actor = format!("operator:{}", office.operator.username);
-    let queued =
-        crate::uploads::queue_import(&state.store, scope.ente.id, &actor, &name, &upload, notices)
-            .await;
+    let queued = cassa_http::uploads::queue_import(
+        &state.store,
+        scope.ente.id,
+        &actor,
+        &name,
+        &upload,
+        notices,
+    )
+    .await;
     if !matches!(queued, Ok(QueuedImport::Queued(_))) {
-        crate::uploads::forget(&state.files, &upload).await;
+        cassa_http::uploads::forget(&state.files, &upload).await;
     }
     match queued {
         Ok(QueuedImport::Queued(_)) => Redirect::to(&format!(
@@ -322,7 +333,7 @@ pub async fn upload(
 
 /// `GET /backoffice/enti/{cf}/flussi/{id}/{name}`: a report of an import.
 pub async fn download(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Path((_, id, name)): Path<(String, i64, String)>,
@@ -389,7 +400,7 @@ pub struct ExportForm {
 
 /// `POST /backoffice/enti/{cf}/flussi/esporta`: "Scarica flussi".
 pub async fn export(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     axum::Form(form): axum::Form<ExportForm>,

@@ -23,7 +23,7 @@ use jiff::Timestamp;
 
 use super::scope::EnteScope;
 use super::{Office, forbidden, internal_error, not_found, render, render_with_status};
-use crate::AppState;
+use crate::BackofficeState;
 
 /// The catalogue as a picker: groups "ente type › macro-area", each with
 /// its services (code, "service (legal reason)").
@@ -76,7 +76,7 @@ fn may_configure(office: &Office, scope: &EnteScope) -> bool {
 
 /// `GET /backoffice/enti/{cf}/tipi`
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
@@ -261,7 +261,7 @@ pub async fn new_form(
 
 /// `GET /backoffice/enti/{cf}/tipi/{code}`
 pub async fn edit_form(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Path((_, code)): Path<(String, String)>,
@@ -496,7 +496,7 @@ fn posted_token(posted: &HashMap<String, String>) -> &str {
 
 /// `POST /backoffice/enti/{cf}/tipi/nuovo`
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Form(posted): Form<HashMap<String, String>>,
@@ -543,7 +543,7 @@ fn saved(scope: &EnteScope) -> Response {
 
 /// `POST /backoffice/enti/{cf}/tipi/{code}`
 pub async fn update(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Path((_, code)): Path<(String, String)>,

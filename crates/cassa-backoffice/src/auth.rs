@@ -20,9 +20,9 @@ use cassa_core::citizen::{Assurance, Identity};
 
 use super::i18n::{BoTexts, texts};
 use super::{Office, render_with_status};
-use crate::AppState;
-use crate::portal::i18n::Lang;
-use crate::portal::{Csrf, RateLimit, cookie};
+use crate::BackofficeState;
+use cassa_http::i18n::Lang;
+use cassa_http::{Csrf, RateLimit, cookie};
 
 const COOKIE: &str = "cassa_bo";
 /// A session ends after this long without a request.
@@ -86,14 +86,14 @@ pub(super) fn totp_step(secret_base32: &str, code: &str, now: Timestamp) -> Opti
     }
     let step = now.as_second().max(0) / 30;
     [step - 1, step, step + 1].into_iter().find(|&candidate| {
-        candidate >= 0 && crate::token::same(&totp.generate(candidate as u64 * 30), &code)
+        candidate >= 0 && cassa_http::token::same(&totp.generate(candidate as u64 * 30), &code)
     })
 }
 
-use crate::token::hash as token_hash;
+use cassa_http::token::hash as token_hash;
 
 fn lang_of(headers: &HeaderMap) -> Lang {
-    cookie(headers, crate::portal::LANG_COOKIE)
+    cookie(headers, cassa_http::i18n::LANG_COOKIE)
         .and_then(Lang::parse)
         .unwrap_or(Lang::It)
 }
@@ -115,7 +115,7 @@ struct LoginPage {
 }
 
 fn login_page(
-    state: &AppState,
+    state: &BackofficeState,
     status: StatusCode,
     headers: &HeaderMap,
     username: String,
@@ -131,8 +131,8 @@ fn login_page(
         next,
         error,
         passwords: state.backoffice.local_passwords,
-        oidc: state.citizen_login.oidc.is_some(),
-        sso: state.citizen_login.headers.is_some(),
+        oidc: state.gateway.oidc,
+        sso: state.gateway.sso,
     };
     let mut response = render_with_status(status, &page);
     if let Some(cookie) = page.csrf.set_cookie() {
@@ -149,14 +149,14 @@ pub struct AfterLogin {
 
 /// Where to go after login: only back-office paths.
 fn safe_next(next: &str) -> String {
-    match crate::local_path::LocalPath::parse_within(next, "/backoffice") {
+    match cassa_http::local_path::LocalPath::parse_within(next, "/backoffice") {
         Some(path) if !path.as_str().starts_with("/backoffice/login") => path.as_str().to_owned(),
         _ => "/backoffice".to_owned(),
     }
 }
 
 pub async fn form(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     headers: HeaderMap,
     Query(next): Query<AfterLogin>,
 ) -> Response {
@@ -191,9 +191,9 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| hash_password("not a password of anyone"))
 }
 
-pub async fn login(State(state): State<AppState>, request: Request) -> Response {
+pub async fn login(State(state): State<BackofficeState>, request: Request) -> Response {
     let headers = request.headers().clone();
-    let client = crate::client_addr::Client::of(&request);
+    let client = cassa_http::client_addr::Client::of(&request);
     let posted = match Form::<Posted>::from_request(request, &state).await {
         Ok(Form(posted)) => posted,
         Err(_) => Posted::default(),
@@ -279,7 +279,7 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
 /// A new session for `operator_id` (a new token at every login), and off
 /// to `next`.
 async fn start_session(
-    state: &AppState,
+    state: &BackofficeState,
     headers: &HeaderMap,
     operator_id: i64,
     totp_step: Option<i64>,
@@ -291,13 +291,13 @@ async fn start_session(
     {
         tracing::warn!(error = %e, "login: the previous session could not be ended");
     }
-    let token = crate::token::random_hex(32);
+    let token = cassa_http::token::random_hex(32);
     match state
         .store
         .login_succeeded(
             operator_id,
             &token_hash(&token),
-            &crate::token::random_hex(32),
+            &cassa_http::token::random_hex(32),
             totp_step,
             IDLE,
             Timestamp::now(),
@@ -312,7 +312,7 @@ async fn start_session(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     }
-    let secure = state.portal.secure_cookie();
+    let secure = state.site.secure_cookie();
     let mut response = Redirect::to(next).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -355,7 +355,7 @@ fn same_site_landing(mut session: Response, to: &str) -> Response {
 /// SPID level 2 (or the portal's minimum, if higher); no TOTP asked, the
 /// gateway's login being the second factor.
 pub async fn gateway_login(
-    state: &AppState,
+    state: &BackofficeState,
     headers: &HeaderMap,
     identity: &Identity,
     verified_email: Option<&str>,
@@ -371,7 +371,7 @@ pub async fn gateway_login(
             Some(why),
         )
     };
-    let minimum = Some(Assurance::Substantial).max(state.citizen_login.min_assurance);
+    let minimum = Some(Assurance::Substantial).max(state.gateway.min_assurance);
     if !Assurance::meets(identity.assurance, minimum) {
         return refuse(t.login_sso_level);
     }
@@ -402,7 +402,7 @@ pub async fn gateway_login(
 
 /// The route layer of every signed-in page: no live session, no page.
 pub async fn require_session(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -463,7 +463,7 @@ pub struct TokenOnly {
 
 /// `POST /backoffice/logout`: the session ends, in the database too.
 pub async fn logout(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     axum::Extension(office): axum::Extension<Office>,
     Form(form): Form<TokenOnly>,
 ) -> Response {

@@ -15,11 +15,11 @@ use jiff::Timestamp;
 use super::operators::{may_manage, page};
 use super::scope::EnteScope;
 use super::{Office, forbidden, internal_error};
-use crate::AppState;
+use crate::BackofficeState;
 
 /// Whether `office` may reset or deactivate the account `operator_id`.
 pub(super) async fn may_manage_account(
-    state: &AppState,
+    state: &BackofficeState,
     office: &Office,
     operator_id: i64,
 ) -> Result<bool, cassa_store::StoreError> {
@@ -32,7 +32,7 @@ pub(super) async fn may_manage_account(
 /// The checks both actions share: the form token, the ente admin's role,
 /// an account of this ente they may manage. `Err` is the answer.
 async fn checked(
-    state: &AppState,
+    state: &BackofficeState,
     office: &Office,
     scope: &EnteScope,
     operator_id: i64,
@@ -55,7 +55,7 @@ async fn checked(
 
 /// `POST /backoffice/enti/{cf}/operatori/utenze/{operator}/password`
 pub async fn reset_password(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Path((_, operator_id)): Path<(String, i64)>,
@@ -104,7 +104,7 @@ pub async fn reset_password(
 /// `POST /backoffice/enti/{cf}/operatori/utenze/{operator}/stato`, with
 /// `active` = `1` or `0`.
 pub async fn set_active(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Path((_, operator_id)): Path<(String, i64)>,

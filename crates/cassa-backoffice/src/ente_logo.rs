@@ -13,7 +13,7 @@ use jiff::Timestamp;
 
 use super::enti_admin::{EnteForm, edit_page};
 use super::{Office, forbidden, internal_error, not_found};
-use crate::AppState;
+use crate::BackofficeState;
 
 /// The print settings as the ente's page shows them.
 #[derive(Clone, Debug, Default)]
@@ -39,7 +39,7 @@ impl PrintingForm {
 /// `POST /backoffice/admin/enti/{cf}/stampa`: a new logo (or none), and the
 /// authorisation text. A logo left empty keeps the one there is.
 pub async fn save(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Path(cf): Path<String>,
     mut form: Multipart,
@@ -139,7 +139,7 @@ fn refused(office: Office, cf: String, ente: &cassa_store::Ente, shown: Printing
 
 /// `GET /backoffice/admin/enti/{cf}/logo.png`: the logo, to preview it.
 pub async fn logo(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Path(cf): Path<String>,
 ) -> Response {

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use super::scope::EnteScope;
 use super::{Office, forbidden, internal_error, not_found, render, render_with_status};
-use crate::AppState;
+use crate::BackofficeState;
 use texts::AnomalyTexts;
 
 /// The longest note an operator may leave.
@@ -69,7 +69,7 @@ fn payer(r: &StoredReceipt) -> String {
 
 /// `GET /backoffice/anomalie?ente=CF&stato=da-gestire|gestite|tutte`
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
@@ -208,7 +208,7 @@ fn detail(
 
 /// The ente's anomaly, if the operator sees the ente whole.
 async fn anomaly_of(
-    state: &AppState,
+    state: &BackofficeState,
     office: &Office,
     scope: &EnteScope,
     id: i64,
@@ -231,7 +231,7 @@ pub struct Esito {
 
 /// `GET /backoffice/enti/{cf}/anomalie/{id}`
 pub async fn show(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Path((_, id)): Path<(String, i64)>,
@@ -264,7 +264,7 @@ pub struct HandleForm {
 
 /// `POST /backoffice/enti/{cf}/anomalie/{id}`: marks it handled.
 pub async fn handle(
-    State(state): State<AppState>,
+    State(state): State<BackofficeState>,
     Extension(office): Extension<Office>,
     Extension(scope): Extension<EnteScope>,
     Path((_, id)): Path<(String, i64)>,
