@@ -11,30 +11,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use cassa_store::{EntePrinting, PrintingError};
 use jiff::Timestamp;
 
-use super::enti_admin::{EnteForm, edit_page};
+use super::enti_admin::{EnteForm, PrintingForm, edit_page};
 use super::{Office, forbidden, internal_error, not_found};
 use crate::BackofficeState;
-
-/// The print settings as the ente's page shows them.
-#[derive(Clone, Debug, Default)]
-pub struct PrintingForm {
-    pub has_logo: bool,
-    pub postal_authorization: String,
-    pub logo_error: Option<String>,
-    pub authorization_error: Option<String>,
-    /// Just saved.
-    pub saved: bool,
-}
-
-impl PrintingForm {
-    pub fn of(printing: &EntePrinting) -> PrintingForm {
-        PrintingForm {
-            has_logo: printing.logo_png.is_some(),
-            postal_authorization: printing.postal_authorization.clone().unwrap_or_default(),
-            ..PrintingForm::default()
-        }
-    }
-}
 
 /// `POST /backoffice/admin/enti/{cf}/stampa`: a new logo (or none), and the
 /// authorisation text. A logo left empty keeps the one there is.

@@ -58,12 +58,33 @@ pub async fn list(
     })
 }
 
+/// The print settings as the ente's page shows them.
+#[derive(Clone, Debug, Default)]
+pub struct PrintingForm {
+    pub has_logo: bool,
+    pub postal_authorization: String,
+    pub logo_error: Option<String>,
+    pub authorization_error: Option<String>,
+    /// Just saved.
+    pub saved: bool,
+}
+
+impl PrintingForm {
+    pub fn of(printing: &cassa_store::EntePrinting) -> PrintingForm {
+        PrintingForm {
+            has_logo: printing.logo_png.is_some(),
+            postal_authorization: printing.postal_authorization.clone().unwrap_or_default(),
+            ..PrintingForm::default()
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct EnteForm {
     pub values: HashMap<String, String>,
     pub errors: HashMap<&'static str, String>,
     /// An existing ente's print settings (logo, Poste's authorisation).
-    pub printing: Option<super::ente_logo::PrintingForm>,
+    pub printing: Option<PrintingForm>,
 }
 
 impl EnteForm {
@@ -169,7 +190,7 @@ pub async fn edit_form(
     let mut form = EnteForm::of(&ente);
     match state.store.ente_printing(ente.id).await {
         Ok(printing) => {
-            let mut shown = super::ente_logo::PrintingForm::of(&printing);
+            let mut shown = PrintingForm::of(&printing);
             shown.saved = q.get("esito").is_some_and(|e| e == "stampa");
             form.printing = Some(shown);
         }
@@ -359,7 +380,7 @@ pub async fn update(
     let (mut form, parsed) = read(&office, posted, Some(&existing));
     let Some((changes, active)) = parsed else {
         if let Ok(printing) = state.store.ente_printing(existing.id).await {
-            form.printing = Some(super::ente_logo::PrintingForm::of(&printing));
+            form.printing = Some(PrintingForm::of(&printing));
         }
         let error = Some(office.t.form_errors);
         return edit_page(

@@ -12,22 +12,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use jiff::Timestamp;
 
-use super::operators::{may_manage, page};
+use super::operators::{may_manage, may_manage_account, page};
 use super::scope::EnteScope;
 use super::{Office, forbidden, internal_error};
 use crate::BackofficeState;
-
-/// Whether `office` may reset or deactivate the account `operator_id`.
-pub(super) async fn may_manage_account(
-    state: &BackofficeState,
-    office: &Office,
-    operator_id: i64,
-) -> Result<bool, cassa_store::StoreError> {
-    let target = state.store.operator_access(operator_id).await?;
-    Ok(office
-        .access
-        .may_manage_account(&target, operator_id == office.operator.id))
-}
 
 /// The checks both actions share: the form token, the ente admin's role,
 /// an account of this ente they may manage. `Err` is the answer.

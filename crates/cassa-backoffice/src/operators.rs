@@ -65,7 +65,7 @@ pub(super) async fn page(
     };
     let mut manageable = Vec::new();
     for (operator, _) in &operators {
-        match super::operator_accounts::may_manage_account(state, &office, operator.id).await {
+        match may_manage_account(state, &office, operator.id).await {
             Ok(true) => manageable.push(operator.id),
             Ok(false) => {}
             Err(e) => return internal_error(&office, e),
@@ -96,6 +96,18 @@ pub(super) async fn page(
 
 pub(super) fn may_manage(office: &Office, scope: &EnteScope) -> bool {
     scope.can(office, None, Action::ConfigureEnte)
+}
+
+/// Whether `office` may reset or deactivate the account `operator_id`.
+pub(super) async fn may_manage_account(
+    state: &BackofficeState,
+    office: &Office,
+    operator_id: i64,
+) -> Result<bool, cassa_store::StoreError> {
+    let target = state.store.operator_access(operator_id).await?;
+    Ok(office
+        .access
+        .may_manage_account(&target, operator_id == office.operator.id))
 }
 
 /// `GET /backoffice/enti/{cf}/operatori`

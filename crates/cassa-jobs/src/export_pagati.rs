@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
 use crate::csv_cell;
-use crate::worker::{JobContext, JobFailure};
+use crate::job::{JobContext, JobFailure};
 
 pub const KIND: &str = "export_pagati";
 const PAGE: i64 = 2_000;

@@ -128,7 +128,7 @@ impl FileStore {
     /// Bytes free on the file system under the root (0 when unknown).
     pub fn free_bytes(&self) -> u64 {
         let _ = std::fs::create_dir_all(&self.root);
-        crate::import_dovuti::unpack::free_bytes(&self.root)
+        free_bytes_at(&self.root)
     }
 
     /// Deletes every file of `job_id` (nothing to delete is fine).
@@ -184,6 +184,15 @@ impl Write for PartFile {
 impl io::Seek for PartFile {
     fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
         self.file.seek(pos)
+    }
+}
+
+/// Bytes free for us on the file system holding `dir`; unknown counts as
+/// none, so that nothing is written blind.
+pub fn free_bytes_at(dir: &Path) -> u64 {
+    match rustix::fs::statvfs(dir) {
+        Ok(stats) => stats.f_bavail.saturating_mul(stats.f_frsize),
+        Err(_) => 0,
     }
 }
 

@@ -11,14 +11,17 @@ pub mod bulk_notices;
 pub mod export_pagati;
 pub mod files;
 pub mod import_dovuti;
+mod job;
 pub mod mailer;
 pub mod printouts;
+mod registry;
 pub mod retention;
 mod worker;
 
 pub use files::FileStore;
+pub use job::{JobContext, JobFailure, JobOutcome};
 pub use mailer::{MailTransport, Mailer};
-pub use worker::{JobContext, JobFailure, JobOutcome, Worker};
+pub use worker::Worker;
 
 /// A CSV cell that a spreadsheet will not run as a formula: cells starting
 /// with `=`, `+`, `-`, `@` (or a tab or carriage return) get a leading `'`.

@@ -5,84 +5,17 @@
 
 use std::time::Duration;
 
-use cassa_store::{Job, Lease, Store, StoreError};
+use cassa_store::{Lease, Store, StoreError};
 use jiff::{SignedDuration, Timestamp};
 
-use crate::bulk_notices;
 use crate::files::FileStore;
-
-/// How a job's run ended well.
-#[derive(Debug)]
-pub enum JobOutcome {
-    /// Done with this result, for the worker to record.
-    Done(String),
-    /// The job recorded its own outcome in its final transaction (an
-    /// import: the job is done in the same commit as the data).
-    Recorded,
-}
-
-/// What a job's run hands back when it does not finish.
-#[derive(Debug)]
-pub enum JobFailure {
-    /// The job cannot be done; the message says why, for the user.
-    Failed(String),
-    /// Another worker took the job over: stop without touching it.
-    LeaseLost,
-}
-
-/// The job's error is shown to operators and API clients: the database's
-/// own message (table names, constraint names, SQL) goes to the log only,
-/// under a reference the shown text gives.
-impl From<StoreError> for JobFailure {
-    fn from(e: StoreError) -> Self {
-        let reference = format!("{:08x}", rand::random::<u32>());
-        tracing::error!(%reference, error = %e, "a job failed on the database");
-        JobFailure::Failed(format!(
-            "internal error (database); the server's log has the details under reference {reference}"
-        ))
-    }
-}
+use crate::job::{JobContext, JobFailure, JobOutcome};
+use crate::registry::run_job;
 
 /// How a running job's lease is renewed whatever the job is doing (a long
 /// check of a large file writes nothing for a while): four times a lease.
 fn heartbeat_every(lease: SignedDuration) -> Duration {
     Duration::try_from(lease / 4).unwrap_or(Duration::from_secs(1))
-}
-
-/// What a running job can reach.
-pub struct JobContext {
-    store: Store,
-    files: FileStore,
-    lease: Lease,
-}
-
-impl JobContext {
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    pub fn files(&self) -> &FileStore {
-        &self.files
-    }
-
-    /// The worker's hold on the job: writes that must not outlive it check
-    /// it in their own transaction.
-    pub fn lease(&self) -> &Lease {
-        &self.lease
-    }
-
-    /// Records progress and renews the lease.
-    pub async fn progress(&self, done: u64, total: u64) -> Result<(), JobFailure> {
-        let kept = self
-            .store
-            .job_progress(&self.lease, done as i64, total as i64, Timestamp::now())
-            .await?;
-        if kept {
-            Ok(())
-        } else {
-            Err(JobFailure::LeaseLost)
-        }
-    }
 }
 
 #[derive(Clone)]
@@ -143,11 +76,7 @@ impl Worker {
         };
         let id = job.id;
         tracing::info!(job = id, kind = %job.kind, attempt = job.attempts, "job started");
-        let ctx = JobContext {
-            store: self.store.clone(),
-            files: self.files.clone(),
-            lease: lease.clone(),
-        };
+        let ctx = JobContext::new(self.store.clone(), self.files.clone(), lease.clone());
         let heartbeat = tokio::spawn(heartbeat(self.store.clone(), lease.clone()));
         // Its own task, so that a panic fails the job instead of the worker.
         let outcome = tokio::spawn(async move { run_job(&ctx, &job).await })
@@ -199,34 +128,5 @@ async fn heartbeat(store: Store, lease: Lease) {
                 tracing::warn!(job = lease.job_id, error = %e, "lease renewal failed; retrying")
             }
         }
-    }
-}
-
-async fn run_job(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobFailure> {
-    match job.kind.as_str() {
-        bulk_notices::KIND => bulk_notices::run(ctx, job).await.map(JobOutcome::Done),
-        crate::import_dovuti::KIND => crate::import_dovuti::run(ctx, job).await,
-        crate::import_dovuti::NOTICES_KIND => crate::import_dovuti::print_notices(ctx, job).await,
-        crate::export_pagati::KIND => crate::export_pagati::run(ctx, job)
-            .await
-            .map(JobOutcome::Done),
-        other => Err(JobFailure::Failed(format!("unknown job kind {other:?}"))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{JobFailure, StoreError};
-
-    #[test]
-    fn a_database_error_is_not_shown_to_whoever_reads_the_job() {
-        let raw = StoreError::Corrupt(
-            "duplicate key value violates unique constraint \"debt_position_pkey\"".into(),
-        );
-        let JobFailure::Failed(shown) = JobFailure::from(raw) else {
-            panic!("a failure");
-        };
-        assert!(!shown.contains("debt_position"), "{shown}");
-        assert!(shown.contains("reference"), "{shown}");
     }
 }

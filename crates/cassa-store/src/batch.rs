@@ -11,8 +11,8 @@ use futures_core::future::BoxFuture;
 use sqlx::{AnyConnection, AnyPool, Executor};
 use tokio::sync::oneshot;
 
-use crate::StoreError;
-use crate::db::{Backend, begin_write_on};
+use crate::backend::{Backend, begin_write_on};
+use crate::error::StoreError;
 use crate::writer::WriterQueue;
 
 const MAX_BATCH: usize = 128;

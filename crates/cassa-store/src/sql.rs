@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 
-use crate::StoreError;
+use crate::error::StoreError;
 
 /// Times are stored as microseconds since the Unix epoch, UTC.
 pub(crate) fn micros(t: Timestamp) -> i64 {

@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
-use crate::StoreError;
+use crate::error::StoreError;
 
 /// A batch running longer than this means the writer is stuck (the
 /// database stopped answering), not busy.

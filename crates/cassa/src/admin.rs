@@ -10,7 +10,8 @@ use clap::Subcommand;
 use jiff::Timestamp;
 
 use crate::config::Config;
-use crate::serve::{open_store, redact};
+use crate::config::redact;
+use crate::database::open_store;
 
 /// Who did it, in the audit log, for changes made from the command line.
 const CLI_ACTOR: &str = "cli";

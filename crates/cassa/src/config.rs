@@ -176,7 +176,7 @@ impl std::fmt::Debug for Config {
         }
         for key in URL_KEYS {
             if let Some(serde_json::Value::String(url)) = fields.get_mut(*key) {
-                *url = crate::serve::redact(url);
+                *url = redact(url);
             }
         }
         let mut debug = f.debug_struct("Config");
@@ -837,10 +837,50 @@ fn explain(error: figment::Error) -> anyhow::Error {
     anyhow::anyhow!(lines.join("\n"))
 }
 
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    let mut url = match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    };
+    // A password may come as a query parameter too (libpq's `password=`).
+    if let Some(query_at) = url.find('?') {
+        let query: Vec<String> = url[query_at + 1..]
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        url = format!("{}?{}", &url[..query_at], query.join("&"));
+    }
+    url
+}
+
 #[cfg(test)]
 // figment::Jail's closures return figment::Error, which is large.
 #[allow(clippy::result_large_err)]
 mod tests {
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(
+            super::redact("postgres://cassa:secret@db:5432/x"),
+            "postgres://cassa:***@db:5432/x"
+        );
+        assert_eq!(
+            super::redact("sqlite://data/cassa.db"),
+            "sqlite://data/cassa.db"
+        );
+        assert_eq!(
+            super::redact("postgres://db/x?sslmode=verify-full&Password=secret&user=cassa"),
+            "postgres://db/x?sslmode=verify-full&Password=***&user=cassa"
+        );
+    }
+
     use figment::Jail;
 
     use super::*;

@@ -15,7 +15,7 @@ use jiff::{Timestamp, ToSpan, civil};
 
 use crate::admin::create_key;
 use crate::config::Config;
-use crate::serve::open_store;
+use crate::database::open_store;
 
 const ACTOR: &str = "demo";
 
@@ -101,7 +101,7 @@ pub fn print(loaded: &Loaded, config: &Config, pagopa: &crate::config::PagopaIde
         Ok(path) => out.push_str(&format!("backoffice.import_file_p4pa={}\n", path.display())),
         Err(e) => tracing::warn!(error = %e, "the demo P4PA file could not be written"),
     }
-    crate::serve::announce(&out);
+    crate::console::announce(&out);
 }
 
 /// A MyPay 1_4 file of new TARI debts for the Comune di Milano, for

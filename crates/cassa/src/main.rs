@@ -3,6 +3,8 @@
 mod admin;
 mod bench;
 mod config;
+mod console;
+mod database;
 mod demo;
 mod demo_anomaly;
 mod operators;

@@ -10,7 +10,8 @@ use clap::{Args, Subcommand};
 use jiff::Timestamp;
 
 use crate::config::Config;
-use crate::serve::{announce, open_store};
+use crate::console::announce;
+use crate::database::open_store;
 
 #[derive(Subcommand)]
 pub enum OperatorCommand {

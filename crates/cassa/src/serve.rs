@@ -4,52 +4,14 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use cassa_store::{Store, StoreOptions};
+use cassa_store::Store;
 use cassa_web::{AppState, metrics_router, node_router, router, router_without_node};
 use jiff::Timestamp;
 
-use crate::config::Config;
+use crate::config::{Config, redact};
+use crate::console::announce;
+use crate::database::open_store;
 use crate::demo;
-
-pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let url = config.database_url()?;
-    let options = StoreOptions {
-        max_connections: config.max_connections(&url),
-        ..StoreOptions::default()
-    };
-    let store = Store::connect(&url, options)
-        .await
-        .with_context(|| format!("cannot open the database {}", redact(&url)))?;
-    store
-        .migrate()
-        .await
-        .context("cannot bring the database schema up to date")?;
-    Ok(store)
-}
-
-/// The URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    let mut url = match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            let user = credentials.split(':').next().unwrap_or_default();
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_owned(),
-    };
-    // A password may come as a query parameter too (libpq's `password=`).
-    if let Some(query_at) = url.find('?') {
-        let query: Vec<String> = url[query_at + 1..]
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
-                _ => pair.to_owned(),
-            })
-            .collect();
-        url = format!("{}?{}", &url[..query_at], query.join("&"));
-    }
-    url
-}
 
 pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     let pagopa = config.pagopa(with_demo)?;
@@ -233,14 +195,6 @@ pub async fn run(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes to stdout for whoever started us; a closed stdout must not stop
-/// the server (println! would panic).
-pub fn announce(text: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-}
-
 /// Moves PUBLISHED positions whose validity date has come to VALID and
 /// VALID ones past their due date to EXPIRED (when they ask to), discards
 /// what ended imports staged and never published, and deletes export files
@@ -338,23 +292,4 @@ pub async fn work(config: &Config) -> anyhow::Result<()> {
     mailer.abort();
     store.close().await;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_not_shown() {
-        assert_eq!(
-            super::redact("postgres://cassa:secret@db:5432/x"),
-            "postgres://cassa:***@db:5432/x"
-        );
-        assert_eq!(
-            super::redact("sqlite://data/cassa.db"),
-            "sqlite://data/cassa.db"
-        );
-        assert_eq!(
-            super::redact("postgres://db/x?sslmode=verify-full&Password=secret&user=cassa"),
-            "postgres://db/x?sslmode=verify-full&Password=***&user=cassa"
-        );
-    }
 }

@@ -10,7 +10,7 @@ pub mod checkout;
 pub mod client;
 pub mod flow;
 pub mod load;
-mod load_import;
+pub mod load_import;
 pub mod oidc;
 pub mod rules;
 pub mod xsd;

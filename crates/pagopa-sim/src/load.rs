@@ -193,10 +193,9 @@ async fn soap_rate(
     Ok((rate, latencies))
 }
 
+/// Pays `args.cycles` new notices (`load_import::run` pays them while an
+/// import runs, when `args.import_file` is set).
 pub async fn run(client: &NodeClient, args: &LoadArgs) -> anyhow::Result<()> {
-    if let Some(file) = &args.import_file {
-        return crate::load_import::run(client, args, file).await;
-    }
     eprintln!("creating {} notices...", args.cycles);
     let notices = Arc::new(create_notices(args, "LOAD", args.cycles).await?);
     eprintln!("paying them with {} concurrent PSPs...", args.concurrency);

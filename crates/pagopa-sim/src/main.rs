@@ -153,7 +153,12 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Load(args) => match runtime.block_on(pagopa_sim::load::run(&client, &args)) {
+        Command::Load(args) => match runtime.block_on(async {
+            match &args.import_file {
+                Some(file) => pagopa_sim::load_import::run(&client, &args, file).await,
+                None => pagopa_sim::load::run(&client, &args).await,
+            }
+        }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("pagopa-sim: {e:#}");

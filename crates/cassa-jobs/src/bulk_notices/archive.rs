@@ -15,7 +15,7 @@ use zip::{CompressionMethod, ZipWriter};
 use super::{BulkFormat, BulkNoticesResult};
 use crate::csv_cell;
 use crate::files::PartFile;
-use crate::worker::JobFailure;
+use crate::job::JobFailure;
 
 enum Batch {
     Entries(Vec<Entry>),

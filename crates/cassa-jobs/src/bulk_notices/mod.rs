@@ -15,8 +15,8 @@ use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
+use crate::job::{JobContext, JobFailure};
 use crate::printouts::notice_of;
-use crate::worker::{JobContext, JobFailure};
 use archive::{ArchiveWriter, Entry};
 
 pub const KIND: &str = "bulk_notices";

@@ -13,7 +13,7 @@ use cassa_store::{ImportSwitch, Job, NewJob};
 
 use super::notices::{NOTICES_KIND, NoticesRequest};
 use super::{ImportResult, Report, Upload, serialized};
-use crate::worker::{JobContext, JobFailure};
+use crate::job::{JobContext, JobFailure};
 
 /// What an apply pass did.
 #[derive(Default)]

@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::csv_cell;
 use crate::files::PartFile;
-use crate::worker::{JobContext, JobFailure, JobOutcome};
+use crate::job::{JobContext, JobFailure, JobOutcome};
 
 pub const KIND: &str = "import_dovuti";
 /// Rows inserted per statement batch.

@@ -18,7 +18,7 @@ use super::{
     CHUNK, Creditors, Good, ImportResult, Outcome, Refusal, Report, Upload, check_existence,
     open_rows, record_cells, refusals, refused_result,
 };
-use crate::worker::{JobContext, JobFailure};
+use crate::job::{JobContext, JobFailure};
 
 /// A row that passed the checks: what it asks and, unless it cancels,
 /// the position it describes.

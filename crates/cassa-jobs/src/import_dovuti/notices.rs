@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ImportResult;
 use crate::bulk_notices::{self, BulkNotices};
-use crate::worker::{JobContext, JobFailure, JobOutcome};
+use crate::job::{JobContext, JobFailure, JobOutcome};
 
 pub const NOTICES_KIND: &str = "import_notices";
 

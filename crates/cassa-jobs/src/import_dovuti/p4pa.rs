@@ -24,7 +24,7 @@ use super::{
     CHUNK, Creditors, Good, ImportResult, Outcome, Refusal, Report, Upload, check_existence,
     open_rows, record_cells, refusals, refused_result,
 };
-use crate::worker::{JobContext, JobFailure};
+use crate::job::{JobContext, JobFailure};
 
 /// What pass 1 learnt.
 struct Scan {

@@ -79,7 +79,7 @@ fn extract(zip_path: &Path, extracted: &Path, limits: &Limits) -> Result<(), Str
         return Err(too_big(entry.size(), compressed, limits));
     }
     // Room for the most that may come out, not for what the header says.
-    let free = free_bytes(extracted.parent().unwrap_or(Path::new(".")));
+    let free = crate::files::free_bytes_at(extracted.parent().unwrap_or(Path::new(".")));
     if free < allowed.saturating_add(limits.reserve) {
         return Err(format!(
             "non c'è spazio su disco per estrarre il file ({} MB liberi): riprovare più tardi",
@@ -192,15 +192,6 @@ fn long_line(line: u64, limits: &Limits) -> String {
         "la riga {line} è più lunga di {} KB, o apre delle virgolette che non chiude: il file è rifiutato",
         limits.max_line / 1024
     )
-}
-
-/// Bytes free for us on the file system holding `dir`; unknown counts as
-/// none, so that nothing is written blind.
-pub fn free_bytes(dir: &Path) -> u64 {
-    match rustix::fs::statvfs(dir) {
-        Ok(stats) => stats.f_bavail.saturating_mul(stats.f_frsize),
-        Err(_) => 0,
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use super::StoredPosition;
 use super::rows::insert_positions;
 use crate::audit::{self, NewAuditEvent};
-use crate::db::{Backend, begin_write_on};
+use crate::backend::{Backend, begin_write_on};
 
 /// At most this many creates share a transaction.
 const MAX_BATCH: usize = 256;

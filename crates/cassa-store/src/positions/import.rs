@@ -112,7 +112,7 @@ impl Store {
                      JOIN payment_option o ON o.position_id = p.id \
                      JOIN payment_activation a ON a.option_id = o.id \
                      WHERE p.ente_id = $1 AND {} AND p.iupd IN ({})",
-                    crate::payments::activation_open("a.", 2),
+                    super::activations::activation_open("a.", 2),
                     placeholders(chunk.len(), 3)
                 ),
             );

@@ -1,5 +1,6 @@
 //! Debt positions with their payment options and transfers.
 
+pub(crate) mod activations;
 pub(crate) mod group_commit;
 mod import;
 mod printable;
@@ -16,7 +17,7 @@ use cassa_core::debt::{
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::StoreError;
+use crate::error::StoreError;
 
 /// The condition that leaves out the positions an import has staged and
 /// not yet published: until then nobody sees them, pays them or prints

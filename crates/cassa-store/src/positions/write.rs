@@ -380,7 +380,7 @@ impl Store {
              AND {}) ORDER BY t.id LIMIT $5)",
             open.join(", "),
             super::visible("p."),
-            crate::payments::activation_open("a.", 4)
+            super::activations::activation_open("a.", 4)
         ))
         .bind(ente_id)
         .bind(old_iban)
@@ -587,7 +587,7 @@ async fn refuse_while_paid(
     position: &StoredPosition,
     now: Timestamp,
 ) -> Result<(), PositionChangeError> {
-    let open = crate::payments::open_activations(conn, position, now).await?;
+    let open = super::activations::open_activations(conn, position, now).await?;
     check_no_payment_in_progress(&open).map_err(|_| {
         let notice = position
             .options
