@@ -2,8 +2,6 @@
 //! (A fast hash is right here: the secret has 256 random bits, so there is
 //! nothing to brute-force; a slow password hash would only slow every call.)
 
-use sha2::{Digest, Sha256};
-
 pub const PREFIX: &str = "cassa_";
 
 /// A new key: the secret to hand over, a short public prefix, and the hash to store.
@@ -13,13 +11,9 @@ pub struct NewSecret {
     pub hash: String,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 pub fn generate() -> NewSecret {
     let random: [u8; 32] = rand::random();
-    let secret = format!("{PREFIX}{}", hex(&random));
+    let secret = format!("{PREFIX}{}", hex::encode(random));
     NewSecret {
         prefix: secret[..PREFIX.len() + 8].to_owned(),
         hash: hash(&secret),
@@ -27,8 +21,9 @@ pub fn generate() -> NewSecret {
     }
 }
 
+/// What the database keeps of a key: its SHA-256, as of any secret token.
 pub fn hash(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
+    cassa_http::token::hash(secret)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! hand, print its notice. What an operator sees and touches is narrowed
 //! to their tipi dovuto by the store (search) and by `EnteScope` (one debt).
 
+use cassa_core::debt::MAX_TEXT;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -717,7 +718,7 @@ pub async fn create(
             },
         );
     }
-    if form.name.is_empty() || form.name.chars().count() > 70 {
+    if form.name.is_empty() || form.name.chars().count() > MAX_TEXT {
         form.errors.insert("name", t.field_required);
     }
     if !form.email.is_empty() && !plausible_email(&form.email) {
@@ -741,7 +742,7 @@ pub async fn create(
         }
         Some(_) => {}
     }
-    if form.description.chars().count() > 140 {
+    if form.description.chars().count() > MAX_TEXT {
         form.errors.insert("description", t.reason_too_long);
     }
     let (Some(tipo), Some(debtor), Some(amount), Some(due), true) =

@@ -15,6 +15,7 @@ pub mod notice;
 pub mod search;
 pub mod spontaneous;
 pub mod taxonomy;
+pub mod text;
 pub mod tipo_dovuto;
 pub mod tracciati;
 

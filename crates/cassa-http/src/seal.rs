@@ -49,7 +49,7 @@ impl Sealer {
     }
 
     pub fn key_hex(&self) -> String {
-        self.key.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(self.key)
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -60,11 +60,7 @@ impl Sealer {
     pub fn sign_hex(&self, data: &[u8]) -> String {
         let mut mac = self.mac();
         mac.update(data);
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// Whether `signature` (hex) is the HMAC of `data`, compared in

@@ -7,7 +7,7 @@ use rand::RngCore;
 pub fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buffer);
-    buffer.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(buffer)
 }
 
 /// A public id: 128 random bits in hex (carts, checkouts).
@@ -23,10 +23,7 @@ pub fn is_public_id(text: &str) -> bool {
 /// stolen database holds no usable session.
 pub fn hash(token: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Compares a posted secret with ours in time that does not depend on

@@ -142,7 +142,7 @@ pub async fn receive<E: std::fmt::Display>(
         .map_err(|e| UploadError::Io(std::io::Error::other(e.to_string())))??;
     Ok(Upload {
         token,
-        sha256: hash.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+        sha256: hex::encode(hash.finalize()),
         bytes,
     })
 }

@@ -48,7 +48,7 @@ impl FileStore {
     pub fn create_upload(&self, name: &str) -> io::Result<(String, PartFile)> {
         let mut bytes = [0u8; 16];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let token = hex::encode(bytes);
         let done = self.upload_file(&token, name).ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("file name {name:?}"))
         })?;

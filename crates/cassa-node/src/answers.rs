@@ -2,6 +2,7 @@
 
 use cassa_core::Cents;
 use cassa_core::debt::{DebtorKind, Metadata};
+use cassa_core::text::cut;
 use cassa_pagopa::node::model::{
     MapEntry, MetadataList, PaymentList, PaymentOptionDescription, PaymentPa, StampRequest,
     Subject, TransferList, TransferPa, UniqueIdentifier, VerifyResponse,
@@ -12,11 +13,6 @@ use jiff::Timestamp;
 /// Dates on the wire are Italian calendar days.
 pub fn italian_date(t: Timestamp) -> String {
     cassa_core::italy::date_of(t).to_string()
-}
-
-/// Texts are cut to the schema's limit, on a character boundary.
-fn cut(text: &str, max: usize) -> String {
-    text.chars().take(max).collect()
 }
 
 fn metadata(list: &[Metadata]) -> Option<MetadataList> {

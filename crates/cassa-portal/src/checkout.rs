@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use cassa_core::DebtorId;
 use cassa_core::debt::{InstallmentRefusal, NotPayable, OptionStatus};
 use cassa_core::spontaneous::plausible_email;
+use cassa_core::text::cut;
 use cassa_store::{Cart, Checkout, CheckoutRefusal, CheckoutState, ItemProblem};
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -424,10 +425,6 @@ async fn post_to_checkout(state: &PortalState, checkout: &Checkout) -> Result<St
             Err(format!("HTTP {status}: {}", cut(&text, 500)))
         }
     }
-}
-
-fn cut(text: &str, max: usize) -> String {
-    text.chars().take(max).collect()
 }
 
 #[derive(Template)]

@@ -7,6 +7,7 @@
 //! anyone but the debtor, logged in, is not listed in the debtor's
 //! personal area until it is paid.
 
+use cassa_core::debt::MAX_TEXT;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -238,7 +239,7 @@ pub async fn submit(
     }
     if get("debtor_name").is_empty() {
         errors.insert("debtor_name", t.field_required);
-    } else if get("debtor_name").chars().count() > 140 {
+    } else if get("debtor_name").chars().count() > MAX_TEXT {
         errors.insert("debtor_name", t.field_too_long);
     }
     if get("email").is_empty() {

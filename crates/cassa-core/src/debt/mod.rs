@@ -21,7 +21,7 @@ pub use lifecycle::{
 };
 pub use payability::{NotPayable, check_payable, excludes, exclusive};
 pub use receipt::{ReceiptStatus, classify_receipt};
-pub use rules::{Mode, Violation, ViolationKind, check_position};
+pub use rules::{MAX_TEXT, Mode, Violation, ViolationKind, check_position};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};

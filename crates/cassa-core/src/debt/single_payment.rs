@@ -5,9 +5,11 @@
 
 use jiff::Timestamp;
 
+use crate::debt::MAX_TEXT;
 use crate::debt::{
     DebtPositionDraft, Debtor, DebtorKind, Destination, Metadata, PaymentOption, Transfer,
 };
+use crate::text::cut;
 use crate::{Cents, DebtorId, Iban, PartitaIva, TaxonomyCode};
 
 /// Whom a single payment goes to: the ente, through one tipo dovuto.
@@ -55,15 +57,12 @@ pub fn draft(
         "{}-{}-{}",
         p.origin,
         now.strftime("%Y%m%d%H%M%S"),
-        suffix
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect::<String>()
+        hex::encode_upper(suffix)
     );
     let description: String = if p.description.trim().is_empty() {
-        to.default_description.chars().take(140).collect()
+        cut(to.default_description, MAX_TEXT)
     } else {
-        p.description.trim().chars().take(140).collect()
+        cut(p.description.trim(), MAX_TEXT)
     };
     Some(DebtPositionDraft {
         iupd,

@@ -199,7 +199,7 @@ impl<'a> Reader<'a> {
     }
 
     pub fn taxonomy(&mut self, column: &'static str, required: bool) -> Option<TaxonomyCode> {
-        let text = self.text(column, 140, required)?;
+        let text = self.text(column, crate::debt::MAX_TEXT, required)?;
         match TaxonomyCode::parse(&text) {
             Ok(code) => Some(code),
             Err(_) => {

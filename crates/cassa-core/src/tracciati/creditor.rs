@@ -57,7 +57,7 @@ pub(crate) fn transfers_of(
         amount: amount - shares,
         organization_fiscal_code: creditor.fiscal_code.clone(),
         company_name: None,
-        remittance_information: remittance.chars().take(140).collect(),
+        remittance_information: crate::text::cut(remittance, crate::debt::MAX_TEXT),
         category: taxonomy,
         destination: Destination::Account {
             iban: creditor.iban.clone(),
@@ -71,13 +71,10 @@ pub(crate) fn transfers_of(
             amount: other.amount,
             organization_fiscal_code: other.fiscal_code.clone(),
             company_name: Some(other.name.clone()),
-            remittance_information: other
-                .remittance
-                .as_deref()
-                .unwrap_or(remittance)
-                .chars()
-                .take(140)
-                .collect(),
+            remittance_information: crate::text::cut(
+                other.remittance.as_deref().unwrap_or(remittance),
+                crate::debt::MAX_TEXT,
+            ),
             category: other.taxonomy.unwrap_or(taxonomy),
             destination: Destination::Account {
                 iban: other.iban.clone(),

@@ -152,7 +152,7 @@ impl OidcProvider {
     /// Stable per issuer and identity, and says nothing about the person.
     fn subject(&self, login: &str) -> String {
         let digest = Sha256::digest(format!("{}\n{login}", self.issuer));
-        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(&digest[..16])
     }
 }
 

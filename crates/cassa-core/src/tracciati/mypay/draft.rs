@@ -46,7 +46,7 @@ pub fn draft_of(
     if let Some(bilancio) = &row.bilancio {
         metadata.push(Metadata {
             key: "bilancio".into(),
-            value: bilancio.chars().take(140).collect(),
+            value: crate::text::cut(bilancio, crate::debt::MAX_TEXT),
         });
     }
     Ok(DebtPositionDraft {
@@ -60,7 +60,7 @@ pub fn draft_of(
         options: vec![PaymentOption {
             iuv,
             amount: row.amount,
-            description: row.remittance.chars().take(140).collect(),
+            description: crate::text::cut(&row.remittance, crate::debt::MAX_TEXT),
             is_partial_payment: false,
             due_date,
             retention_date: None,

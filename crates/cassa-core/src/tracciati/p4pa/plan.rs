@@ -285,7 +285,7 @@ fn option_of(
     if let Some(bilancio) = &row.bilancio {
         metadata.push(Metadata {
             key: "bilancio".into(),
-            value: bilancio.chars().take(140).collect(),
+            value: crate::text::cut(bilancio, crate::debt::MAX_TEXT),
         });
     }
     Ok(PaymentOption {

@@ -5,6 +5,7 @@ use jiff::civil::Date;
 
 use super::Header;
 use super::plan::OptionType;
+use crate::debt::MAX_TEXT;
 use crate::money::Cents;
 use crate::taxonomy::TaxonomyCode;
 use crate::tracciati::cells::{
@@ -78,7 +79,7 @@ pub fn read_row(header: &Header, fields: &[&str]) -> Result<Row, Vec<FieldError>
     }
     let mut r = Reader::new(&header.columns, fields);
     let iupd = r.text("IUPD", 35, false);
-    let description = r.text("descrizionePosizioneDebitoria", 140, true);
+    let description = r.text("descrizionePosizioneDebitoria", MAX_TEXT, true);
     let validity = r.date("dataValidita", false);
     r.flag("coobbligato");
     r.date("dataNotifica", false);
@@ -109,14 +110,14 @@ pub fn read_row(header: &Header, fields: &[&str]) -> Result<Row, Vec<FieldError>
                     None
                 }
             });
-    let option_description = r.text("descrizioneOpzionePagamento", 140, false);
+    let option_description = r.text("descrizioneOpzionePagamento", MAX_TEXT, false);
     let iud = r.text("iud", 35, true);
     let iuv = r.digits("codIUV", 35);
     let payer = r.payer(&PAYER_COLUMNS);
     let due_date = r.date("dataEsecuzionePagamento", true);
     let amount = r.amount("importoDovuto", true);
     let tipo_dovuto = r.text("tipoDovuto", 64, true);
-    let remittance = r.text("causaleVersamento", 140, true);
+    let remittance = r.text("causaleVersamento", MAX_TEXT, true);
     let taxonomy = r.taxonomy("datiSpecificiRiscossione", false);
     r.flag("flgGeneraIuv");
     r.flag("flagPagamentoPu");
