@@ -1,11 +1,13 @@
 //! Background work. The worker claims queued jobs from the database (see
-//! cassa-store's job queue) and runs them; what they produce goes to the
-//! file store, where the API (and later the back office) serves it.
+//! cassa-store's job queue) and runs them (`registry` knows every kind);
+//! what they produce goes to the file store, where the API and the back
+//! office serve it.
 //!
-//! Jobs so far: bulk printing of payment notices (`bulk_notices`) and
-//! imports of debt files (`import_dovuti`).
-//! `printouts` builds the printable documents of a stored position; the
-//! API uses it for single notices and receipts too.
+//! Jobs: bulk printing of payment notices (`bulk_notices`), imports of debt
+//! files (`import_dovuti`, and the notices of what they applied) and
+//! exports of what was paid (`export_pagati`). `printouts` builds the
+//! printable documents of a stored position, for every door; `mailer`
+//! sends the e-mail outbox.
 
 pub mod bulk_notices;
 pub mod export_pagati;

@@ -1,7 +1,7 @@
 //! The printable documents of a debt position, from what is stored: its
 //! payment notice while it can be paid, and its receipts once paid, with
-//! the ente's logo and Poste's authorisation. Used by the API and by bulk
-//! printing, later by the portal and back office.
+//! the ente's logo and Poste's authorisation. Used by the API, the portal,
+//! the back office and bulk printing.
 
 use cassa_core::NoticeNumber;
 use cassa_core::debt::{OptionStatus, PositionStatus};

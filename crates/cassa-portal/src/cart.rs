@@ -8,6 +8,7 @@ use axum::Form;
 use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use cassa_store::CartStatus;
 use cassa_store::{Cart, CartError, Resumed};
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -92,7 +93,7 @@ pub async fn page(
         "gia-inviato" => Some(("info", t.cart_resume_closed)),
         _ => None,
     };
-    let open = cart.as_ref().is_none_or(|c| c.status == "open");
+    let open = cart.as_ref().is_none_or(|c| c.status == CartStatus::Open);
     let message = if open {
         message
     } else {
@@ -259,7 +260,7 @@ pub async fn resume_page(
         return super::pages::not_found(page);
     }
     match state.store.cart(&cart).await {
-        Ok(Some(found)) if found.status == "open" => {
+        Ok(Some(found)) if found.status == CartStatus::Open => {
             let view = ResumePage {
                 rows: rows(&found),
                 total: found.total().to_italian(),

@@ -15,6 +15,7 @@ use cassa_core::DebtorId;
 use cassa_core::debt::{InstallmentRefusal, NotPayable, OptionStatus};
 use cassa_core::spontaneous::plausible_email;
 use cassa_core::text::cut;
+use cassa_store::CartStatus;
 use cassa_store::{Cart, Checkout, CheckoutRefusal, CheckoutState, ItemProblem};
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -57,7 +58,7 @@ async fn open_cart(state: &PortalState, page: &PageContext) -> Result<Cart, Resp
         return Err(Redirect::to("/carrello").into_response());
     };
     match state.store.cart(id).await {
-        Ok(Some(cart)) if cart.status == "open" && !cart.items.is_empty() => Ok(cart),
+        Ok(Some(cart)) if cart.status == CartStatus::Open && !cart.items.is_empty() => Ok(cart),
         Ok(_) => Err(Redirect::to("/carrello").into_response()),
         Err(e) => Err(super::internal_error(page, e)),
     }
@@ -505,7 +506,7 @@ pub async fn outcome(
             amount: item.amount.to_italian(),
             debtor_name: String::new(),
             debtor_fiscal_code: String::new(),
-            paid: item.option_status == OptionStatus::Paid.code(),
+            paid: item.option_status == Some(OptionStatus::Paid),
         })
         .collect();
     // The banner was counted before this request closed the cart.

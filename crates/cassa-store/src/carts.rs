@@ -36,8 +36,7 @@ pub struct CartItem {
 pub struct Cart {
     pub id: i64,
     pub public_id: String,
-    /// `open` while the citizen fills it.
-    pub status: String,
+    pub status: CartStatus,
     pub email: Option<String>,
     /// The versante, when someone other than the debtors pays (step 2).
     pub payer_name: Option<String>,
@@ -93,6 +92,36 @@ fn item_from_row(row: &AnyRow) -> Result<CartItem, StoreError> {
     })
 }
 
+/// Where a cart stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CartStatus {
+    /// The citizen is filling it.
+    Open,
+    /// Sent to payment and paid, or waiting for the outcome: it changes no more.
+    Closed,
+}
+
+impl CartStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            CartStatus::Open => "open",
+            CartStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        [CartStatus::Open, CartStatus::Closed]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+
+    /// A stored status, or the store's inconsistency.
+    pub(crate) fn stored(code: &str) -> Result<Self, StoreError> {
+        Self::parse(code).ok_or_else(|| StoreError::Corrupt(format!("cart status {code:?}")))
+    }
+}
+
 impl Store {
     /// The cart with this public id, with its notices in the order added.
     pub async fn cart(&self, public_id: &str) -> Result<Option<Cart>, StoreError> {
@@ -126,7 +155,7 @@ impl Store {
         Ok(Some(Cart {
             id,
             public_id: row.try_get("public_id")?,
-            status: row.try_get("status")?,
+            status: CartStatus::stored(&row.try_get::<String, _>("status")?)?,
             email: row.try_get("email")?,
             payer_name: row.try_get("payer_name")?,
             payer_fiscal_code: row.try_get("payer_fiscal_code")?,
@@ -184,7 +213,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let cart_id: i64 = cart.try_get("id")?;
-        if cart.try_get::<String, _>("status")? != "open" {
+        if CartStatus::stored(&cart.try_get::<String, _>("status")?)? != CartStatus::Open {
             return Err(CartError::NotOpen);
         }
         // Another notice of the same debt that this one excludes.
@@ -328,7 +357,7 @@ impl Store {
         let Some(source) = source else {
             return Ok(Resumed::NotFound);
         };
-        if source.try_get::<String, _>("status")? != "open" {
+        if CartStatus::stored(&source.try_get::<String, _>("status")?)? != CartStatus::Open {
             return Ok(Resumed::Closed);
         }
         let copy: i64 = sqlx::query_scalar(

@@ -11,6 +11,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::carts::CartStatus;
 use crate::payments::PayRefusal;
 use crate::sql::{micros, timestamp};
 use crate::{MAX_CART_ITEMS, Store, StoreError};
@@ -83,9 +84,8 @@ pub struct CheckoutItem {
     pub notice_number: String,
     pub amount: Cents,
     pub description: String,
-    /// The option's status now (PO_UNPAID, PO_PAID...); empty if the ente
-    /// removed the notice since.
-    pub option_status: String,
+    /// The option's status now; `None` if the ente removed the notice since.
+    pub option_status: Option<cassa_core::debt::OptionStatus>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -146,7 +146,9 @@ fn item_from_row(row: &AnyRow) -> Result<CheckoutItem, StoreError> {
         notice_number: row.try_get("notice_number")?,
         amount: Cents::new(row.try_get("amount")?),
         description: row.try_get("description")?,
-        option_status: row.try_get("option_status")?,
+        option_status: cassa_core::debt::OptionStatus::parse(
+            &row.try_get::<String, _>("option_status")?,
+        ),
     })
 }
 
@@ -165,7 +167,7 @@ impl Store {
         let Some(cart) = self.cart(cart_public_id).await? else {
             return Ok(Err(CheckoutRefusal::NoCart));
         };
-        if cart.status != "open" {
+        if cart.status != CartStatus::Open {
             return Ok(Err(CheckoutRefusal::NotOpen));
         }
         if cart.items.is_empty() {
@@ -229,7 +231,8 @@ impl Store {
         now_in.sort_unstable();
         let mut checked: Vec<i64> = cart.items.iter().map(|i| i.id).collect();
         checked.sort_unstable();
-        if status.as_deref() != Some("open") || now_in != checked {
+        let open = status.as_deref().and_then(CartStatus::parse) == Some(CartStatus::Open);
+        if !open || now_in != checked {
             return Ok(Err(CheckoutRefusal::NotOpen));
         }
         let id: i64 = sqlx::query_scalar(

@@ -41,7 +41,7 @@ pub use anomalies::AnomalyFilter;
 pub use api_keys::{ApiKey, ApiKeyOwner};
 pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
 pub use backend::Backend;
-pub use carts::{Cart, CartError, CartItem, MAX_CART_ITEMS, Resumed};
+pub use carts::{Cart, CartError, CartItem, CartStatus, MAX_CART_ITEMS, Resumed};
 pub use checkout::{Checkout, CheckoutItem, CheckoutRefusal, CheckoutState, ItemProblem};
 pub use citizens::{CitizenPayment, CitizenSession};
 pub use db::{StoreOptions, with_database};

@@ -1,7 +1,9 @@
-//! The HTTP face of cassa (axum): the GPD-compatible integration API, its
-//! OpenAPI document and reference page, `/healthz` and `/metrics`.
-//! Handlers are thin: they read the request, call the store (which applies
-//! the domain rules) and write the wire format.
+//! cassa's HTTP application (axum), assembled: each front door (the API,
+//! the node endpoint, the portal, the back office) is a crate with its own
+//! router and state; here they are given their part of the configuration,
+//! merged behind one set of layers (client address, request id, security
+//! headers, metrics, deadline, panics), with `/healthz`, `/metrics` and the
+//! answer to unknown paths.
 
 mod ops;
 

@@ -50,7 +50,7 @@ enum Command {
         #[arg(long)]
         node_listen: Option<SocketAddr>,
     },
-    /// Run queued background jobs (bulk printing) and send e-mails, without serving HTTP.
+    /// Run queued background jobs (printing, imports, exports) and send e-mails, without serving HTTP.
     Worker,
     /// Bring the database schema up to date and exit.
     Migrate,

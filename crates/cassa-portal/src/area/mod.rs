@@ -7,6 +7,7 @@
 
 pub mod texts;
 
+use cassa_store::CartStatus;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -71,7 +72,7 @@ async fn cart_items(state: &PortalState, page: &PageContext) -> HashMap<(i64, St
         return HashMap::new();
     };
     match state.store.cart(id).await {
-        Ok(Some(cart)) if cart.status == "open" => cart
+        Ok(Some(cart)) if cart.status == CartStatus::Open => cart
             .items
             .iter()
             .map(|i| ((i.ente_id, i.notice_number.clone()), i.id))

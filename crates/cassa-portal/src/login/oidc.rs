@@ -334,7 +334,7 @@ fn form_encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-/// A claim as text (numbers too), trimmed; `None` when absent or empty.
+/// A claim given as text, trimmed; `None` when absent, empty or not text.
 pub fn claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     claims
         .get(name)

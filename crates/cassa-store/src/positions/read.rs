@@ -147,8 +147,6 @@ fn transfer_from_row(row: &AnyRow) -> Result<(i64, StoredTransfer), StoreError> 
     ))
 }
 
-/// Fills in the options (only those due in `due_range`, when given) and
-/// their transfers of the given positions.
 /// Whether to load the transfers of the options too.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Transfers {
@@ -156,6 +154,8 @@ pub(crate) enum Transfers {
     Skip,
 }
 
+/// Fills in the options (only those due in `due_range`, when given) and
+/// their transfers of the given positions.
 pub(crate) async fn load_options(
     conn: &mut AnyConnection,
     positions: &mut [StoredPosition],
@@ -357,9 +357,6 @@ impl Store {
         load_position(&mut conn, ente_id, iupd, "").await
     }
 
-    /// The positions, of any ente, with an option numbered `notice_number`
-    /// and `debtor_fiscal_code` as debtor: what a citizen finds with the
-    /// two codes printed on a notice. Options without their transfers.
     /// The position holding this notice number of the ente.
     pub async fn position_by_notice(
         &self,
@@ -370,6 +367,9 @@ impl Store {
         load_position_by_notice(&mut conn, ente_id, notice_number, "", Transfers::Skip).await
     }
 
+    /// The positions, of any ente, with an option numbered `notice_number`
+    /// and `debtor_fiscal_code` as debtor: what a citizen finds with the
+    /// two codes printed on a notice. Options without their transfers.
     pub async fn positions_by_notice_and_debtor(
         &self,
         notice_number: &str,

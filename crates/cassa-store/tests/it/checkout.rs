@@ -120,7 +120,10 @@ async fn a_checkout_freezes_the_cart_and_refuses_what_cannot_be_paid(backend: Ba
         checkout.checkout_url.as_deref(),
         Some("http://checkout.test/c/1")
     );
-    assert_eq!(store.cart(CART).await.unwrap().unwrap().status, "closed");
+    assert_eq!(
+        store.cart(CART).await.unwrap().unwrap().status,
+        cassa_store::CartStatus::Closed
+    );
     assert_eq!(
         store.cart_size(CART).await.unwrap(),
         0,
